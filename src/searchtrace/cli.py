@@ -1,0 +1,164 @@
+"""The `searchtrace` command: build, inspect and verify search-trace datasets."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from searchtrace.errors import BuildError, UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Build search-trace datasets with an exact number of backtracks.")
+console = Console(stderr=True)
+
+
+def _fail(message: str, code: int) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def build(
+    ctx: typer.Context,
+    config: Path = typer.Argument(..., help="YAML build config."),
+    out: Path = typer.Option(..., "--out", help="Output dataset folder."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes for the Beam runner."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
+) -> None:
+    """Build a dataset. Extra `--flag=value` arguments go to Beam (e.g. `--runner=...`)."""
+    from searchtrace.config import load_config
+    from searchtrace.pipelines.build import run_build
+
+    beam_args = list(ctx.args)
+    bad = [a for a in beam_args if not a.startswith("--")]
+    try:
+        if bad:
+            raise UserError(f"unexpected argument {bad[0]!r}; Beam options must look like "
+                            "--name=value")
+        cfg = load_config(config)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def report(label: str, done: int, total: int) -> None:
+                if label not in tasks:
+                    tasks[label] = bar.add_task(f"{cfg.name}: {label}", total=total)
+                bar.update(tasks[label], completed=min(done, total))
+
+            result = run_build(cfg, out, workers=workers, beam_args=beam_args,
+                               overwrite=overwrite, progress=report)
+    except UserError as error:
+        _fail(str(error), 2)
+    except BuildError as error:
+        _fail(str(error), 1)
+    rate = result.stats["throughput"]["rows_per_second"]
+    rows = ", ".join(f"{s}: {n}" for s, n in result.rows.items())
+    console.print(f"built {result.out} ({rows}) in {result.seconds:.1f} s, {rate} rows/s")
+
+
+def _open_dataset(path: Path) -> tuple[dict, list[Path]]:
+    stats_path = path / "stats.json"
+    if not stats_path.is_file():
+        raise UserError(f"not a searchtrace dataset (no stats.json): {path}")
+    files = sorted((path / "data").glob("*.parquet"))
+    if not files:
+        raise UserError(f"no shards under {path / 'data'}")
+    return json.loads(stats_path.read_text()), files
+
+
+@app.command()
+def inspect(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None:
+    """Summary, achieved k-mix and one rendered row."""
+    import pyarrow.parquet as pq
+
+    try:
+        stats, files = _open_dataset(dataset)
+    except UserError as error:
+        _fail(str(error), 2)
+    out = Console()
+    out.print(f"[bold]{stats['name']}[/] task={stats['task']} mode={stats['k_mode']} "
+              f"code={stats['versions']['code']} schema={stats['versions']['schema']}")
+    table = Table("split", "rows", "k", "requested", "achieved")
+    for split, entry in stats["splits"].items():
+        requested = entry.get("requested_k", {})
+        for k in sorted(set(requested) | set(entry["achieved_k"]), key=int):
+            table.add_row(split, str(entry["rows"]), str(k), str(requested.get(k, "-")),
+                          str(entry["achieved_k"].get(k, 0)))
+    out.print(table)
+    rejected = Counter()
+    for reasons in stats["rejections"].values():
+        rejected.update(reasons)
+    out.print("rejected: " + (", ".join(f"{r}={n}" for r, n in rejected.most_common()) or "none"))
+    t = stats["throughput"]
+    out.print(f"built in {t['seconds']} s ({t['rows_per_second']} rows/s, {t['workers']} workers)")
+    first = pq.read_table(files[0]).slice(0, 1).to_pylist()
+    if first:
+        row = first[0]
+        out.print(f"\n[bold]row {row['id']}[/] split={row['split']} "
+                  f"k={row['num_backtracks']} style={row['style']}")
+        out.print(f"[bold]prompt:[/] {row['prompt']}", highlight=False)
+        out.print("[bold]completion:[/]")
+        out.print(row["completion"], highlight=False, markup=False)
+
+
+@app.command()
+def verify(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None:
+    """Re-verify every row from its text; exit 1 if any row fails."""
+    import pyarrow.parquet as pq
+
+    from searchtrace.registry import get_task
+    from searchtrace.verifiers.replay import verify_completion
+
+    try:
+        _, files = _open_dataset(dataset)
+    except UserError as error:
+        _fail(str(error), 2)
+    columns = ["id", "task", "problem", "completion", "style", "num_backtracks"]
+    checked = 0
+    failures: Counter[str] = Counter()
+    examples: list[str] = []
+    for path in files:
+        for row in pq.read_table(path, columns=columns).to_pylist():
+            task = get_task(row["task"])
+            verdict = verify_completion(task, json.loads(row["problem"]), row["completion"],
+                                        row["style"], row["num_backtracks"])
+            checked += 1
+            if not verdict.ok:
+                failures[verdict.code] += 1
+                if len(examples) < 5:
+                    examples.append(f"{path.name} row {row['id']}: {verdict.code} at line "
+                                    f"{verdict.line}: {verdict.message}")
+    for example in examples:
+        console.print(example, highlight=False, markup=False)
+    bad = sum(failures.values())
+    Console().print(f"verified {checked} rows: {checked - bad} ok, {bad} failed"
+                    + (f" ({dict(failures)})" if bad else ""))
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+def tasks() -> None:
+    """List the registered tasks and their presets."""
+    from searchtrace.registry import all_tasks
+
+    out = Console()
+    for task in all_tasks().values():
+        out.print(f"[bold]{task.name}[/]: {task.description}")
+        for preset, knobs in task.presets.items():
+            out.print(f"  {preset}: {json.dumps(knobs)}", highlight=False)
+
+
+def main() -> None:
+    app(prog_name="searchtrace")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

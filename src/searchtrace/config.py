@@ -1,0 +1,147 @@
+"""The build config: YAML validated by pydantic, resolved against the task's presets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from searchtrace.errors import UserError
+from searchtrace.generators.base import TaskConfig
+from searchtrace.registry import get_task
+
+MAX_K = 64
+SPLITS = ("train", "test")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TaskSection(_Strict):
+    """Which task, which preset, and knob values that override the preset."""
+
+    name: str
+    preset: Literal["easy", "medium", "hard"] = "medium"
+    knobs: dict[str, Any] = Field(default_factory=dict)
+
+
+class SolverSection(_Strict):
+    """The search algorithm and its node budget (nodes expanded before giving up)."""
+
+    name: Literal["dfs"] = "dfs"
+    node_budget: int = Field(default=20_000, ge=1, le=10_000_000)
+
+
+class TraceSection(_Strict):
+    """How trees become text.
+
+    k_mix: share of rows per number of backtracks, e.g. {0: 0.5, 3: 0.5}, met exactly in
+    every split; or "natural" for the solver's own order with all its backtracks.
+    """
+
+    k_mix: dict[int, float] | Literal["natural"] = Field(
+        default_factory=lambda: {0: 0.25, 1: 0.25, 3: 0.25, 5: 0.25})
+    placement: Literal["uniform", "early", "late"] = "uniform"
+    max_dead_end_length: int = Field(default=6, ge=1, le=100)
+    style: Literal["natural", "compact"] = "natural"
+
+    @field_validator("k_mix")
+    @classmethod
+    def _mix(cls, value: dict[int, float] | str) -> dict[int, float] | str:
+        if value == "natural":
+            return value
+        if not value:
+            raise ValueError('must name at least one k, or be "natural"')
+        bad_k = [k for k in value if not 0 <= k <= MAX_K]
+        if bad_k:
+            raise ValueError(f"k must be between 0 and {MAX_K}, got {bad_k}")
+        bad_share = [s for s in value.values() if not 0 < s <= 1]
+        if bad_share:
+            raise ValueError(f"shares must be in (0, 1], got {bad_share}")
+        total = sum(value.values())
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"shares must sum to 1, got {total:g}")
+        return dict(sorted(value.items()))
+
+
+class OutputSection(_Strict):
+    """Shard sizing: each split gets ceil(rows / rows_per_shard) shards."""
+
+    rows_per_shard: int = Field(default=5000, ge=1, le=10_000_000)
+
+
+class BuildConfig(_Strict):
+    """A whole dataset build. Splits map a split name to its exact row count."""
+
+    name: str = Field(default="searchtrace-dataset", min_length=1, max_length=100)
+    task: TaskSection
+    solver: SolverSection = SolverSection()
+    traces: TraceSection = TraceSection()
+    splits: dict[str, int] = Field(default_factory=lambda: {"train": 1000, "test": 100})
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    output: OutputSection = OutputSection()
+
+    @field_validator("splits")
+    @classmethod
+    def _splits(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = [s for s in value if s not in SPLITS]
+        if unknown:
+            raise ValueError(f"split names must be among {', '.join(SPLITS)}, got {unknown}")
+        bad = {s: n for s, n in value.items() if not 1 <= n <= 100_000_000}
+        if bad:
+            raise ValueError(f"row counts must be between 1 and 100000000, got {bad}")
+        return {s: value[s] for s in SPLITS if s in value}
+
+    def task_config(self) -> TaskConfig:
+        """The task's validated knobs: preset values overridden by `task.knobs`."""
+        task = get_task(self.task.name)
+        try:
+            return task.make_config(self.task.preset, self.task.knobs)
+        except ValidationError as error:
+            raise UserError(_one_line(error, prefix="task.knobs")) from None
+
+    def resolved(self) -> dict[str, Any]:
+        """The config as written to the output, knobs resolved against the preset."""
+        out = self.model_dump(mode="json")
+        out["task"]["knobs"] = self.task_config().model_dump(mode="json")
+        return out
+
+
+def _one_line(error: ValidationError, prefix: str = "") -> str:
+    parts = []
+    for item in error.errors():
+        location = ".".join(str(p) for p in item["loc"])
+        if prefix:
+            location = f"{prefix}.{location}" if location else prefix
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
+    return "invalid config: " + "; ".join(parts)
+
+
+def load_config(path: str | Path) -> BuildConfig:
+    """Read and validate a YAML build config; every problem is a one-line UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise UserError(f"config {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    return parse_config(raw)
+
+
+def parse_config(raw: Any) -> BuildConfig:
+    if not isinstance(raw, dict):
+        raise UserError("invalid config: the top level must be a mapping of sections")
+    try:
+        config = BuildConfig(**raw)
+    except ValidationError as error:
+        raise UserError(_one_line(error)) from None
+    except TypeError as error:
+        raise UserError(f"invalid config: {error}") from None
+    config.task_config()  # unknown task, bad preset or knobs fail here, before any work
+    return config
+

@@ -1,0 +1,1 @@
+"""Problem generators: one module per task, each with its config, presets and synthesis."""

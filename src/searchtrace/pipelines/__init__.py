@@ -1,0 +1,1 @@
+"""The Beam build: plan, per-candidate processing, transforms, deterministic writer, driver."""

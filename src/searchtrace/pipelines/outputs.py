@@ -1,0 +1,174 @@
+"""The files beside the shards: stats.json, manifest.json, config.yaml and the dataset card.
+
+Stats are read back from the written shards, so they describe what landed; the build
+fails here, before publishing, if any split's k-mix is not exactly what was requested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import yaml
+
+from searchtrace import __version__
+from searchtrace.config import BuildConfig
+from searchtrace.errors import BuildError
+from searchtrace.pipelines.plan import largest_remainder
+from searchtrace.schemas.rows import SCHEMA_VERSION
+
+
+def write_outputs(
+    config: BuildConfig, dataset: Path, shards: dict[str, int], buckets: list[dict[str, Any]],
+    rejections: dict[str, dict[str, int]], *, seconds: float, workers: int, rounds: int,
+) -> dict[str, Any]:
+    stats = _stats(config, dataset, buckets, rejections, seconds, workers, rounds)
+    (dataset / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    resolved = config.resolved()
+    resolved["versions"] = {"code": __version__, "schema": SCHEMA_VERSION}
+    (dataset / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    (dataset / "manifest.json").write_text(json.dumps(_manifest(dataset, shards), indent=2) + "\n")
+    (dataset / "README.md").write_text(dataset_card(config, stats))
+    return stats
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(dataset: Path, shards: dict[str, int]) -> dict[str, Any]:
+    files = []
+    for path in sorted((dataset / "data").glob("*.parquet")):
+        files.append({"path": f"data/{path.name}", "split": path.name.split("-", 1)[0],
+                      "rows": pq.ParquetFile(path).metadata.num_rows, "sha256": sha256_of(path)})
+    return {"code_version": __version__, "schema_version": SCHEMA_VERSION,
+            "shards_per_split": shards, "files": files}
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    return {"mean": round(statistics.fmean(values), 2), "median": statistics.median(values),
+            "min": min(values), "max": max(values)}
+
+
+def _stats(
+    config: BuildConfig, dataset: Path, buckets: list[dict[str, Any]],
+    rejections: dict[str, dict[str, int]], seconds: float, workers: int, rounds: int,
+) -> dict[str, Any]:
+    columns = ["split", "num_backtracks", "difficulty", "completion"]
+    per_split: dict[str, dict[str, list]] = {}
+    for path in sorted((dataset / "data").glob("*.parquet")):
+        table = pq.read_table(path, columns=columns).to_pydict()
+        for i, split in enumerate(table["split"]):
+            bag = per_split.setdefault(split, {c: [] for c in columns[1:]})
+            for column in columns[1:]:
+                bag[column].append(table[column][i])
+    mix = config.traces.k_mix
+    splits: dict[str, Any] = {}
+    for split, total in config.splits.items():
+        bag = per_split.get(split, {"num_backtracks": [], "difficulty": [], "completion": []})
+        achieved = dict(sorted(Counter(bag["num_backtracks"]).items()))
+        entry: dict[str, Any] = {"rows": len(bag["num_backtracks"]), "achieved_k": achieved}
+        if mix != "natural":
+            requested = largest_remainder(total, mix)
+            entry["requested_k"] = {k: n for k, n in requested.items() if n}
+            if entry["requested_k"] != achieved or entry["rows"] != total:
+                raise BuildError(f"split {split}: achieved k-mix {achieved} differs from "
+                                 f"requested {entry['requested_k']}; nothing was published")
+        difficulty = bag["difficulty"]
+        entry["difficulty"] = {
+            key: _summary([d[key] for d in difficulty])
+            for key in ("nodes_expanded", "guesses", "solution_length", "tree_nodes")
+        }
+        entry["completion_chars"] = _summary([len(c) for c in bag["completion"]])
+        splits[split] = entry
+    total_rows = sum(config.splits.values())
+    return {
+        "name": config.name,
+        "task": config.task.name,
+        "k_mode": "natural" if mix == "natural" else "exact",
+        "splits": splits,
+        "buckets": buckets,
+        "rejections": rejections,
+        "throughput": {"seconds": round(seconds, 2), "rows": total_rows,
+                       "rows_per_second": round(total_rows / seconds, 1) if seconds else None,
+                       "workers": workers, "rounds": rounds},
+        "versions": {"code": __version__, "schema": SCHEMA_VERSION},
+    }
+
+
+def dataset_card(config: BuildConfig, stats: dict[str, Any]) -> str:
+    """The dataset's README.md: `configs:` for `datasets`, then what, how, mix and limits."""
+    header = {
+        "configs": [{
+            "config_name": "default",
+            "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in config.splits],
+        }],
+        "tags": ["searchtrace", "search-traces", "backtracking", config.task.name],
+    }
+    lines = ["---", yaml.safe_dump(header, sort_keys=False).strip(), "---", "",
+             f"# {config.name}", "",
+             f"Search traces for the **{config.task.name}** task, built by searchtrace "
+             f"{__version__} (schema {SCHEMA_VERSION}). Each row is a problem, a reasoning "
+             "trace in `<think>` with an exactly known number of backtracks, and the answer "
+             "in `<answer>`. Every row was replayed through the task's rules before it was "
+             "written: every move legal, every stated state true, every dead-end claim true, "
+             "every backtrack to a state on the current path, the backtrack count as "
+             "recorded, and the answer correct.", "",
+             "## How it was built", "",
+             f"- solver: `{config.solver.name}` (node budget {config.solver.node_budget})",
+             f"- traces: style `{config.traces.style}`, placement `{config.traces.placement}`, "
+             f"dead ends at most {config.traces.max_dead_end_length} moves",
+             f"- task knobs: `{json.dumps(config.resolved()['task']['knobs'])}` "
+             f"(preset `{config.task.preset}`)",
+             f"- seed {config.seed}; `config.yaml` holds the resolved config. Rebuilding it with "
+             "the same code version gives byte-identical shards (`manifest.json` lists their "
+             "sha256).", "",
+             "## Backtracks per row (requested vs achieved)", "",
+             "| split | k | requested | achieved |", "|---|---|---|---|"]
+    for split, entry in stats["splits"].items():
+        requested = entry.get("requested_k", {})
+        for k in sorted(set(requested) | set(entry["achieved_k"])):
+            lines.append(f"| {split} | {k} | {requested.get(k, '-')} | "
+                         f"{entry['achieved_k'].get(k, 0)} |")
+    lines += ["", "## Rejected candidates", "",
+              "Candidates that did not become rows, by bucket and reason (surplus verified "
+              "rows beyond a bucket's count are not listed).", "",
+              "| bucket | reason | count |", "|---|---|---|"]
+    for bucket, reasons in stats["rejections"].items():
+        for reason, count in reasons.items():
+            lines.append(f"| {bucket} | {reason} | {count} |")
+    if not stats["rejections"]:
+        lines.append("| - | none | 0 |")
+    lines += ["", "## Measured difficulty", "",
+              "| split | nodes expanded (mean / max) | guesses (mean) | solution length (mean) "
+              "| completion chars (mean) |", "|---|---|---|---|---|"]
+    for split, entry in stats["splits"].items():
+        d = entry["difficulty"]
+        lines.append(f"| {split} | {d['nodes_expanded'].get('mean')} / "
+                     f"{d['nodes_expanded'].get('max')} | {d['guesses'].get('mean')} | "
+                     f"{d['solution_length'].get('mean')} | "
+                     f"{entry['completion_chars'].get('mean')} |")
+    throughput = stats["throughput"]
+    lines += ["", "## Throughput", "",
+              f"This build: {throughput['rows']} rows in {throughput['seconds']} s "
+              f"({throughput['rows_per_second']} rows/s) with {throughput['workers']} worker(s) "
+              f"and {throughput['rounds']} round(s), wall clock, everything included "
+              "(generate, solve, linearize, render, verify, write).", "",
+              "## Limits", "",
+              "- Dead-end branches are linear: each leaves the solution path at one branch "
+              "point, runs to a state the rules confirm is a failure, and returns there.",
+              "- Problems are deduplicated by a canonical key; train and test share none.",
+              "- Difficulty is measured by the reference depth-first solver with the task's "
+              "move ordering; other solvers would expand different numbers of nodes.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""The work on one candidate, free of Beam: generate, then solve, linearize, render, verify.
+
+Every way a candidate can fail returns a `Rejected` with a stable reason; the reasons
+become the rejection statistics of the build. A row is only built after it verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from searchtrace import __version__
+from searchtrace.config import BuildConfig
+from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig
+from searchtrace.pipelines.plan import NATURAL, Candidate
+from searchtrace.registry import Task
+from searchtrace.schemas.rows import SCHEMA_VERSION, Difficulty, TraceRow
+from searchtrace.solvers.dfs import solve_dfs
+from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
+from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.verifiers.replay import verify_completion
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Generated:
+    candidate: Candidate
+    seed: int
+    problem: Problem
+
+
+def generate_candidate(
+    task: Task, task_config: TaskConfig, candidate: Candidate, base_seed: int
+) -> Generated | Rejected:
+    seed = candidate.seed(base_seed)
+    try:
+        problem = task.generate(task_config, np.random.default_rng(seed), candidate.split)
+    except GenerationSkipped as skipped:
+        return Rejected(f"generate:{skipped.reason}")
+    return Generated(candidate, seed, problem)
+
+
+def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow | Rejected:
+    """Solve and render one problem at its bucket's k; only a verified row comes back."""
+    problem, candidate = generated.problem, generated.candidate
+    rules = task.rules(problem.data)
+    tree = solve_dfs(rules, config.solver.node_budget)
+    if tree.solution is None:
+        exhausted = any(n.status == "budget" for n in tree.nodes)
+        return Rejected("solve:node_budget_exhausted" if exhausted else "solve:unsolvable")
+    difficulty = Difficulty(tree.nodes_expanded, tree.guesses(),
+                            len(tree.solution_path()) - 1, len(tree.nodes))
+    traces = config.traces
+    if candidate.k == NATURAL:
+        trace = linearize_natural(tree)
+    else:
+        try:
+            trace = linearize_exact(tree, rules, candidate.k, traces.placement,
+                                    traces.max_dead_end_length)
+        except NotEnoughDeadEnds:
+            return Rejected("linearize:not_enough_dead_ends")
+    text = task.step_text(problem.data)
+    moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
+    answer = task.answer(problem.data, moves)
+    lines = render_think_lines(trace, tree, text, traces.style, salt=generated.seed % 9973)
+    completion = format_completion(lines, answer)
+    verdict = verify_completion(task, problem.data, completion, traces.style,
+                                trace.num_backtracks)
+    if not verdict.ok:
+        return Rejected(f"verify:{verdict.code}")
+    row_key = f"{problem.id}:{trace.mode}:{trace.num_backtracks}:{traces.style}:{traces.placement}"
+    return TraceRow(
+        id=hashlib.sha256(row_key.encode()).hexdigest()[:20],
+        problem_id=problem.id,
+        task=task.name,
+        split=candidate.split,
+        prompt=problem.prompt,
+        completion=completion,
+        messages=[{"role": "user", "content": problem.prompt},
+                  {"role": "assistant", "content": completion}],
+        answer=answer,
+        num_backtracks=trace.num_backtracks,
+        backtrack_positions=list(trace.backtrack_positions),
+        dead_end_lengths=list(trace.dead_end_lengths),
+        k_mode=trace.mode,
+        placement=traces.placement,
+        style=traces.style,
+        solver=tree.solver,
+        difficulty=difficulty,
+        knobs=json.dumps(problem.knobs, sort_keys=True),
+        problem=json.dumps(problem.data, sort_keys=True),
+        seed=generated.seed,
+        spawn_key=list(candidate.spawn_key),
+        search_tree=tree.to_json(rules),
+        trace_steps=json.dumps([[s.kind, s.node] for s in trace.steps], separators=(",", ":")),
+        code_version=__version__,
+        schema_version=SCHEMA_VERSION,
+    )

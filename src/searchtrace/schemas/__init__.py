@@ -1,0 +1,1 @@
+"""The shared pyarrow schema of every row, and its version."""

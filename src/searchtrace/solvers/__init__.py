@@ -1,0 +1,1 @@
+"""Task-agnostic search algorithms that return the whole search tree."""

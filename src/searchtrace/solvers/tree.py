@@ -1,0 +1,89 @@
+"""The search tree every solver returns: each visited node, in visit order."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from searchtrace.verifiers.base import DeadEnd, Rules
+
+STATUSES = ("expanded", "dead_end", "solution", "budget")
+
+
+@dataclass
+class Node:
+    """One visited state. `state` lives in memory only; the stored tree keeps the moves."""
+
+    id: int
+    parent: int | None
+    move: Any
+    depth: int
+    state: Any
+    status: str = "expanded"
+    reason: DeadEnd | None = None
+    widened: bool = False
+    children: list[int] = field(default_factory=list)
+
+
+@dataclass
+class SearchTree:
+    """Visited nodes in visit order (ids are visit order), plus search statistics.
+
+    Nodes added after the search by the linearizer, to find more dead ends than the search
+    met, carry `widened=True`; `nodes_expanded` counts only the solver's own expansions.
+    """
+
+    solver: str
+    nodes: list[Node] = field(default_factory=list)
+    solution: int | None = None
+    nodes_expanded: int = 0
+
+    def add(self, parent: int | None, move: Any, state: Any, *, widened: bool = False) -> Node:
+        depth = 0 if parent is None else self.nodes[parent].depth + 1
+        node = Node(len(self.nodes), parent, move, depth, state, widened=widened)
+        self.nodes.append(node)
+        if parent is not None:
+            self.nodes[parent].children.append(node.id)
+        return node
+
+    def path_to(self, node_id: int) -> list[int]:
+        """Node ids from the root to `node_id`, inclusive."""
+        path = []
+        current: int | None = node_id
+        while current is not None:
+            path.append(current)
+            current = self.nodes[current].parent
+        return path[::-1]
+
+    def solution_path(self) -> list[int]:
+        if self.solution is None:
+            raise ValueError("the search found no solution")
+        return self.path_to(self.solution)
+
+    def guesses(self) -> int:
+        """Solver-visited nodes where the solver tried more than one child."""
+        return sum(
+            1 for n in self.nodes
+            if not n.widened and sum(not self.nodes[c].widened for c in n.children) > 1
+        )
+
+    def to_json(self, rules: Rules) -> str:
+        """The tree without states: enough to replay every node through the rules."""
+        nodes = [
+            {
+                "id": n.id,
+                "parent": n.parent,
+                "move": None if n.move is None else rules.move_to_json(n.move),
+                "depth": n.depth,
+                "status": n.status,
+                "reason": None if n.reason is None else [n.reason.code, list(n.reason.detail)],
+                "widened": n.widened,
+            }
+            for n in self.nodes
+        ]
+        return json.dumps(
+            {"solver": self.solver, "solution": self.solution,
+             "nodes_expanded": self.nodes_expanded, "nodes": nodes},
+            separators=(",", ":"),
+        )

@@ -1,0 +1,1 @@
+"""Linear traces from search trees: exact-k linearization, rendering and parsing back."""

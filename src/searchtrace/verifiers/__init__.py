@@ -1,0 +1,1 @@
+"""Task rules, step text and answer checkers (one module per task), and trace replay."""

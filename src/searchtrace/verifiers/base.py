@@ -1,0 +1,113 @@
+"""The rules interface that solvers, the linearizer and the verifier see, and its value types.
+
+A task's rules are the single source of truth: the solver expands states with them, the
+linearizer widens the search with them, and the verifier replays rendered text through them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+State = TypeVar("State")
+Move = TypeVar("Move")
+
+STYLES = ("natural", "compact")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Why a move may not be applied: `code` is a stable statistic key, `message` says it."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DeadEnd:
+    """A rule-confirmed failure of a state: `code` names the rule, `detail` the evidence."""
+
+    code: str
+    detail: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of replaying a completion: the first failing line (0-based) and why."""
+
+    ok: bool
+    code: str = "ok"
+    message: str = ""
+    line: int | None = None
+
+    @staticmethod
+    def fail(code: str, message: str, line: int | None = None) -> Verdict:
+        return Verdict(False, code, message, line)
+
+
+OK = Verdict(True)
+
+
+class Rules(Protocol, Generic[State, Move]):
+    """A task instance's state space.
+
+    `expand` is the solver's branching (ordered best first, one move per distinct child
+    state); `wider_moves` is every legal move, used to find more dead ends than the search
+    met; `apply` is the checked path used to replay text and never raises on a bad move.
+    """
+
+    def initial_state(self) -> State: ...
+
+    def expand(self, state: State) -> list[tuple[Move, State]]: ...
+
+    def wider_moves(self, state: State) -> Iterable[tuple[Move, State]]: ...
+
+    def apply(self, state: State, move: Move) -> State | Violation: ...
+
+    def is_goal(self, state: State) -> bool: ...
+
+    def dead_end(self, state: State) -> DeadEnd | None: ...
+
+    def confirm_dead_end(self, state: State, claim: DeadEnd) -> str | None:
+        """None when the claim is true of `state`, otherwise why it is false."""
+        ...
+
+    def state_key(self, state: State) -> Hashable: ...
+
+    def move_to_json(self, move: Move) -> Any: ...
+
+
+class StepText(Protocol, Generic[State, Move]):
+    """How a task says (and reads back) the pieces of a step, per style.
+
+    The shared renderer puts these phrases into sentence or line templates; the parser
+    cuts lines by those templates and hands each phrase back here. Parsers return None on
+    anything they do not recognise; they never raise.
+    """
+
+    def move_phrase(self, move: Move, style: str) -> str: ...
+
+    def parse_move(self, text: str, style: str) -> Move | None: ...
+
+    def state_phrase(self, state: State, style: str) -> str: ...
+
+    def state_claim_error(self, text: str, state: State, style: str) -> str | None:
+        """None when the stated state `text` is true of `state`, otherwise what differs."""
+        ...
+
+    def dead_end_phrase(self, state: State, dead: DeadEnd, style: str) -> str: ...
+
+    def parse_dead_end(self, text: str, style: str) -> DeadEnd | None: ...
+
+    def ref_phrase(self, state: State, move_in: Move | None, style: str) -> str:
+        """Names a state on the current path, as a backtrack target."""
+        ...
+
+    def parse_ref(self, text: str, style: str) -> Hashable | None: ...
+
+    def ref_key(self, state: State, move_in: Move | None) -> Hashable:
+        """The key `parse_ref` must return for a reference to this path state."""
+        ...
+
+    def goal_phrase(self, state: State, style: str) -> str: ...
