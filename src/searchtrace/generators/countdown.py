@@ -8,6 +8,7 @@ them. The solver confirms every problem again.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -17,7 +18,7 @@ from pydantic import field_validator, model_validator
 from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, problem_id
 
 TASK = "countdown"
-COMBINE_ATTEMPTS = 64
+COMBINE_ATTEMPTS = 256
 
 
 class CountdownConfig(TaskConfig):
@@ -47,7 +48,8 @@ class CountdownConfig(TaskConfig):
     def _numbers(cls, value: tuple[int, int]) -> tuple[int, int]:
         low, high = value
         if not 1 <= low <= high <= 10_000:
-            raise ValueError(f"must be [low, high] with 1 <= low <= high <= 10000, got {list(value)}")
+            raise ValueError(
+                f"must be [low, high] with 1 <= low <= high <= 10000, got {list(value)}")
         return value
 
     @field_validator("target_range")
@@ -64,7 +66,8 @@ class CountdownConfig(TaskConfig):
         low, high = self.target_range
         outside = [t for t in self.test_targets if not low <= t <= high]
         if outside:
-            raise ValueError(f"test_targets must lie in target_range [{low}, {high}], got {outside}")
+            raise ValueError(
+                f"test_targets must lie in target_range [{low}, {high}], got {outside}")
         if len(set(self.test_targets)) == high - low + 1:
             raise ValueError("test_targets hold out every target in target_range; train has none")
         return self
@@ -114,10 +117,11 @@ def _combined_target(
     rng: np.random.Generator,
 ) -> int:
     """The value of the first random full combination of `numbers` that `accept`s."""
+    draw = random.Random(int(rng.integers(2**63)))  # scalar draws, far cheaper than numpy's
     for _ in range(COMBINE_ATTEMPTS):
         pool: list[Fraction | int] = list(numbers)
         while len(pool) > 1:
-            i, j = (int(x) for x in rng.choice(len(pool), size=2, replace=False))
+            i, j = draw.sample(range(len(pool)), 2)
             a, b = pool[i], pool[j]
             results = [a + b, a * b]
             if a != b:
@@ -125,7 +129,7 @@ def _combined_target(
             big, small = max(a, b), min(a, b)
             if config.allow_fractions or big % small == 0:
                 results.append(Fraction(big) / small if config.allow_fractions else big // small)
-            result = results[int(rng.integers(len(results)))]
+            result = results[draw.randrange(len(results))]
             pool = [x for n, x in enumerate(pool) if n not in (i, j)] + [result]
         value = pool[0]
         if value == int(value) and accept(int(value)):

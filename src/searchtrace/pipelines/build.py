@@ -1,11 +1,14 @@
 """The build driver: plan the buckets, run Beam rounds until every bucket is full, write
 the shards with a final Beam pipeline, then stats, manifest, config and card, and publish.
 
-Rounds: a round tries a set of candidates per (split, k) bucket and stages the verified
-rows. A bucket that came up short gets more candidates in the next round, sized by its
-observed success rate; one that cannot fill fails the build loudly, naming the bucket and
-why its candidates were rejected. Nothing is visible at the output path until the whole
-dataset is written: it is built in a staging folder beside it and renamed into place.
+Rounds: a round is one Beam run. It tries a set of candidates per (split, k) bucket,
+stages the verified rows, and writes the shards from each bucket's first `requested`
+verified rows by candidate index. A bucket that came up short gets more candidates in
+the next round, sized by its observed success rate (the first round is sized by a small
+in-process pilot, so one round is the usual case); a bucket that cannot fill fails the
+build loudly, naming the bucket and why its candidates were rejected. Nothing is visible
+at the output path until the whole dataset is written: it is built in a staging folder
+beside it and renamed into place.
 """
 
 from __future__ import annotations
@@ -22,27 +25,35 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError, UserError
 from searchtrace.pipelines.outputs import write_outputs
-from searchtrace.pipelines.plan import Bucket, Candidate, plan_buckets
+from searchtrace.pipelines.plan import NATURAL, Bucket, Candidate, CandidateRange, plan_buckets
+from searchtrace.pipelines.process import Generated, build_row, generate_candidate
+from searchtrace.pipelines.selection import kept_indexes
 from searchtrace.pipelines.transforms import (
     COUNTER_NAMESPACE,
-    DropDuplicates,
-    GenerateProblems,
+    BucketCutoff,
     SelectRows,
-    SolveRenderVerify,
+    SolveBatch,
     StageRows,
     WriteShards,
+    bucket_index,
+    keep_first_per_problem,
+    staged_refs,
 )
 from searchtrace.pipelines.writer import shard_count
+from searchtrace.registry import get_task
+from searchtrace.schemas.rows import TraceRow
 
 MAX_ROUNDS = 8
 MIN_SUCCESS_RATE = 0.02
+PILOT_CANDIDATES = 24
+FIRST_ROUND_MARGIN = 1.04  # covers the usual share of duplicate problems
+BATCH_SIZE = 32
 ProgressCallback = Callable[[str, int, int], None]
 
 
@@ -98,13 +109,12 @@ def run_build(
     try:
         staging.mkdir()
         options = pipeline_options(workers, beam_args)
-        states, rejections, rounds = _run_rounds(config, staging, options, progress)
-        dataset = staging / "dataset"
         shards = {split: shard_count(n, config.output.rows_per_shard)
                   for split, n in config.splits.items()}
-        _write_final(states, shards, staging, dataset / "data", options)
+        dataset, states, rejections, rounds = _run_rounds(config, shards, staging, options,
+                                                          progress)
         seconds = time.monotonic() - started
-        stats = write_outputs(config, dataset, shards, states_summary(states), rejections,
+        stats = write_outputs(config, dataset, shards, _bucket_summary(states), rejections,
                               seconds=seconds, workers=workers, rounds=rounds)
         _publish(dataset, out)
     finally:
@@ -112,52 +122,93 @@ def run_build(
     return BuildResult(out, dict(config.splits), seconds, stats)
 
 
-def states_summary(states: list[_BucketState]) -> list[dict[str, Any]]:
+def _bucket_summary(states: list[_BucketState]) -> list[dict[str, Any]]:
     return [{"split": s.bucket.split, "k": s.bucket.k, "requested": s.bucket.requested,
              "candidates": s.attempted, "verified": len(s.verified or [])} for s in states]
 
 
 def _run_rounds(
-    config: BuildConfig, staging: Path, options: PipelineOptions,
+    config: BuildConfig, shards: dict[str, int], staging: Path, options: PipelineOptions,
     progress: ProgressCallback | None,
-) -> tuple[list[_BucketState], dict[str, dict[str, int]], int]:
+) -> tuple[Path, list[_BucketState], dict[str, dict[str, int]], int]:
+    """Run round pipelines until every bucket has its rows; returns the dataset folder."""
     states = [_BucketState(b) for b in plan_buckets(config)]
+    pilot = _pilot_success_rates(config, states)
     rejections: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     config_json = config.model_dump_json()
     stage_dir = staging / "staged"
     stage_dir.mkdir()
     for round_number in range(1, MAX_ROUNDS + 1):
-        candidates = []
+        batches = []
         for state in states:
-            extra = _candidates_needed(state)
-            candidates += [Candidate(state.bucket.split, state.bucket.k, state.bucket.ordinal, i)
-                           for i in range(state.attempted, state.attempted + extra)]
+            extra = _candidates_needed(state, pilot[state.bucket])
+            bucket = state.bucket
+            batches += [CandidateRange(bucket.split, bucket.k, bucket.ordinal, start,
+                                       min(start + BATCH_SIZE, state.attempted + extra))
+                        for start in range(state.attempted, state.attempted + extra, BATCH_SIZE)]
             state.attempted += extra
-        if not candidates:
-            return states, _plain(rejections), round_number - 1
-        earlier_ids = _staged_ids(stage_dir)
-        counters = _run_round(config_json, candidates, earlier_ids, stage_dir,
-                              staging / f"progress-{round_number}", options,
-                              progress, f"round {round_number}")
+        round_dir = staging / f"round-{round_number}"
+        dataset = round_dir / "dataset"
+        (dataset / "data").mkdir(parents=True)
+        counters = _run_round(config_json, states, shards, batches, stage_dir, round_dir,
+                              options, progress, f"round {round_number}")
         for name, value in counters.items():
             _, split, k, reason = name.split("|", 3)
-            rejections[f"{split} k={k}"][reason] += value
-        _count_verified(states, stage_dir)
+            rejections[_label(split, int(k))][reason] += value
+        drops = _count_verified(states, stage_dir)
+        if all(s.short <= 0 for s in states):
+            for label, reasons in drops.items():
+                for reason, count in reasons.items():
+                    rejections[label][reason] += count
+            return dataset, states, _plain(rejections), round_number
         _fail_if_hopeless(states, rejections)
-    short = [s for s in states if s.short > 0]
-    if short:
-        raise BuildError(_shortfall_message(short, rejections))
-    return states, _plain(rejections), MAX_ROUNDS
+        shutil.rmtree(round_dir)
+    raise BuildError(_shortfall_message([s for s in states if s.short > 0], rejections))
+
+
+def _label(split: str, k: int) -> str:
+    return f"{split} k={'natural' if k == NATURAL else k}"
 
 
 def _plain(rejections: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     return {bucket: dict(sorted(reasons.items())) for bucket, reasons in sorted(rejections.items())}
 
 
-def _candidates_needed(state: _BucketState) -> int:
-    """First round: the requested count; later: the shortfall over the observed rate."""
+def _pilot_success_rates(config: BuildConfig, states: list[_BucketState]) -> dict[Bucket, float]:
+    """Share of a bucket's first few candidates that verify, measured in-process.
+
+    It only sizes the first round (so one Beam run is usually enough); the pipeline
+    processes these candidates again and alone decides what is written.
+    """
+    task = get_task(config.task.name)
+    task_config = config.task_config()
+    rates = {}
+    for state in states:
+        sample = min(state.bucket.requested, PILOT_CANDIDATES)
+        verified = 0
+        for index in range(sample):
+            candidate = Candidate(state.bucket.split, state.bucket.k, state.bucket.ordinal, index)
+            generated = generate_candidate(task, task_config, candidate, config.seed)
+            if isinstance(generated, Generated):
+                verified += isinstance(build_row(config, task, generated), TraceRow)
+        rates[state.bucket] = _wilson_lower_bound(verified, sample)
+    return rates
+
+
+def _wilson_lower_bound(successes: int, trials: int, z: float = 1.0) -> float:
+    """A cautious success rate: a second round costs more than a few spare candidates."""
+    p = successes / trials
+    centre = p + z * z / (2 * trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    return (centre - spread) / (1 + z * z / trials)
+
+
+def _candidates_needed(state: _BucketState, pilot_rate: float) -> int:
+    """First round: the requested count over the pilot's rate, plus a small margin;
+    later rounds: the shortfall over the rate observed so far."""
     if state.verified is None:
-        return state.bucket.requested
+        rate = max(pilot_rate, MIN_SUCCESS_RATE)
+        return math.ceil(state.bucket.requested / rate * FIRST_ROUND_MARGIN) + 2
     if state.short <= 0:
         return 0
     rate = max(len(state.verified) / state.attempted, MIN_SUCCESS_RATE)
@@ -174,7 +225,7 @@ def _fail_if_hopeless(states: list[_BucketState], rejections: dict) -> None:
 def _shortfall_message(states: list[_BucketState], rejections: dict) -> str:
     parts = []
     for state in states:
-        label = f"{state.bucket.split} k={'natural' if state.bucket.k < 0 else state.bucket.k}"
+        label = _label(state.bucket.split, state.bucket.k)
         reasons = rejections.get(label, {})
         top = ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1])[:3])
         parts.append(f"bucket {label} has {len(state.verified or [])} of "
@@ -184,41 +235,66 @@ def _shortfall_message(states: list[_BucketState], rejections: dict) -> str:
             + ". Change the task knobs, k values or max_dead_end_length.")
 
 
-def _staged_ids(stage_dir: Path) -> frozenset[str]:
-    files = sorted(stage_dir.glob("*.parquet"))
-    return frozenset(i for f in files for i in pq.read_table(f, columns=["problem_id"])
-                     .column("problem_id").to_pylist())
+def _staged(stage_dir: Path) -> list[Path]:
+    return sorted(stage_dir.glob("*.parquet"))
 
 
-def _count_verified(states: list[_BucketState], stage_dir: Path) -> None:
-    found: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for path in sorted(stage_dir.glob("*.parquet")):
-        table = pq.read_table(path, columns=["split", "_bucket", "_index"]).to_pydict()
-        for split, bucket, index in zip(table["split"], table["_bucket"], table["_index"],
-                                        strict=True):
-            found[(split, bucket)].append(index)
+def _count_verified(states: list[_BucketState], stage_dir: Path) -> dict[str, dict[str, int]]:
+    """Verified rows per bucket that survive deduplication (the pipeline's own rule), and
+    the rows deduplication dropped, by bucket label and reason."""
+    refs = [ref for path in _staged(stage_dir) for ref in staged_refs(path)]
+    kept, dropped = kept_indexes(refs)
+    labels = {(s.bucket.split, s.bucket.ordinal): _label(s.bucket.split, s.bucket.k)
+              for s in states}
     for state in states:
-        state.verified = sorted(found[(state.bucket.split, state.bucket.ordinal)])
+        state.verified = kept.get((state.bucket.split, state.bucket.ordinal), [])
+    drops: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for ref, reason in dropped:
+        drops[labels[(ref.split, ref.bucket)]][reason] += 1
+    return drops
 
 
 def _run_round(
-    config_json: str, candidates: list[Candidate], earlier_ids: frozenset[str],
-    stage_dir: Path, progress_dir: Path, options: PipelineOptions,
+    config_json: str, states: list[_BucketState], shards: dict[str, int],
+    batches: list[CandidateRange], stage_dir: Path, round_dir: Path, options: PipelineOptions,
     progress: ProgressCallback | None, label: str,
 ) -> dict[str, int]:
+    """One Beam run: process new candidates, stage them, and write every split's shards
+    from the first `requested` verified rows of each bucket (earlier rounds' included)."""
+    earlier = [str(path) for path in _staged(stage_dir)]
+    requested = {(s.bucket.split, s.bucket.ordinal): s.bucket.requested for s in states}
+    progress_dir = round_dir / "progress"
     progress_dir.mkdir()
+    every_shard = [((split, i), None) for split, count in shards.items() for i in range(count)]
+
     pipeline = beam.Pipeline(options=options)
-    _ = (
+    fresh = (
         pipeline
-        | "Candidates" >> beam.Create(candidates)
+        | "CandidateBatches" >> beam.Create(batches)
         | "Spread" >> beam.Reshuffle()
-        | "GenerateProblems" >> beam.ParDo(GenerateProblems(config_json))
-        | "GroupById" >> beam.GroupByKey()
-        | "DropDuplicates" >> beam.ParDo(DropDuplicates(earlier_ids))
-        | "SolveRenderVerify" >> beam.ParDo(SolveRenderVerify(config_json, str(progress_dir)))
+        | "SolveBatch" >> beam.ParDo(SolveBatch(config_json, str(progress_dir)))
         | "StageRows" >> beam.ParDo(StageRows(str(stage_dir)))
     )
-    result = _run_with_progress(pipeline, progress_dir, len(candidates), progress, label)
+    refs = (
+        (fresh, pipeline | "EarlierRounds" >> beam.Create(earlier)
+         | "ReadEarlierRefs" >> beam.FlatMap(staged_refs))
+        | "AllRefs" >> beam.Flatten()
+        | "ByProblem" >> beam.GroupBy(lambda ref: ref.problem_id)
+        | "KeepFirstPerProblem" >> beam.Map(keep_first_per_problem)
+    )
+    cutoffs = (refs | "BucketIndex" >> beam.Map(bucket_index)
+               | "GroupByBucket" >> beam.GroupByKey()
+               | "BucketCutoff" >> beam.ParDo(BucketCutoff(requested)))
+    selected = refs | "SelectRows" >> beam.ParDo(SelectRows(shards),
+                                                 cutoffs=beam.pvalue.AsDict(cutoffs))
+    _ = (
+        (selected, pipeline | "EveryShard" >> beam.Create(every_shard))
+        | "Merge" >> beam.Flatten()
+        | "GroupByShard" >> beam.GroupByKey()
+        | "WriteShards" >> beam.ParDo(WriteShards(str(round_dir / "dataset" / "data"), shards))
+    )
+    total = sum(batch.stop - batch.start for batch in batches)
+    result = _run_with_progress(pipeline, progress_dir, total, progress, label)
     counters = result.metrics().query(MetricsFilter().with_namespace(COUNTER_NAMESPACE))
     totals: dict[str, int] = defaultdict(int)
     for counter in counters["counters"]:
@@ -231,7 +307,7 @@ def _run_with_progress(
     pipeline: beam.Pipeline, progress_dir: Path, total: int,
     progress: ProgressCallback | None, label: str,
 ) -> Any:
-    """Run the pipeline; meanwhile report the rows processed so far across workers."""
+    """Run the pipeline; meanwhile report the candidates processed so far across workers."""
     outcome: dict[str, Any] = {}
 
     def target() -> None:
@@ -263,28 +339,6 @@ def _processed(progress_dir: Path) -> int:
         except (OSError, ValueError):
             continue  # a heartbeat being rewritten; the next poll reads it
     return done
-
-
-def _write_final(
-    states: list[_BucketState], shards: dict[str, int], staging: Path, data_dir: Path,
-    options: PipelineOptions,
-) -> None:
-    data_dir.mkdir(parents=True)
-    cutoffs = {(s.bucket.split, s.bucket.ordinal): s.verified[s.bucket.requested - 1]
-               for s in states if s.verified}
-    files = [str(p) for p in sorted((staging / "staged").glob("*.parquet"))]
-    keys = [((split, i), None) for split, count in shards.items() for i in range(count)]
-    pipeline = beam.Pipeline(options=options)
-    rows = (pipeline | "StagedFiles" >> beam.Create(files)
-            | "SelectRows" >> beam.ParDo(SelectRows(cutoffs, shards)))
-    every_shard = pipeline | "EveryShard" >> beam.Create(keys)
-    _ = (
-        (rows, every_shard)
-        | "Merge" >> beam.Flatten()
-        | "GroupByShard" >> beam.GroupByKey()
-        | "WriteShards" >> beam.ParDo(WriteShards(str(data_dir), shards))
-    )
-    pipeline.run().wait_until_finish()
 
 
 def _publish(dataset: Path, out: Path) -> None:

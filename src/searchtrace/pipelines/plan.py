@@ -49,6 +49,20 @@ class Candidate:
         return int(sequence.generate_state(1, dtype=np.uint64)[0])
 
 
+@dataclass(frozen=True)
+class CandidateRange:
+    """Candidates `start` to `stop - 1` of one bucket: what a pipeline element carries."""
+
+    split: str
+    k: int
+    bucket: int
+    start: int
+    stop: int
+
+    def candidates(self) -> list[Candidate]:
+        return [Candidate(self.split, self.k, self.bucket, i) for i in range(self.start, self.stop)]
+
+
 def largest_remainder(total: int, mix: dict[int, float]) -> dict[int, int]:
     """Split `total` rows by `mix` exactly: floors first, then the largest remainders
     (ties to the smaller k), so the counts always sum to `total`."""

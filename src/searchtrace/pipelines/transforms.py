@@ -1,14 +1,18 @@
-"""Beam transforms of a build, each with one job and a label.
+"""Beam transforms of a build, each with one job and a label in the pipeline.
 
-Round pipelines: candidates -> GenerateProblems -> DropDuplicates -> SolveRenderVerify ->
-StageRows. The final pipeline: staged files -> SelectRows -> WriteShards. Every dropped
-candidate increments a Beam counter named `reject|<split>|<k>|<reason>`.
+A round pipeline: candidate batches -> SolveBatch (generate, solve, linearize, render,
+verify) -> StageRows, which parks full rows in staging files and passes on small refs.
+The refs, with those of earlier rounds, keep one row per problem, are cut per bucket
+(BucketCutoff, SelectRows) and grouped by shard; WriteShards reads the rows back from
+staging and writes each shard. A candidate that fails increments a Beam counter named
+`reject|<split>|<k>|<reason>`.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +22,18 @@ import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 
 from searchtrace.config import BuildConfig
-from searchtrace.pipelines.plan import Candidate
+from searchtrace.pipelines.plan import CandidateRange
 from searchtrace.pipelines.process import Generated, Rejected, build_row, generate_candidate
-from searchtrace.pipelines.writer import shard_name, shard_of, write_shard, write_staged
+from searchtrace.pipelines.selection import StagedRef, cutoff, first_per_problem
+from searchtrace.pipelines.writer import (
+    read_rows,
+    shard_name,
+    shard_of,
+    staged_key,
+    staged_path,
+    write_shard,
+    write_staged,
+)
 from searchtrace.registry import get_task
 
 COUNTER_NAMESPACE = "searchtrace"
@@ -31,57 +44,10 @@ def count_rejection(split: str, k: int, reason: str) -> None:
     Metrics.counter(COUNTER_NAMESPACE, f"reject|{split}|{k}|{reason}").inc()
 
 
-class GenerateProblems(beam.DoFn):
-    """Candidate -> (problem id, Generated); generator skips are counted and dropped."""
-
-    def __init__(self, config_json: str) -> None:
-        self.config_json = config_json
-
-    def setup(self) -> None:
-        self.config = BuildConfig.model_validate_json(self.config_json)
-        self.task = get_task(self.config.task.name)
-        self.task_config = self.config.task_config()
-
-    def process(self, candidate: Candidate) -> Iterator[tuple[str, Generated]]:
-        result = generate_candidate(self.task, self.task_config, candidate, self.config.seed)
-        if isinstance(result, Rejected):
-            count_rejection(candidate.split, candidate.k, result.reason)
-            return
-        yield result.problem.id, result
-
-
-def _priority(generated: Generated) -> tuple[int, int, int]:
-    candidate = generated.candidate
-    return (0 if candidate.split == "test" else 1, candidate.bucket, candidate.index)
-
-
-class DropDuplicates(beam.DoFn):
-    """Keep one candidate per problem id: test before train, then bucket, then index.
-
-    Ids already used by an earlier round are dropped too, so no problem repeats within a
-    split and none is shared between train and test.
-    """
-
-    def __init__(self, earlier_ids: frozenset[str]) -> None:
-        self.earlier_ids = earlier_ids
-
-    def process(self, keyed: tuple[str, Iterable[Generated]]) -> Iterator[Generated]:
-        problem_id, group = keyed
-        ranked = sorted(group, key=_priority)
-        keep = None if problem_id in self.earlier_ids else ranked[0]
-        for generated in ranked:
-            if generated is keep:
-                continue
-            candidate = generated.candidate
-            crosses = keep is not None and keep.candidate.split != candidate.split
-            reason = "dedup:overlaps_other_split" if crosses else "dedup:duplicate"
-            count_rejection(candidate.split, candidate.k, reason)
-        if keep is not None:
-            yield keep
-
-
-class SolveRenderVerify(beam.DoFn):
-    """Generated -> a verified row record (with its bucket and index), or a counted reason."""
+class SolveBatch(beam.DoFn):
+    """A batch of candidates -> verified row records (with bucket and index); every
+    candidate that fails is counted under its reason. Batching keeps the runner's
+    per-element cost small next to the work."""
 
     HEARTBEAT_SECONDS = 0.5
 
@@ -92,27 +58,30 @@ class SolveRenderVerify(beam.DoFn):
     def setup(self) -> None:
         self.config = BuildConfig.model_validate_json(self.config_json)
         self.task = get_task(self.config.task.name)
+        self.task_config = self.config.task_config()
         self.progress_file = Path(self.progress_dir) / f"{uuid.uuid4().hex}.count"
         self.done = 0
         self.last_beat = 0.0
 
-    def process(self, generated: Generated) -> Iterator[dict[str, Any]]:
-        result = build_row(self.config, self.task, generated)
-        self._beat()
-        candidate = generated.candidate
-        if isinstance(result, Rejected):
-            count_rejection(candidate.split, candidate.k, result.reason)
-            return
-        record = result.to_record()
-        record["_bucket"] = candidate.bucket
-        record["_index"] = candidate.index
-        yield record
+    def process(self, batch: CandidateRange) -> Iterator[dict[str, Any]]:
+        for candidate in batch.candidates():
+            result = generate_candidate(self.task, self.task_config, candidate, self.config.seed)
+            if isinstance(result, Generated):
+                result = build_row(self.config, self.task, result)
+            self.done += 1
+            self._beat()
+            if isinstance(result, Rejected):
+                count_rejection(candidate.split, candidate.k, result.reason)
+                continue
+            record = result.to_record()
+            record["_bucket"] = candidate.bucket
+            record["_index"] = candidate.index
+            yield record
 
     def finish_bundle(self) -> None:
         self._beat(force=True)
 
     def _beat(self, force: bool = False) -> None:
-        self.done += 0 if force else 1
         now = time.monotonic()
         if force or now - self.last_beat >= self.HEARTBEAT_SECONDS:
             self.progress_file.write_text(str(self.done))
@@ -120,57 +89,92 @@ class SolveRenderVerify(beam.DoFn):
 
 
 class StageRows(beam.DoFn):
-    """Write verified rows to staging Parquet files, a bundle (or 2,000 rows) at a time."""
+    """Write verified rows to staging Parquet (per bundle, at most 2,000 rows a file) and
+    emit a StagedRef for each, so full rows never travel through the runner."""
 
     def __init__(self, stage_dir: str) -> None:
         self.stage_dir = stage_dir
 
     def start_bundle(self) -> None:
-        self.buffer: list[dict[str, Any]] = []
+        self._open()
 
-    def process(self, record: dict[str, Any]) -> None:
+    def process(self, record: dict[str, Any]) -> Iterator[StagedRef]:
         self.buffer.append(record)
+        yield StagedRef(record["split"], record["_bucket"], record["_index"], record["id"],
+                        record["problem_id"], str(self.path))
         if len(self.buffer) >= STAGE_FLUSH_ROWS:
             self._flush()
+            self._open()
 
     def finish_bundle(self) -> None:
         self._flush()
 
+    def _open(self) -> None:
+        self.buffer: list[dict[str, Any]] = []
+        self.path = staged_path(Path(self.stage_dir))
+
     def _flush(self) -> None:
         if self.buffer:
-            write_staged(self.buffer, Path(self.stage_dir))
-            self.buffer = []
+            write_staged(self.buffer, self.path)
+
+
+def staged_refs(path: Path | str) -> list[StagedRef]:
+    """The refs of a file staged by an earlier round."""
+    columns = ["split", "_bucket", "_index", "id", "problem_id"]
+    table = pq.read_table(path, columns=columns).to_pydict()
+    return [StagedRef(*values, str(path)) for values in zip(*(table[c] for c in columns),
+                                                             strict=True)]
+
+
+def keep_first_per_problem(keyed: tuple[str, Iterable[StagedRef]]) -> StagedRef:
+    """One row per problem id (see `selection.priority`); the driver counts the drops."""
+    return first_per_problem(keyed[1])[0]
+
+
+def bucket_index(ref: StagedRef) -> tuple[tuple[str, int], int]:
+    return (ref.split, ref.bucket), ref.index
+
+
+class BucketCutoff(beam.DoFn):
+    """((split, bucket), indexes) -> ((split, bucket), largest index kept), so the rows
+    kept never depend on the order in which workers finished."""
+
+    def __init__(self, requested: dict[tuple[str, int], int]) -> None:
+        self.requested = requested
+
+    def process(self, keyed: tuple[tuple[str, int], Iterable[int]]) -> Iterator[tuple]:
+        bucket, indexes = keyed
+        yield bucket, cutoff(indexes, self.requested[bucket])
 
 
 class SelectRows(beam.DoFn):
-    """Staged file -> ((split, shard), row) for rows within their bucket's selection.
+    """StagedRef -> ((split, shard), ref) when it is within its bucket's cutoff."""
 
-    A bucket keeps its first `requested` verified candidates by index: `cutoffs` maps
-    (split, bucket) to the largest index kept.
-    """
-
-    def __init__(self, cutoffs: dict[tuple[str, int], int], shards: dict[str, int]) -> None:
-        self.cutoffs = cutoffs
+    def __init__(self, shards: dict[str, int]) -> None:
         self.shards = shards
 
-    def process(self, path: str) -> Iterator[tuple[tuple[str, int], dict[str, Any]]]:
-        for record in pq.read_table(path).to_pylist():
-            bucket = record.pop("_bucket")
-            index = record.pop("_index")
-            if index <= self.cutoffs.get((record["split"], bucket), -1):
-                split = record["split"]
-                yield (split, shard_of(record["problem_id"], self.shards[split])), record
+    def process(
+        self, ref: StagedRef, cutoffs: dict[tuple[str, int], int]
+    ) -> Iterator[tuple[tuple[str, int], StagedRef]]:
+        if ref.index <= cutoffs.get((ref.split, ref.bucket), -1):
+            yield (ref.split, shard_of(ref.problem_id, self.shards[ref.split])), ref
 
 
 class WriteShards(beam.DoFn):
-    """((split, shard), rows) -> the shard file, written deterministically; yields its name."""
+    """((split, shard), refs) -> the shard file, read from staging and written
+    deterministically; yields its name. Empty shards are written too."""
 
     def __init__(self, data_dir: str, shards: dict[str, int]) -> None:
         self.data_dir = data_dir
         self.shards = shards
 
-    def process(self, keyed: tuple[tuple[str, int], Iterable[dict | None]]) -> Iterator[str]:
-        (split, shard), records = keyed
+    def process(self, keyed: tuple[tuple[str, int], Iterable[StagedRef | None]]) -> Iterator[str]:
+        (split, shard), refs = keyed
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for ref in refs:
+            if ref is not None:
+                wanted[ref.path].add(staged_key(ref.split, ref.bucket, ref.index))
         name = shard_name(split, shard, self.shards[split])
-        write_shard((r for r in records if r is not None), Path(self.data_dir) / name)
+        write_shard([read_rows(path, ids) for path, ids in sorted(wanted.items())],
+                    Path(self.data_dir) / name)
         yield name

@@ -11,11 +11,11 @@ import hashlib
 import math
 import os
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from searchtrace.schemas.rows import ROW_SCHEMA
@@ -45,15 +45,38 @@ def _write_atomically(table: pa.Table, path: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def write_shard(records: Iterable[dict[str, Any]], path: Path) -> int:
-    """Write rows sorted by id; returns the row count. Same rows, same bytes."""
-    rows = sorted(records, key=lambda r: r["id"])
-    _write_atomically(pa.Table.from_pylist(rows, schema=ROW_SCHEMA), path)
-    return len(rows)
+def write_shard(tables: list[pa.Table], path: Path) -> int:
+    """Write rows sorted by id with the row schema; returns the row count.
+
+    The same rows give the same bytes however they were split across staged files.
+    """
+    if tables:
+        table = pa.concat_tables(tables).select(ROW_SCHEMA.names).cast(ROW_SCHEMA)
+        table = table.sort_by("id").combine_chunks()
+    else:
+        table = ROW_SCHEMA.empty_table()
+    _write_atomically(table, path)
+    return table.num_rows
 
 
-def write_staged(records: list[dict[str, Any]], directory: Path) -> Path:
+def staged_key(split: str, bucket: int, index: int) -> str:
+    """What identifies a staged row: its candidate (two candidates may share a problem)."""
+    return f"{split}|{bucket}|{index}"
+
+
+def read_rows(path: str | Path, keys: set[str]) -> pa.Table:
+    """The staged rows of `path` whose `staged_key` is in `keys`."""
+    table = pq.read_table(path)
+    column = pc.binary_join_element_wise(
+        table["split"], pc.cast(table["_bucket"], pa.string()),
+        pc.cast(table["_index"], pa.string()), "|")
+    return table.filter(pc.is_in(column, value_set=pa.array(sorted(keys), pa.string())))
+
+
+def staged_path(directory: Path) -> Path:
+    return directory / f"part-{uuid.uuid4().hex}.parquet"
+
+
+def write_staged(records: list[dict[str, Any]], path: Path) -> None:
     """Park verified rows of one bundle (with their bucket and index) until selection."""
-    path = directory / f"part-{uuid.uuid4().hex}.parquet"
     _write_atomically(pa.Table.from_pylist(records, schema=STAGE_SCHEMA), path)
-    return path

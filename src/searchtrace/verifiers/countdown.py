@@ -72,7 +72,9 @@ def _combine(a: Number, op: str, b: Number) -> Number | None:
     return int(value) if value.denominator == 1 else value
 
 
-def _pair_results(a: Number, b: Number, fractions: bool) -> list[tuple[Number, str, Number, Number]]:
+def _pair_results(
+    a: Number, b: Number, fractions: bool
+) -> list[tuple[Number, str, Number, Number]]:
     """Every legal (x, op, y, result) for an unordered pair, larger operand first."""
     big, small = (a, b) if a >= b else (b, a)
     out = [(big, "+", small, big + small), (big, "*", small, big * small)]

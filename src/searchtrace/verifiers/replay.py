@@ -13,7 +13,7 @@ from typing import Any
 
 from searchtrace.registry import Task
 from searchtrace.traces.parse import parse_line, split_completion
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from searchtrace.verifiers.base import OK, Verdict, Violation
 
 
