@@ -1,0 +1,92 @@
+"""Build throughput and peak memory of real builds, printed as a table and JSON.
+
+Everything is included (Beam pipeline, generate, solve, linearize, render, verify, write).
+`--cores 1` pins this process, and so every in-process worker, to one CPU core.
+
+    python bench/throughput.py configs/countdown.yaml --cores 1
+    python bench/throughput.py configs/countdown.yaml --train 9000 --test 1000 --workers 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = """
+import json, logging, sys, time, resource
+logging.getLogger().setLevel(logging.ERROR)
+from searchtrace.config import parse_config
+from searchtrace.pipelines.build import run_build
+raw, out, workers = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+started = time.monotonic()
+run_build(parse_config(raw), out, workers=workers)
+seconds = time.monotonic() - started
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({"seconds": seconds, "peak_rss_mib": peak / 1024}))
+"""
+
+
+def measure(raw: dict, workers: int, cores: int | None) -> dict:
+    """One build in a fresh process (so peak memory is this build's alone)."""
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-c", CHILD, json.dumps(raw), str(Path(folder) / "out"),
+                   str(workers)]
+        if cores:
+            command = ["taskset", "-c", ",".join(str(c) for c in range(cores)), *command]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"build failed:\n{done.stderr[-2000:]}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = sum(raw["splits"].values())
+    return {"rows": rows, "workers": workers, "cores": cores or os.cpu_count(),
+            "seconds": round(result["seconds"], 2),
+            "rows_per_second": round(rows / result["seconds"], 1),
+            "peak_rss_mib": round(result["peak_rss_mib"], 1)}
+
+
+def main() -> None:
+    import yaml
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--train", type=int, help="override the train row count")
+    parser.add_argument("--test", type=int, help="override the test row count")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--cores", type=int, help="pin to this many cores (taskset)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per setting; best is kept")
+    args = parser.parse_args()
+    logging.getLogger().setLevel(logging.ERROR)
+    raw = yaml.safe_load(args.config.read_text())
+    if args.train is not None:
+        raw["splits"]["train"] = args.train
+    if args.test is not None:
+        raw["splits"]["test"] = args.test
+    results = []
+    for workers in args.workers:
+        runs = [measure(raw, workers, args.cores) for _ in range(args.repeat)]
+        results.append(min(runs, key=lambda r: r["seconds"]))
+    print(f"{'config':<24} {'rows':>6} {'workers':>7} {'cores':>5} {'seconds':>8} "
+          f"{'rows/s':>8} {'peak MiB':>9}")
+    for r in results:
+        print(f"{args.config.name:<24} {r['rows']:>6} {r['workers']:>7} {r['cores']:>5} "
+              f"{r['seconds']:>8} {r['rows_per_second']:>8} {r['peak_rss_mib']:>9}")
+    if len(results) > 1:
+        base = results[0]["seconds"]
+        for r in results[1:]:
+            print(f"speed-up of {r['workers']} workers over {results[0]['workers']}: "
+                  f"{base / r['seconds']:.2f}x")
+    print(json.dumps({"config": str(args.config), "results": results,
+                      "started": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+
+
+if __name__ == "__main__":
+    main()
