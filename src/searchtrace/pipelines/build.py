@@ -34,6 +34,7 @@ from searchtrace.pipelines.outputs import write_outputs
 from searchtrace.pipelines.plan import NATURAL, Bucket, Candidate, CandidateRange, plan_buckets
 from searchtrace.pipelines.process import Generated, build_row, generate_candidate
 from searchtrace.pipelines.selection import kept_indexes
+from searchtrace.pipelines.solver_pool import solver_pool
 from searchtrace.pipelines.transforms import (
     COUNTER_NAMESPACE,
     BucketCutoff,
@@ -76,15 +77,17 @@ class _BucketState:
         return self.bucket.requested - len(self.verified or [])
 
 
-def pipeline_options(workers: int, beam_args: Sequence[str]) -> PipelineOptions:
-    """In-process FnApiRunner by default; `workers > 1` uses that many processes; any Beam
-    flag (e.g. `--runner=PortableRunner --job_endpoint=...`) passes through."""
+def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
+    """The in-process FnApiRunner unless a `--runner` is given; any Beam flag (e.g.
+    `--runner=PortableRunner --job_endpoint=...`) passes through."""
     flags = list(beam_args)
-    if not any(f.startswith("--runner") for f in flags):
+    if not _names_runner(flags):
         flags.append("--runner=FnApiRunner")
-    if workers > 1:
-        flags += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     return PipelineOptions(flags=flags)
+
+
+def _names_runner(beam_args: Sequence[str]) -> bool:
+    return any(f.startswith("--runner") for f in beam_args)
 
 
 def run_build(
@@ -106,13 +109,16 @@ def run_build(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
+    # A solver pool serves the default in-process runner; other runners bring their own
+    # parallelism, so `--workers` applies to the local runner only.
+    pool_workers = 1 if _names_runner(beam_args) else workers
     try:
         staging.mkdir()
-        options = pipeline_options(workers, beam_args)
         shards = {split: shard_count(n, config.output.rows_per_shard)
                   for split, n in config.splits.items()}
-        dataset, states, rejections, rounds = _run_rounds(config, shards, staging, options,
-                                                          progress)
+        with solver_pool(pool_workers) as pool_token:
+            dataset, states, rejections, rounds = _run_rounds(
+                config, shards, staging, pipeline_options(beam_args), pool_token, progress)
         seconds = time.monotonic() - started
         stats = write_outputs(config, dataset, shards, _bucket_summary(states), rejections,
                               seconds=seconds, workers=workers, rounds=rounds)
@@ -129,7 +135,7 @@ def _bucket_summary(states: list[_BucketState]) -> list[dict[str, Any]]:
 
 def _run_rounds(
     config: BuildConfig, shards: dict[str, int], staging: Path, options: PipelineOptions,
-    progress: ProgressCallback | None,
+    pool_token: str | None, progress: ProgressCallback | None,
 ) -> tuple[Path, list[_BucketState], dict[str, dict[str, int]], int]:
     """Run round pipelines until every bucket has its rows; returns the dataset folder."""
     states = [_BucketState(b) for b in plan_buckets(config)]
@@ -151,7 +157,7 @@ def _run_rounds(
         dataset = round_dir / "dataset"
         (dataset / "data").mkdir(parents=True)
         counters = _run_round(config_json, states, shards, batches, stage_dir, round_dir,
-                              options, progress, f"round {round_number}")
+                              options, pool_token, progress, f"round {round_number}")
         for name, value in counters.items():
             _, split, k, reason = name.split("|", 3)
             rejections[_label(split, int(k))][reason] += value
@@ -257,7 +263,7 @@ def _count_verified(states: list[_BucketState], stage_dir: Path) -> dict[str, di
 def _run_round(
     config_json: str, states: list[_BucketState], shards: dict[str, int],
     batches: list[CandidateRange], stage_dir: Path, round_dir: Path, options: PipelineOptions,
-    progress: ProgressCallback | None, label: str,
+    pool_token: str | None, progress: ProgressCallback | None, label: str,
 ) -> dict[str, int]:
     """One Beam run: process new candidates, stage them, and write every split's shards
     from the first `requested` verified rows of each bucket (earlier rounds' included)."""
@@ -272,7 +278,7 @@ def _run_round(
         pipeline
         | "CandidateBatches" >> beam.Create(batches)
         | "Spread" >> beam.Reshuffle()
-        | "SolveBatch" >> beam.ParDo(SolveBatch(config_json, str(progress_dir)))
+        | "SolveBatch" >> beam.ParDo(SolveBatch(config_json, str(progress_dir), pool_token))
         | "StageRows" >> beam.ParDo(StageRows(str(stage_dir)))
     )
     refs = (

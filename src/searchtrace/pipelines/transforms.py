@@ -10,21 +10,21 @@ staging and writes each shard. A candidate that fails increments a Beam counter 
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
-from searchtrace.config import BuildConfig
 from searchtrace.pipelines.plan import CandidateRange
-from searchtrace.pipelines.process import Generated, Rejected, build_row, generate_candidate
 from searchtrace.pipelines.selection import StagedRef, cutoff, first_per_problem
+from searchtrace.pipelines.solver_pool import BatchResult, pool_for, solve_batch
 from searchtrace.pipelines.writer import (
     read_rows,
     shard_name,
@@ -34,10 +34,10 @@ from searchtrace.pipelines.writer import (
     write_shard,
     write_staged,
 )
-from searchtrace.registry import get_task
 
 COUNTER_NAMESPACE = "searchtrace"
 STAGE_FLUSH_ROWS = 2000
+IN_FLIGHT_PER_WORKER = 4
 
 
 def count_rejection(split: str, k: int, reason: str) -> None:
@@ -46,46 +46,48 @@ def count_rejection(split: str, k: int, reason: str) -> None:
 
 class SolveBatch(beam.DoFn):
     """A batch of candidates -> verified row records (with bucket and index); every
-    candidate that fails is counted under its reason. Batching keeps the runner's
-    per-element cost small next to the work."""
+    candidate that fails is counted under its reason.
 
-    HEARTBEAT_SECONDS = 0.5
+    With a local solver pool (`--workers N` on the default runner) batches are solved in
+    the pool, a few in flight per process, and records stream out as batches finish;
+    otherwise they are solved inline, and the runner's own parallelism applies.
+    """
 
-    def __init__(self, config_json: str, progress_dir: str) -> None:
+    def __init__(self, config_json: str, progress_dir: str, pool_token: str | None) -> None:
         self.config_json = config_json
         self.progress_dir = progress_dir
+        self.pool_token = pool_token
 
     def setup(self) -> None:
-        self.config = BuildConfig.model_validate_json(self.config_json)
-        self.task = get_task(self.config.task.name)
-        self.task_config = self.config.task_config()
-        self.progress_file = Path(self.progress_dir) / f"{uuid.uuid4().hex}.count"
-        self.done = 0
-        self.last_beat = 0.0
+        self.pool = pool_for(self.pool_token)
+
+    def start_bundle(self) -> None:
+        self.pending: list[Future] = []
 
     def process(self, batch: CandidateRange) -> Iterator[dict[str, Any]]:
-        for candidate in batch.candidates():
-            result = generate_candidate(self.task, self.task_config, candidate, self.config.seed)
-            if isinstance(result, Generated):
-                result = build_row(self.config, self.task, result)
-            self.done += 1
-            self._beat()
-            if isinstance(result, Rejected):
-                count_rejection(candidate.split, candidate.k, result.reason)
-                continue
-            record = result.to_record()
-            record["_bucket"] = candidate.bucket
-            record["_index"] = candidate.index
-            yield record
+        if self.pool is None:
+            yield from _unpack(solve_batch(self.config_json, batch, self.progress_dir))
+            return
+        self.pending.append(self.pool.executor.submit(solve_batch, self.config_json, batch,
+                                                      self.progress_dir))
+        if len(self.pending) >= IN_FLIGHT_PER_WORKER * self.pool.workers:
+            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            self.pending = [f for f in self.pending if f not in done]
+            for future in done:
+                yield from _unpack(future.result())
 
-    def finish_bundle(self) -> None:
-        self._beat(force=True)
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for future in self.pending:
+            for record in _unpack(future.result()):
+                yield GlobalWindows.windowed_value(record)
+        self.pending = []
 
-    def _beat(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self.last_beat >= self.HEARTBEAT_SECONDS:
-            self.progress_file.write_text(str(self.done))
-            self.last_beat = now
+
+def _unpack(result: BatchResult) -> Iterator[dict[str, Any]]:
+    records, rejected = result
+    for split, k, reason in rejected:
+        count_rejection(split, k, reason)
+    yield from records
 
 
 class StageRows(beam.DoFn):
