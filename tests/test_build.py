@@ -184,6 +184,7 @@ def test_an_unmeetable_mix_fails_loudly_and_leaves_nothing(tmp_path: Path,
     countdown_config["task"] = {"name": "countdown", "preset": "easy"}
     countdown_config["traces"].update({"k_mix": {0: 0.5, 30: 0.5}, "max_dead_end_length": 1})
     out = tmp_path / "impossible"
-    with pytest.raises(BuildError, match=r"bucket train k=30 has 0 of 21 rows.*not_enough_dead_ends"):
+    expected = r"bucket train k=30 has 0 of 21 rows.*not_enough_dead_ends"
+    with pytest.raises(BuildError, match=expected):
         run_build(parse_config(countdown_config), out)
     assert list(tmp_path.iterdir()) == []

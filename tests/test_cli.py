@@ -77,8 +77,10 @@ def test_verify_passes_on_a_build_and_fails_on_a_corrupted_row(dataset: Path,
 
 
 @pytest.mark.parametrize(("mutate", "expected"), [
-    (lambda c: c["task"].update(name="chess"), "task: unknown task 'chess'; allowed: countdown, sudoku"),
-    (lambda c: c["task"]["knobs"].update(count=9), "task.knobs.count: must be between 3 and 8, got 9"),
+    (lambda c: c["task"].update(name="chess"),
+     "task: unknown task 'chess'; allowed: countdown, sudoku"),
+    (lambda c: c["task"]["knobs"].update(count=9),
+     "task.knobs.count: must be between 3 and 8, got 9"),
     (lambda c: c["traces"].update(k_mix={0: 0.5, 1: 0.2}), "traces.k_mix: shares must sum to 1"),
     (lambda c: c["splits"].update(valid=10), "split names must be among train, test"),
     (lambda c: c.update(colour="blue"), "colour: Extra inputs are not permitted"),

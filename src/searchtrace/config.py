@@ -127,7 +127,9 @@ def load_config(path: str | Path) -> BuildConfig:
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"config {path} is not a UTF-8 text file") from None
     except yaml.YAMLError as error:
         raise UserError(f"config {path} is not valid YAML: {str(error).splitlines()[0]}") from None
     return parse_config(raw)

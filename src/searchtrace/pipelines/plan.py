@@ -65,8 +65,10 @@ class CandidateRange:
 
 def largest_remainder(total: int, mix: dict[int, float]) -> dict[int, int]:
     """Split `total` rows by `mix` exactly: floors first, then the largest remainders
-    (ties to the smaller k), so the counts always sum to `total`."""
-    quotas = {k: total * share for k, share in mix.items()}
+    (ties to the smaller k), so the counts always sum to `total`. Shares are rescaled to
+    sum to 1, since the config accepts sums within 1e-6 of it."""
+    scale = sum(mix.values())
+    quotas = {k: total * share / scale for k, share in mix.items()}
     counts = {k: math.floor(q) for k, q in quotas.items()}
     left = total - sum(counts.values())
     for k in sorted(mix, key=lambda k: (-(quotas[k] - counts[k]), k))[:left]:

@@ -25,9 +25,10 @@ from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
 Number = int | Fraction
 OPS = ("+", "-", "*", "/")
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
-_NUM = r"\d+|\(\d+/\d+\)"
+_DIGITS = r"[0-9]{1,30}"  # ASCII digits only, and no number too long to be a step
+_NUM = rf"{_DIGITS}|\({_DIGITS}/{_DIGITS}\)"
+_NUMBER = re.compile(rf"({_DIGITS})|\(({_DIGITS})/({_DIGITS})\)")
 _MOVE = re.compile(rf"^\s*({_NUM})\s*([-+*/])\s*({_NUM})\s*=\s*({_NUM})\s*$")
-_NUMBER_TOKEN = re.compile(_NUM)
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,17 @@ def fmt(value: Number) -> str:
 
 
 def parse_number(token: str) -> Number | None:
-    token = token.strip()
-    if token.isdigit():
-        return int(token)
-    if token.startswith("(") and token.endswith(")") and "/" in token:
-        num, den = token[1:-1].split("/", 1)
-        if num.isdigit() and den.isdigit() and int(den) != 0:
-            value = Fraction(int(num), int(den))
-            return int(value) if value.denominator == 1 else value
-    return None
+    """`12` or `(7/3)` in ASCII digits; None for anything else (never raises)."""
+    match = _NUMBER.fullmatch(token.strip())
+    if match is None:
+        return None
+    whole, numerator, denominator = match.groups()
+    if whole is not None:
+        return int(whole)
+    if int(denominator) == 0:
+        return None
+    value = Fraction(int(numerator), int(denominator))
+    return int(value) if value.denominator == 1 else value
 
 
 def _combine(a: Number, op: str, b: Number) -> Number | None:
@@ -311,7 +314,7 @@ def _take(pool: list[tuple[Number, str, int]], value: Number) -> tuple[Number, s
     raise ValueError(f"{value} is not in the pool")
 
 
-_TOKEN = re.compile(r"\s*(\d+|[-+*/()])")
+_TOKEN = re.compile(rf"\s*({_DIGITS}|[-+*/()])")
 _UNICODE = str.maketrans({"×": "*", "÷": "/", "−": "-", "–": "-", "x": "*"})
 MAX_ANSWER_CHARS = 400
 
@@ -418,7 +421,7 @@ class _ExpressionParser:
             self.position += 1
             self.depth -= 1
             return value
-        if token.isdigit():
+        if re.fullmatch(_DIGITS, token):
             self.leaves.append(int(token))
             return int(token)
         raise _AnswerError(f"unexpected {token!r}")

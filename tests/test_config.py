@@ -1,0 +1,247 @@
+"""The build config: parsing, preset resolution, and one-line errors that name the field."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from searchtrace.config import MAX_K, BuildConfig, load_config, parse_config
+from searchtrace.errors import UserError
+from searchtrace.generators.countdown import CountdownConfig
+from searchtrace.generators.sudoku import SudokuConfig
+from searchtrace.registry import all_tasks
+
+CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
+MINIMAL: dict[str, Any] = {"task": {"name": "countdown"}}
+
+
+def with_(section: str, **values: Any) -> dict[str, Any]:
+    """The minimal config with `section` set (merged into it when it is a mapping)."""
+    raw = copy.deepcopy(MINIMAL)
+    if values and section in raw:
+        raw[section].update(values)
+    elif values:
+        raw[section] = values
+    return raw
+
+
+def error_of(raw: Any) -> str:
+    with pytest.raises(UserError) as error:
+        parse_config(raw)
+    message = str(error.value)
+    assert "\n" not in message, message
+    return message
+
+
+# ---- what a good config resolves to ----------------------------------------------------
+
+
+def test_minimal_config_takes_every_default_and_the_medium_preset() -> None:
+    config = parse_config(MINIMAL)
+    assert isinstance(config, BuildConfig)
+    assert config.task.name == "countdown" and config.task.preset == "medium"
+    assert config.solver.name == "dfs" and config.solver.node_budget == 20_000
+    assert config.traces.k_mix == {0: 0.25, 1: 0.25, 3: 0.25, 5: 0.25}
+    assert config.traces.placement == "uniform" and config.traces.style == "natural"
+    assert config.splits == {"train": 1000, "test": 100}
+    assert config.seed == 0
+    knobs = config.task_config()
+    assert knobs == CountdownConfig(count=4, number_range=(1, 25), target_range=(10, 100))
+    resolved = config.resolved()
+    assert resolved["task"]["knobs"] == {"count": 4, "number_range": [1, 25],
+                                         "target_range": [10, 100], "test_targets": [],
+                                         "allow_fractions": False}
+    assert yaml.safe_load(yaml.safe_dump(resolved)) == resolved  # written out as YAML
+
+
+def test_knobs_override_the_preset() -> None:
+    config = parse_config(with_("task", preset="hard", knobs={"count": 5}))
+    knobs = config.task_config()
+    assert knobs.count == 5  # the override
+    assert knobs.number_range == (1, 50) and knobs.target_range == (100, 999)  # the preset
+    assert config.resolved()["task"]["knobs"]["count"] == 5
+    sudoku = parse_config({"task": {"name": "sudoku", "preset": "easy", "knobs": {"givens": 8}}})
+    assert sudoku.task_config() == SudokuConfig(size=4, givens=8)
+
+
+def test_k_mix_is_sorted_and_natural_is_accepted() -> None:
+    config = parse_config(with_("traces", k_mix={5: 0.5, 0: 0.25, 2: 0.25}))
+    assert list(config.traces.k_mix) == [0, 2, 5]
+    assert parse_config(with_("traces", k_mix="natural")).traces.k_mix == "natural"
+    assert parse_config(with_("traces", k_mix={MAX_K: 1.0})).traces.k_mix == {64: 1.0}
+    assert parse_config(with_("traces", k_mix={0: 1 / 3, 1: 1 / 3, 2: 1 / 3})).traces.k_mix
+
+
+def test_splits_are_put_in_split_order() -> None:
+    config = parse_config({**MINIMAL, "splits": {"test": 5, "train": 7}})
+    assert list(config.splits.items()) == [("train", 7), ("test", 5)]
+    assert parse_config({**MINIMAL, "splits": {"test": 3}}).splits == {"test": 3}
+
+
+def test_config_is_frozen() -> None:
+    config = parse_config(MINIMAL)
+    with pytest.raises(Exception, match="frozen"):
+        config.seed = 3  # type: ignore[misc]
+
+
+# ---- errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (with_("traces", k_mix={0: 0.5, 1: 0.4}), "traces.k_mix: shares must sum to 1, got 0.9"),
+        (with_("traces", k_mix={0: 0.75, 1: 0.75}), "sum to 1"),
+        (with_("traces", k_mix={65: 1.0}), "k must be between 0 and 64, got [65]"),
+        (with_("traces", k_mix={-1: 1.0}), "k must be between 0 and 64, got [-1]"),
+        (with_("traces", k_mix={0: 0.0, 1: 1.0}), "shares must be in (0, 1], got [0.0]"),
+        (with_("traces", k_mix={0: -0.5, 1: 1.5}), "shares must be in (0, 1]"),
+        (with_("traces", k_mix={}), 'must name at least one k, or be "natural"'),
+        (with_("traces", k_mix="all"), "traces.k_mix"),
+        (with_("traces", placement="middle"), "traces.placement"),
+        (with_("traces", style="verbose"), "traces.style"),
+        (with_("traces", max_dead_end_length=0), "traces.max_dead_end_length"),
+        ({**MINIMAL, "splits": {"validation": 10}},
+         "splits: split names must be among train, test, got ['validation']"),
+        ({**MINIMAL, "splits": {"train": 0}},
+         "splits: row counts must be between 1 and 100000000, got {'train': 0}"),
+        ({**MINIMAL, "splits": {"train": 10, "test": -1}}, "got {'test': -1}"),
+        ({**MINIMAL, "seed": -1}, "seed:"),
+        ({**MINIMAL, "solver": {"node_budget": 0}}, "solver.node_budget"),
+        ({**MINIMAL, "solver": {"name": "mcts"}}, "solver.name"),
+        ({**MINIMAL, "output": {"rows_per_shard": 0}}, "output.rows_per_shard"),
+        ({**MINIMAL, "name": ""}, "name:"),
+        ({**MINIMAL, "sead": 3}, "sead: Extra inputs are not permitted"),
+        (with_("traces", k_max=3), "traces.k_max"),
+        (with_("task", preset="extreme"), "task.preset"),
+        ({"name": "no-task"}, "task"),
+    ],
+)
+def test_errors_name_the_field(raw: dict, says: str) -> None:
+    message = error_of(raw)
+    assert message.startswith("invalid config: "), message
+    assert says in message, message
+
+
+def test_unknown_task_names_the_allowed_tasks() -> None:
+    message = error_of({"task": {"name": "chess"}})
+    assert "'chess'" in message
+    assert f"allowed: {', '.join(sorted(all_tasks()))}" in message
+    assert "countdown" in message and "sudoku" in message
+
+
+@pytest.mark.parametrize(
+    ("task", "knobs", "says"),
+    [
+        ("countdown", {"count": 9}, "task.knobs.count: must be between 3 and 8, got 9"),
+        ("countdown", {"counts": 4}, "task.knobs.counts"),
+        ("countdown", {"number_range": [5, 3]}, "task.knobs.number_range"),
+        ("countdown", {"test_targets": [5]}, "test_targets must lie in target_range"),
+        ("sudoku", {"size": 5}, "task.knobs.size: must be one of 4, 6, 9, got 5"),
+        ("sudoku", {"size": 9, "givens": 10}, "task.knobs.givens"),
+    ],
+)
+def test_bad_knobs_fail_at_parse_time(task: str, knobs: dict, says: str) -> None:
+    message = error_of({"task": {"name": task, "knobs": knobs}})
+    assert message.startswith("invalid config"), message
+    assert says in message, message
+
+
+def test_several_errors_are_reported_together_on_one_line() -> None:
+    message = error_of({**MINIMAL, "seed": -1, "splits": {"train": 0}})
+    assert "seed" in message and "splits" in message and "; " in message
+
+
+@pytest.mark.parametrize("raw", [None, [], ["task"], "task: countdown", 3])
+def test_top_level_must_be_a_mapping(raw: Any) -> None:
+    assert "top level must be a mapping" in error_of(raw)
+
+
+def test_non_string_top_level_keys_are_user_errors() -> None:
+    assert error_of({**MINIMAL, 1: "x"}).startswith("invalid config")
+
+
+# ---- files -----------------------------------------------------------------------------
+
+
+def test_load_config_reads_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "build.yaml"
+    path.write_text("task:\n  name: sudoku\n  preset: easy\ntraces:\n  k_mix: {0: 0.5, 2: 0.5}\n"
+                    "splits:\n  train: 12\nseed: 5\n")
+    config = load_config(path)
+    assert config.task.name == "sudoku" and config.splits == {"train": 12}
+    assert config.traces.k_mix == {0: 0.5, 2: 0.5} and config.seed == 5
+    assert load_config(str(path)) == config
+
+
+def test_load_config_missing_file_is_a_user_error(tmp_path: Path) -> None:
+    for missing in (tmp_path / "nope.yaml", tmp_path):
+        with pytest.raises(UserError, match="config file not found") as error:
+            load_config(missing)
+        assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "task: [unclosed\n",
+        "task:\n  name: countdown\n bad_indent: 1\n",
+        "task: {name: countdown\nseed: 1\n",
+        "a: *nowhere\n",
+        "\tname: x\n",
+    ],
+)
+def test_load_config_invalid_yaml_is_one_line(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match="is not valid YAML") as error:
+        load_config(path)
+    assert "\n" not in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_load_config_invalid_content_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("task:\n  name: countdown\n  knobs:\n    count: 9\nsplits:\n  dev: 3\n")
+    with pytest.raises(UserError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "splits" in message
+    path.write_text("")
+    with pytest.raises(UserError, match="top level must be a mapping"):
+        load_config(path)
+
+
+def test_load_config_binary_file_is_a_user_error(tmp_path: Path) -> None:
+    """A file that is not text (say a Parquet shard passed by mistake) is a user error."""
+    path = tmp_path / "shard.yaml"
+    path.write_bytes(b"PAR1\xff\xfe\x00\x15\x04")
+    with pytest.raises(UserError) as error:
+        load_config(path)
+    assert "\n" not in str(error.value)
+
+
+def test_example_configs_exist() -> None:
+    assert {p.name for p in CONFIGS} >= {"countdown.yaml", "quickstart.yaml", "sudoku.yaml"}
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_example_configs_validate(path: Path) -> None:
+    config = load_config(path)
+    raw = yaml.safe_load(path.read_text())
+    assert config.task.name == raw["task"]["name"]
+    assert config.splits == raw["splits"]
+    knobs = config.task_config()
+    for key, value in raw["task"].get("knobs", {}).items():
+        got = getattr(knobs, key)
+        assert (list(got) if isinstance(got, tuple) else got) == value
+    # the resolved config written beside a dataset reads back as the same build
+    again = parse_config(config.resolved())
+    assert again.task_config() == knobs
+    assert (again.traces, again.splits, again.seed, again.solver, again.output) == (
+        config.traces, config.splits, config.seed, config.solver, config.output)
