@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,6 +18,17 @@ from searchtrace.errors import BuildError, UserError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Build search-trace datasets with an exact number of backtracks.")
 console = Console(stderr=True)
+
+
+@app.callback()
+def main_options(
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Show Beam's and other libraries' log messages."),
+) -> None:
+    """Libraries log only errors by default, so errors stay one line (Beam, for one,
+    warns on import about optional Google Cloud clients)."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
+                        format="%(levelname)s %(name)s: %(message)s")
 
 
 def _fail(message: str, code: int) -> None:
