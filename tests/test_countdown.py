@@ -24,12 +24,11 @@ from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
-from searchtrace.verifiers.base import DeadEnd, Verdict, Violation
+from searchtrace.verifiers.base import STYLES, DeadEnd, Verdict, Violation
 from searchtrace.verifiers.countdown import CountdownMove, CountdownRules, check_answer
 from searchtrace.verifiers.replay import verify_completion
 
 TASK = get_task("countdown")
-STYLES = ("natural", "compact")
 HELD_OUT = (17, 29, 43, 58, 71, 89)
 
 

@@ -21,7 +21,7 @@ from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.parse import split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.trace import Trace
-from searchtrace.verifiers.base import DeadEnd
+from searchtrace.verifiers.base import STYLES, DeadEnd
 from searchtrace.verifiers.replay import verify_completion
 from searchtrace.verifiers.sudoku import (
     BOX_SHAPES,
@@ -35,7 +35,6 @@ from searchtrace.verifiers.sudoku import (
 )
 
 TASK = get_task("sudoku")
-STYLES = ("natural", "compact")
 SIZES = {4: 5, 6: 12, 9: 30}  # size -> givens used by the trace tests
 
 

@@ -36,11 +36,11 @@ from searchtrace.traces.render import (
     render_think_lines,
 )
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.verifiers.base import STYLES
 from searchtrace.verifiers.replay import verify_completion
 
 COUNTDOWN = get_task("countdown")
 SUDOKU = get_task("sudoku")
-STYLES = ("natural", "compact")
 PLACEMENTS = ("uniform", "early", "late")
 
 
@@ -496,8 +496,7 @@ def test_candidate_range_lists_its_candidates() -> None:
 
 
 def ref(split: str, bucket: int, index: int, problem: str) -> StagedRef:
-    return StagedRef(split, bucket, index, f"row-{split}-{bucket}-{index}", problem,
-                     f"stage/{split}/{bucket}/{index}")
+    return StagedRef(split, bucket, index, problem, f"stage/{split}/{bucket}/{index}")
 
 
 def test_first_per_problem_prefers_test_then_bucket_then_index() -> None:

@@ -18,7 +18,6 @@ class StagedRef(NamedTuple):
     split: str
     bucket: int
     index: int
-    row_id: str
     problem_id: str
     path: str
 

@@ -102,7 +102,7 @@ class StageRows(beam.DoFn):
 
     def process(self, record: dict[str, Any]) -> Iterator[StagedRef]:
         self.buffer.append(record)
-        yield StagedRef(record["split"], record["_bucket"], record["_index"], record["id"],
+        yield StagedRef(record["split"], record["_bucket"], record["_index"],
                         record["problem_id"], str(self.path))
         if len(self.buffer) >= STAGE_FLUSH_ROWS:
             self._flush()
@@ -122,7 +122,7 @@ class StageRows(beam.DoFn):
 
 def staged_refs(path: Path | str) -> list[StagedRef]:
     """The refs of a file staged by an earlier round."""
-    columns = ["split", "_bucket", "_index", "id", "problem_id"]
+    columns = ["split", "_bucket", "_index", "problem_id"]
     table = pq.read_table(path, columns=columns).to_pydict()
     return [StagedRef(*values, str(path)) for values in zip(*(table[c] for c in columns),
                                                              strict=True)]

@@ -8,8 +8,6 @@ from typing import Any
 
 from searchtrace.verifiers.base import DeadEnd, Rules
 
-STATUSES = ("expanded", "dead_end", "solution", "budget")
-
 
 @dataclass
 class Node:

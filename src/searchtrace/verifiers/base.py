@@ -13,7 +13,7 @@ from typing import Any, Generic, Protocol, TypeVar
 State = TypeVar("State")
 Move = TypeVar("Move")
 
-STYLES = ("natural", "compact")
+STYLES = ("natural", "compact")  # the text styles every task renders and parses
 
 
 @dataclass(frozen=True)

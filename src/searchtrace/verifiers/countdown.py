@@ -23,7 +23,6 @@ import sympy
 from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
 
 Number = int | Fraction
-OPS = ("+", "-", "*", "/")
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 _DIGITS = r"[0-9]{1,30}"  # ASCII digits only, and no number too long to be a step
 _NUM = rf"{_DIGITS}|\({_DIGITS}/{_DIGITS}\)"
