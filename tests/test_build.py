@@ -146,6 +146,24 @@ def test_natural_mode_keeps_the_solvers_own_backtracks(tmp_path: Path,
                                  "compact", row["num_backtracks"]).ok
 
 
+def test_countdown_with_fractions_builds_rows_with_fraction_steps(tmp_path: Path) -> None:
+    config = parse_config({
+        "task": {"name": "countdown", "preset": "easy",
+                 "knobs": {"allow_fractions": True, "count": 4, "number_range": [1, 9],
+                           "target_range": [10, 60]}},
+        "traces": {"k_mix": {0: 0.5, 2: 0.5}, "style": "compact"},
+        "splits": {"train": 60}, "seed": 5,
+    })
+    out = tmp_path / "fractions"
+    run_build(config, out)
+    rows = rows_of(out)
+    task = get_task("countdown")
+    assert all(verify_completion(task, json.loads(r["problem"]), r["completion"], "compact",
+                                 r["num_backtracks"]).ok for r in rows)
+    think = [r["completion"].split("</think>")[0] for r in rows]
+    assert any("/" in t and "(" in t for t in think)  # some step produced a fraction like (7/3)
+
+
 def test_sudoku_builds_with_unique_puzzles_and_verified_rows(tmp_path: Path) -> None:
     config = parse_config({
         "name": "sudoku-test", "task": {"name": "sudoku", "preset": "easy",

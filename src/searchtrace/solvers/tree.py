@@ -67,7 +67,10 @@ class SearchTree:
         )
 
     def to_json(self, rules: Rules) -> str:
-        """The tree without states: enough to replay every node through the rules."""
+        """The tree without states: enough to replay every node through the rules.
+
+        Dead-end details are written as JSON where they can be, otherwise as text (a
+        Countdown fraction becomes "7/3")."""
         nodes = [
             {
                 "id": n.id,
@@ -83,5 +86,5 @@ class SearchTree:
         return json.dumps(
             {"solver": self.solver, "solution": self.solution,
              "nodes_expanded": self.nodes_expanded, "nodes": nodes},
-            separators=(",", ":"),
+            separators=(",", ":"), default=str,
         )
