@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -46,47 +48,34 @@ class Task:
         return self.config_model(**{**self.presets[name], **overrides})
 
 
-def _load_tasks() -> dict[str, Task]:
-    from searchtrace.generators import countdown as countdown_gen
-    from searchtrace.generators import sudoku as sudoku_gen
-    from searchtrace.verifiers import countdown as countdown_ver
-    from searchtrace.verifiers import sudoku as sudoku_ver
-
-    tasks = [
-        Task(
-            name="countdown",
-            description="Reach a target number by combining all given numbers with + - * /.",
-            config_model=countdown_gen.CountdownConfig,
-            presets=countdown_gen.PRESETS,
-            generate=countdown_gen.generate,
-            rules=countdown_ver.CountdownRules.from_data,
-            step_text=countdown_ver.CountdownText.from_data,
-            answer=countdown_ver.answer_from_moves,
-            check_answer=countdown_ver.check_answer,
-        ),
-        Task(
-            name="sudoku",
-            description="Fill a 4x4, 6x6 or 9x9 grid with a unique solution.",
-            config_model=sudoku_gen.SudokuConfig,
-            presets=sudoku_gen.PRESETS,
-            generate=sudoku_gen.generate,
-            rules=sudoku_ver.SudokuRules.from_data,
-            step_text=sudoku_ver.SudokuText.from_data,
-            answer=sudoku_ver.answer_from_moves,
-            check_answer=sudoku_ver.check_answer,
-        ),
-    ]
-    return {task.name: task for task in tasks}
+TASK_NAMES = ("countdown", "sudoku")
 
 
-_TASKS: dict[str, Task] | None = None
+def load_task(name: str) -> Task:
+    """Build a task from its two modules, by convention.
+
+    `generators/<name>.py` exports DESCRIPTION, CONFIG (its TaskConfig subclass), PRESETS
+    and `generate`; `verifiers/<name>.py` exports RULES and TEXT (classes with a
+    `from_data` constructor), `answer_from_moves` and `check_answer`.
+    """
+    generator = importlib.import_module(f"searchtrace.generators.{name}")
+    verifier = importlib.import_module(f"searchtrace.verifiers.{name}")
+    return Task(
+        name=name,
+        description=generator.DESCRIPTION,
+        config_model=generator.CONFIG,
+        presets=generator.PRESETS,
+        generate=generator.generate,
+        rules=verifier.RULES.from_data,
+        step_text=verifier.TEXT.from_data,
+        answer=verifier.answer_from_moves,
+        check_answer=verifier.check_answer,
+    )
 
 
+@cache
 def all_tasks() -> dict[str, Task]:
-    global _TASKS
-    if _TASKS is None:
-        _TASKS = _load_tasks()
-    return _TASKS
+    return {name: load_task(name) for name in TASK_NAMES}
 
 
 def get_task(name: str) -> Task:

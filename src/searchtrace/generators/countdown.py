@@ -73,6 +73,9 @@ class CountdownConfig(TaskConfig):
         return self
 
 
+DESCRIPTION = "Reach a target number by combining all given numbers with + - * /."
+CONFIG = CountdownConfig
+
 PRESETS: dict[str, dict] = {
     "easy": {"count": 3, "number_range": (1, 10), "target_range": (10, 50)},
     "medium": {"count": 4, "number_range": (1, 25), "target_range": (10, 100)},

@@ -56,6 +56,9 @@ class SudokuConfig(TaskConfig):
         return value
 
 
+DESCRIPTION = "Fill a 4x4, 6x6 or 9x9 grid that has exactly one solution."
+CONFIG = SudokuConfig
+
 PRESETS: dict[str, dict] = {
     "easy": {"size": 4, "givens": 6},
     "medium": {"size": 9, "givens": 30},

@@ -75,6 +75,11 @@ class Rules(Protocol, Generic[State, Move]):
 
     def state_key(self, state: State) -> Hashable: ...
 
+    def heuristic(self, state: State) -> float:
+        """A lower bound on the moves from `state` to a goal (admissible, for A*);
+        0 is always admissible where the task knows nothing better."""
+        ...
+
     def move_to_json(self, move: Move) -> Any: ...
 
 

@@ -171,6 +171,10 @@ class CountdownRules:
     def state_key(self, state: tuple[Number, ...]) -> Hashable:
         return tuple(sorted(state))
 
+    def heuristic(self, state: tuple[Number, ...]) -> float:
+        """Every combination removes one number, so a goal is exactly len - 1 moves away."""
+        return float(len(state) - 1)
+
     def move_to_json(self, move: CountdownMove) -> str:
         return f"{fmt(move.a)}{move.op}{fmt(move.b)}={fmt(move.result)}"
 
@@ -434,3 +438,7 @@ class _ExpressionParser:
         if not self.fractions and isinstance(result, Fraction):
             raise _AnswerError(f"{fmt(a)}{op}{fmt(b)} is not an integer")
         return result
+
+
+RULES = CountdownRules
+TEXT = CountdownText

@@ -226,6 +226,10 @@ class SudokuRules:
     def state_key(self, state: SudokuState) -> Hashable:
         return state.cells
 
+    def heuristic(self, state: SudokuState) -> float:
+        """Each move fills one cell, so a goal is exactly the empty cells away."""
+        return float(state.cells.count(0))
+
     def move_to_json(self, move: SudokuMove) -> str:
         return f"{cell_name(move.row, move.col)}={move.digit}"
 
@@ -479,3 +483,7 @@ def _broken_unit(cells: list[int], geo: Geometry) -> Verdict | None:
                 return Verdict.fail(f"{kind}_repeat", f"{kind} {unit + 1} repeats {digit}")
             seen[unit] |= 1 << digit
     return None
+
+
+RULES = SudokuRules
+TEXT = SudokuText
