@@ -6,11 +6,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from searchtrace.errors import UserError
 from searchtrace.generators.base import TaskConfig
 from searchtrace.registry import get_task
+from searchtrace.solvers.mcts import MctsSettings
+from searchtrace.solvers.registry import DEPTH_FIRST
 
 MAX_K = 64
 SPLITS = ("train", "test")
@@ -28,11 +37,26 @@ class TaskSection(_Strict):
     knobs: dict[str, Any] = Field(default_factory=dict)
 
 
+class MctsSection(_Strict):
+    """Monte Carlo tree search: simulations per problem, the exploration constant, UCT or
+    PUCT (priors from the task's heuristic), and rollout or heuristic values."""
+
+    simulations: int = Field(default=200, ge=1, le=1_000_000)
+    exploration: float = Field(default=1.4, gt=0, le=100)
+    variant: Literal["uct", "puct"] = "uct"
+    value: Literal["rollout", "heuristic"] = "rollout"
+    rollout_depth: int = Field(default=50, ge=1, le=10_000)
+
+    def settings(self) -> MctsSettings:
+        return MctsSettings(**self.model_dump())
+
+
 class SolverSection(_Strict):
     """The search algorithm and its node budget (nodes expanded before giving up)."""
 
-    name: Literal["dfs"] = "dfs"
+    name: Literal["dfs", "bfs", "astar", "best_first", "iddfs", "mcts"] = "dfs"
     node_budget: int = Field(default=20_000, ge=1, le=10_000_000)
+    mcts: MctsSection = MctsSection()
 
 
 class TraceSection(_Strict):
@@ -83,6 +107,14 @@ class BuildConfig(_Strict):
     splits: dict[str, int] = Field(default_factory=lambda: {"train": 1000, "test": 100})
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     output: OutputSection = OutputSection()
+
+    @model_validator(mode="after")
+    def _natural_needs_a_walk(self) -> BuildConfig:
+        if self.traces.k_mix == "natural" and self.solver.name not in DEPTH_FIRST:
+            raise ValueError(
+                f'traces.k_mix "natural" keeps the solver\'s own order, which only '
+                f"{' and '.join(DEPTH_FIRST)} visit as a walk; got solver {self.solver.name}")
+        return self
 
     @field_validator("splits")
     @classmethod

@@ -18,9 +18,11 @@ from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig
 from searchtrace.pipelines.plan import NATURAL, Candidate
 from searchtrace.registry import Task
 from searchtrace.schemas.rows import SCHEMA_VERSION, Difficulty, TraceRow
-from searchtrace.solvers.dfs import solve_dfs
+from searchtrace.solvers.registry import solve
+from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.trace import MOVE, Trace
 from searchtrace.verifiers.replay import verify_completion
 
 
@@ -47,11 +49,20 @@ def generate_candidate(
     return Generated(candidate, seed, problem)
 
 
+def step_values(trace: Trace, tree: SearchTree) -> list[float | None]:
+    """Per move step, the MCTS estimate that the step leads to a solution (None where the
+    search has no estimate, e.g. a node added when widening); empty for other solvers."""
+    if not tree.solver.startswith("mcts"):
+        return []
+    return [tree.nodes[s.node].value for s in trace.steps if s.kind == MOVE]
+
+
 def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow | Rejected:
     """Solve and render one problem at its bucket's k; only a verified row comes back."""
     problem, candidate = generated.problem, generated.candidate
     rules = task.rules(problem.data)
-    tree = solve_dfs(rules, config.solver.node_budget)
+    solver = config.solver
+    tree = solve(solver.name, rules, solver.node_budget, solver.mcts.settings(), generated.seed)
     if tree.solution is None:
         exhausted = any(n.status == "budget" for n in tree.nodes)
         return Rejected("solve:node_budget_exhausted" if exhausted else "solve:unsolvable")
@@ -100,6 +111,7 @@ def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow
         spawn_key=list(candidate.spawn_key),
         search_tree=tree.to_json(rules),
         trace_steps=json.dumps([[s.kind, s.node] for s in trace.steps], separators=(",", ":")),
+        step_values=step_values(trace, tree),
         code_version=__version__,
         schema_version=SCHEMA_VERSION,
     )

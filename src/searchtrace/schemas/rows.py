@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: step_values
 
 DIFFICULTY = pa.struct([
     ("nodes_expanded", pa.int64()),   # nodes the reference DFS expanded to solve it
@@ -39,6 +39,7 @@ ROW_SCHEMA = pa.schema([
     ("spawn_key", pa.list_(pa.int64())),
     ("search_tree", pa.string()),
     ("trace_steps", pa.string()),
+    ("step_values", pa.list_(pa.float64())),  # MCTS value per move step; [] for other solvers
     ("code_version", pa.string()),
     ("schema_version", pa.string()),
 ])
@@ -80,6 +81,7 @@ class TraceRow:
     spawn_key: list[int]
     search_tree: str
     trace_steps: str
+    step_values: list[float | None]
     code_version: str
     schema_version: str
 

@@ -11,7 +11,10 @@ from searchtrace.verifiers.base import DeadEnd, Rules
 
 @dataclass
 class Node:
-    """One visited state. `state` lives in memory only; the stored tree keeps the moves."""
+    """One state the search created. `state` lives in memory only; the stored tree keeps
+    the moves. `g`/`h` are set by best-first searches (cost so far, heuristic); `visits`
+    and `value_sum` by Monte Carlo tree search (value: the share of simulations through
+    the node that reached a solution)."""
 
     id: int
     parent: int | None
@@ -22,6 +25,15 @@ class Node:
     reason: DeadEnd | None = None
     widened: bool = False
     children: list[int] = field(default_factory=list)
+    g: float | None = None
+    h: float | None = None
+    visits: int = 0
+    value_sum: float = 0.0
+
+    @property
+    def value(self) -> float | None:
+        """Estimated chance that this step leads to a solution (MCTS), else None."""
+        return self.value_sum / self.visits if self.visits else None
 
 
 @dataclass
@@ -71,8 +83,9 @@ class SearchTree:
 
         Dead-end details are written as JSON where they can be, otherwise as text (a
         Countdown fraction becomes "7/3")."""
-        nodes = [
-            {
+        nodes = []
+        for n in self.nodes:
+            node = {
                 "id": n.id,
                 "parent": n.parent,
                 "move": None if n.move is None else rules.move_to_json(n.move),
@@ -81,8 +94,11 @@ class SearchTree:
                 "reason": None if n.reason is None else [n.reason.code, list(n.reason.detail)],
                 "widened": n.widened,
             }
-            for n in self.nodes
-        ]
+            if n.g is not None:
+                node["g"], node["h"] = n.g, n.h
+            if n.visits:
+                node["visits"], node["value"] = n.visits, round(n.value_sum / n.visits, 6)
+            nodes.append(node)
         return json.dumps(
             {"solver": self.solver, "solution": self.solution,
              "nodes_expanded": self.nodes_expanded, "nodes": nodes},

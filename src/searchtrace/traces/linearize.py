@@ -145,6 +145,9 @@ class _ExcursionFinder:
                 continue
             used_keys.add(key)
             found = self._dead_leaf_in_tree(child)
+            if found is None and not tree.nodes[child].children:
+                # generated but never expanded (a breadth-first or best-first frontier node)
+                found = self._dive_from(child)
             if found is not None:
                 yield found
         for move, state in rules.wider_moves(tree.nodes[branch].state):
@@ -170,16 +173,34 @@ class _ExcursionFinder:
             stack.extend(reversed(node.children))
         return None
 
-    def _dive(self, branch: int, move: object, state: object) -> list[int] | None:
+    def _dive_from(self, child: int) -> list[int] | None:
+        """Depth-first below an existing leaf child to the first dead state within the cap;
+        the new nodes are grafted under it."""
+        node = self.tree.nodes[child]
+        dead = self.rules.dead_end(node.state)
+        if dead is not None:  # the search generated it but never looked: record the verdict
+            node.status, node.reason = "dead_end", dead
+            return [child]
+        below = self._dive(child, None, node.state, start_depth=1)
+        return None if below is None else [child, *below]
+
+    def _dive(
+        self, branch: int, move: object, state: object, start_depth: int = 0
+    ) -> list[int] | None:
         """Depth-first from a new child of `branch` to the first dead state within the cap.
 
-        The nodes on the returned branch are added to the tree as widened nodes.
+        The nodes on the returned branch are added to the tree as widened nodes. With
+        `start_depth=1`, `state` is `branch`'s own state and the dive starts below it.
         """
         rules = self.rules
         budget = self.dive_budget
-        # Each frame: (move, state, depth below branch, parent frame index)
+        # Each frame: (move, state, depth below the branch point, parent frame index)
         frames: list[tuple[object, object, int, int]] = []
-        stack: list[tuple[object, object, int, int]] = [(move, state, 1, -1)]
+        stack: list[tuple[object, object, int, int]]
+        if start_depth:
+            stack = [(m, s, start_depth + 1, -1) for m, s in reversed(rules.expand(state))]
+        else:
+            stack = [(move, state, 1, -1)]
         while stack and budget > 0:
             budget -= 1
             entry = stack.pop()

@@ -1,0 +1,435 @@
+"""Maze rules, step text and answer checker.
+
+A maze is a grid of walls (`#`) and open cells (`.`) with a start `S` and a goal `G`, both
+open. Cells are named (row,column), 1-based in text, "(1,1)" being the top-left cell, and
+numbered row-major from 0 inside (cell = row * width + column).
+
+A state is the current cell and the cells on the current path (a bitmask that holds the
+current cell too). A move steps up, down, left or right onto an open cell of the grid that
+is not on the current path, and names the cell it reaches ("down to (3,4)"), so a move can
+break four rules: it names a cell that is not one step in its direction (`not_adjacent`),
+it leaves the grid (`off_grid`), it runs into a wall (`into_wall`), or it steps onto a cell
+already on the path (`revisit`). The goal is standing on G. A state is a confirmed dead end
+when it is not the goal and no neighbouring cell is open and off the path: a cul-de-sac,
+made by the walls, the grid's edge and the path itself.
+
+Because the path is part of the state, two states at the same cell with different paths
+are different states (`state_key` is the cell with the path's cells); the heuristic, the
+Manhattan distance from the current cell to the goal, is admissible and consistent, so A*
+over these states still returns a shortest route (as a tree search, which is larger than
+a search over cells alone). The solver tries the neighbours closest to the goal first.
+
+A backtrack names the cell to return to: a path never holds a cell twice, so a cell names
+one state of the current path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
+
+WALL, OPEN, START, GOAL = "#", ".", "S", "G"
+CUL_DE_SAC = "cul_de_sac"
+DIRECTIONS = "UDLR"  # the fixed order directions are listed in
+DELTAS: dict[str, tuple[int, int]] = {"U": (-1, 0), "D": (1, 0), "L": (0, -1), "R": (0, 1)}
+WORDS: dict[str, str] = {"U": "up", "D": "down", "L": "left", "R": "right"}
+LETTERS: dict[str, str] = {word: letter for letter, word in WORDS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class MazeMove:
+    """Step `direction` (U, D, L or R) to the 0-based cell (`row`, `col`) the move names."""
+
+    direction: str
+    row: int
+    col: int
+
+
+class MazeState(NamedTuple):
+    """The current cell and the cells on the current path, as a bitmask (bit = cell)."""
+
+    cell: int
+    visited: int
+
+
+def cell_name(row: int, col: int) -> str:
+    """A 0-based cell as text: row 2, column 3 is `(3,4)`."""
+    return f"({row + 1},{col + 1})"
+
+
+@dataclass(frozen=True, eq=False)
+class Maze:
+    """One maze, with the tables the rules and the text share.
+
+    `steps[cell]` holds (move, neighbour, neighbour bit) for every open neighbour of an
+    open cell, closest to the goal (Manhattan) first, then in U, D, L, R order.
+    """
+
+    height: int
+    width: int
+    open: tuple[bool, ...]
+    start: int
+    goal: int
+    distance: tuple[int, ...]
+    steps: tuple[tuple[tuple[MazeMove, int, int], ...], ...]
+
+    def name(self, cell: int) -> str:
+        return cell_name(*divmod(cell, self.width))
+
+    def rows(self) -> list[str]:
+        marks = {self.start: START, self.goal: GOAL}
+        return ["".join(marks.get(r * self.width + c, OPEN if self.open[r * self.width + c]
+                                  else WALL) for c in range(self.width))
+                for r in range(self.height)]
+
+    def exits(self, state: MazeState) -> list[str]:
+        """Directions to open neighbours that are not on the path, in U, D, L, R order."""
+        visited = state.visited
+        found = {move.direction for move, _, bit in self.steps[state.cell] if not visited & bit}
+        return [d for d in DIRECTIONS if d in found]
+
+
+@lru_cache(maxsize=512)
+def parse_maze(grid: tuple[str, ...]) -> Maze:
+    """The maze drawn by `grid` (rows of `#`, `.`, one `S` and one `G`); built once per grid."""
+    height, width = len(grid), len(grid[0])
+    cells = "".join(grid)
+    start, goal = cells.index(START), cells.index(GOAL)
+    is_open = tuple(ch != WALL for ch in cells)
+    goal_row, goal_col = divmod(goal, width)
+    distance = tuple(abs(i // width - goal_row) + abs(i % width - goal_col)
+                     for i in range(len(cells)))
+    steps = []
+    for cell in range(len(cells)):
+        row, col = divmod(cell, width)
+        found = []
+        if is_open[cell]:
+            for rank, direction in enumerate(DIRECTIONS):
+                dr, dc = DELTAS[direction]
+                r, c = row + dr, col + dc
+                if 0 <= r < height and 0 <= c < width and is_open[r * width + c]:
+                    n = r * width + c
+                    found.append((distance[n], rank, (MazeMove(direction, r, c), n, 1 << n)))
+        found.sort(key=lambda item: item[:2])
+        steps.append(tuple(item[2] for item in found))
+    return Maze(height, width, is_open, start, goal, distance, tuple(steps))
+
+
+def maze_from_data(data: dict[str, Any]) -> Maze:
+    return parse_maze(tuple(data["grid"]))
+
+
+class MazeRules:
+    """The state space of one maze: simple paths from the start."""
+
+    def __init__(self, maze: Maze) -> None:
+        self.maze = maze
+
+    @staticmethod
+    def from_data(data: dict[str, Any]) -> MazeRules:
+        return MazeRules(maze_from_data(data))
+
+    def initial_state(self) -> MazeState:
+        start = self.maze.start
+        return MazeState(start, 1 << start)
+
+    def expand(self, state: MazeState) -> list[tuple[MazeMove, MazeState]]:
+        """One child per open neighbour off the path, closest to the goal first."""
+        visited = state.visited
+        return [(move, MazeState(n, visited | bit))
+                for move, n, bit in self.maze.steps[state.cell] if not visited & bit]
+
+    def wider_moves(self, state: MazeState) -> list[tuple[MazeMove, MazeState]]:
+        """Every legal move: the same as `expand`, which already lists them all."""
+        return self.expand(state)
+
+    def apply(self, state: MazeState, move: MazeMove) -> MazeState | Violation:
+        maze = self.maze
+        row, col = divmod(state.cell, maze.width)
+        here = cell_name(row, col)
+        delta = DELTAS.get(move.direction)
+        if delta is None:
+            return Violation("not_adjacent", f"{move.direction!r} is not a direction")
+        word = WORDS[move.direction]
+        to_row, to_col = row + delta[0], col + delta[1]
+        named = cell_name(move.row, move.col)
+        if (move.row, move.col) != (to_row, to_col):
+            return Violation("not_adjacent", f"{named} is not the cell {word} of {here}; "
+                             f"that is {cell_name(to_row, to_col)}")
+        if not (0 <= to_row < maze.height and 0 <= to_col < maze.width):
+            return Violation("off_grid", f"going {word} from {here} leaves the grid of "
+                             f"{maze.height} rows and {maze.width} columns")
+        cell = to_row * maze.width + to_col
+        if not maze.open[cell]:
+            return Violation("into_wall", f"{named} is a wall")
+        if state.visited >> cell & 1:
+            return Violation("revisit", f"{named} is already on the current path")
+        return MazeState(cell, state.visited | 1 << cell)
+
+    def is_goal(self, state: MazeState) -> bool:
+        return state.cell == self.maze.goal
+
+    def dead_end(self, state: MazeState) -> DeadEnd | None:
+        """A cul-de-sac: not the goal, and every neighbour is a wall, off the grid or on
+        the path."""
+        maze = self.maze
+        if state.cell == maze.goal:
+            return None
+        visited = state.visited
+        for _, _, bit in maze.steps[state.cell]:
+            if not visited & bit:
+                return None
+        return DeadEnd(CUL_DE_SAC, divmod(state.cell, maze.width))
+
+    def confirm_dead_end(self, state: MazeState, claim: DeadEnd) -> str | None:
+        maze = self.maze
+        if claim.code != CUL_DE_SAC or len(claim.detail) != 2:
+            return f"{claim.code!r} is not a maze dead end"
+        row, col = claim.detail
+        if not (isinstance(row, int) and isinstance(col, int)):
+            return f"{claim.detail!r} is not a cell"
+        here = divmod(state.cell, maze.width)
+        if (row, col) != here:
+            return f"the search is at {cell_name(*here)}, not at {cell_name(row, col)}"
+        if state.cell == maze.goal:
+            return f"{cell_name(row, col)} is the goal"
+        exits = maze.exits(state)
+        if exits:
+            return f"from {cell_name(row, col)} one can still go {_natural_words(exits)}"
+        return None
+
+    def state_key(self, state: MazeState) -> Hashable:
+        """The cell and the path's cells: both decide what can happen next."""
+        return state
+
+    def heuristic(self, state: MazeState) -> float:
+        """Manhattan distance to the goal: each move changes it by exactly one."""
+        return float(self.maze.distance[state.cell])
+
+    def move_to_json(self, move: MazeMove) -> str:
+        return f"{move.direction}{cell_name(move.row, move.col)}"
+
+
+# ---- step text -------------------------------------------------------------------------
+
+_NUM = r"([0-9]{1,3})"
+_CELL = rf"\( ?{_NUM} ?, ?{_NUM} ?\)"
+_WORD = r"(?:up|down|left|right)"
+_MOVE_PATTERNS = {
+    "natural": re.compile(rf"({_WORD}) to {_CELL}"),
+    "compact": re.compile(rf"([UDLR]) ?{_CELL}"),
+}
+_NATURAL_EXITS = re.compile(
+    rf"From {_CELL} I can (?:only )?go ({_WORD}(?:, {_WORD}){{0,3}}(?: or {_WORD})?)")
+_NATURAL_NONE = re.compile(rf"From {_CELL} there is nowhere new to go")
+_NATURAL_GOAL = re.compile(rf"{_CELL} is the goal")
+_COMPACT_EXITS = re.compile(r"open (none|[UDLR](?:,[UDLR]){0,3})")
+_COMPACT_GOAL = "goal"
+_DEAD_PATTERNS = {
+    "natural": re.compile(rf"I am stuck in a cul-de-sac at {_CELL}"),
+    "compact": re.compile(rf"cul-de-sac at {_CELL}"),
+}
+_REF = re.compile(_CELL)
+_GOAL_PREFIX = {"natural": "I have reached the goal at ", "compact": ""}
+
+
+def _natural_words(directions: Sequence[str]) -> str:
+    """`up`, `up or left`, `up, left or right`."""
+    words = [WORDS[d] for d in directions]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _zero_based(row_text: str, col_text: str) -> tuple[int, int]:
+    return int(row_text) - 1, int(col_text) - 1
+
+
+def _style(style: str) -> str:
+    """Any style other than compact reads as natural, as the shared renderer does."""
+    return "compact" if style == "compact" else "natural"
+
+
+class MazeText:
+    """How maze steps are said and read back, in the natural and compact styles."""
+
+    def __init__(self, maze: Maze) -> None:
+        self.maze = maze
+
+    @staticmethod
+    def from_data(data: dict[str, Any]) -> MazeText:
+        return MazeText(maze_from_data(data))
+
+    def move_phrase(self, move: MazeMove, style: str) -> str:
+        name = cell_name(move.row, move.col)
+        if style == "compact":
+            return f"{move.direction}{name}"
+        return f"{WORDS[move.direction]} to {name}"
+
+    def parse_move(self, text: str, style: str) -> MazeMove | None:
+        match = _MOVE_PATTERNS[_style(style)].fullmatch(text)
+        if match is None:
+            return None
+        direction = match.group(1)
+        return MazeMove(LETTERS.get(direction, direction),
+                        *_zero_based(match.group(2), match.group(3)))
+
+    def state_phrase(self, state: MazeState, style: str) -> str:
+        """Where the search stands and which ways lead to cells off the path."""
+        maze = self.maze
+        compact = style == "compact"
+        if state.cell == maze.goal:
+            return _COMPACT_GOAL if compact else f"{maze.name(state.cell)} is the goal"
+        exits = maze.exits(state)
+        if compact:
+            return f"open {','.join(exits) if exits else 'none'}"
+        here = maze.name(state.cell)
+        if not exits:
+            return f"From {here} there is nowhere new to go"
+        if len(exits) == 1:
+            return f"From {here} I can only go {WORDS[exits[0]]}"
+        return f"From {here} I can go {_natural_words(exits)}"
+
+    def state_claim_error(self, text: str, state: MazeState, style: str) -> str | None:
+        """None when the stated cell is the current one and the stated ways out are exactly
+        the open neighbours off the path (any order), or "goal" is stated at the goal."""
+        maze = self.maze
+        claim = self._read_claim(text, style)
+        if claim is None:
+            return f"cannot read the stated position {text!r}"
+        cell, stated = claim
+        here = divmod(state.cell, maze.width)
+        if cell is not None and cell != here:
+            return f"states the position {cell_name(*cell)} but the search is at " \
+                   f"{cell_name(*here)}"
+        if stated == _COMPACT_GOAL:
+            if state.cell != maze.goal:
+                return f"states the goal but {cell_name(*here)} is not the goal"
+            return None
+        actual = maze.exits(state)
+        if sorted(stated) != sorted(actual):
+            said = ",".join(stated) or "none"
+            return (f"states the ways out of {cell_name(*here)} are {said} but they are "
+                    f"{','.join(actual) or 'none'}")
+        return None
+
+    def _read_claim(
+        self, text: str, style: str
+    ) -> tuple[tuple[int, int] | None, str | list[str]] | None:
+        """(stated cell or None, "goal" or the stated directions), or None if unreadable."""
+        if _style(style) == "compact":
+            if text == _COMPACT_GOAL:
+                return None, _COMPACT_GOAL
+            match = _COMPACT_EXITS.fullmatch(text)
+            if match is None:
+                return None
+            listed = match.group(1)
+            return None, [] if listed == "none" else listed.split(",")
+        match = _NATURAL_GOAL.fullmatch(text)
+        if match is not None:
+            return _zero_based(match.group(1), match.group(2)), _COMPACT_GOAL
+        match = _NATURAL_NONE.fullmatch(text)
+        if match is not None:
+            return _zero_based(match.group(1), match.group(2)), []
+        match = _NATURAL_EXITS.fullmatch(text)
+        if match is None:
+            return None
+        words = match.group(3).replace(" or ", ", ").split(", ")
+        return _zero_based(match.group(1), match.group(2)), [LETTERS[w] for w in words]
+
+    def dead_end_phrase(self, state: MazeState, dead: DeadEnd, style: str) -> str:
+        name = cell_name(*dead.detail)
+        if style == "compact":
+            return f"cul-de-sac at {name}"
+        return f"I am stuck in a cul-de-sac at {name}"
+
+    def parse_dead_end(self, text: str, style: str) -> DeadEnd | None:
+        match = _DEAD_PATTERNS[_style(style)].fullmatch(text)
+        if match is None:
+            return None
+        return DeadEnd(CUL_DE_SAC, _zero_based(match.group(1), match.group(2)))
+
+    def ref_phrase(self, state: MazeState, move_in: MazeMove | None, style: str) -> str:
+        """The path state's cell: a simple path holds each cell once."""
+        return self.maze.name(state.cell)
+
+    def parse_ref(self, text: str, style: str) -> Hashable | None:
+        match = _REF.fullmatch(text)
+        return None if match is None else _zero_based(match.group(1), match.group(2))
+
+    def ref_key(self, state: MazeState, move_in: MazeMove | None) -> Hashable:
+        return divmod(state.cell, self.maze.width)
+
+    def goal_phrase(self, state: MazeState, style: str) -> str:
+        return _GOAL_PREFIX[_style(style)] + self.maze.name(state.cell)
+
+
+# ---- answers ---------------------------------------------------------------------------
+
+MAX_ANSWER_CHARS = 20_000
+_LABEL = re.compile(r"^(?![UDLRudlr ]*:)[A-Za-z ]{0,30}:")  # `Moves:`, not `R R:`
+_SEPARATOR = re.compile(r"(?:->|=>|[-,;:|/.\s\[\](){}\"'`>→⇒])+")
+_LETTER_RUN = re.compile(r"[udlr]+")
+
+
+def answer_from_moves(data: dict[str, Any], moves: Sequence[MazeMove]) -> str:
+    """The route as direction letters separated by spaces, e.g. `R R D L`."""
+    return " ".join(move.direction for move in moves)
+
+
+def read_directions(body: str) -> list[str] | None:
+    """Direction letters from `R R D`, `RRD`, `R, R, D`, `right, right, down`, `R -> R -> D`
+    (any case; a leading label such as `Moves:` is skipped); None if anything else is there."""
+    body = _LABEL.sub("", body.strip(), count=1)
+    directions: list[str] = []
+    for token in _SEPARATOR.split(body.lower()):
+        if not token:
+            continue
+        if token in LETTERS:
+            directions.append(LETTERS[token])
+        elif _LETTER_RUN.fullmatch(token):
+            directions.extend(token.upper())
+        else:
+            return None
+    return directions
+
+
+def check_answer(data: dict[str, Any], text: str) -> Verdict:
+    """Judge a free-form answer: moves that walk from S to G over open cells of the grid.
+
+    Reads the last <answer> block (else the whole text) with `read_directions`. The walk
+    may revisit cells and need not be the shortest: it must only never leave the grid or
+    enter a wall, and must end on G.
+    """
+    if not isinstance(text, str):
+        return Verdict.fail("not_text", "the answer is not text")
+    from searchtrace.traces.parse import extract_answer
+
+    body = extract_answer(text)
+    if len(body) > MAX_ANSWER_CHARS:
+        return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")
+    directions = read_directions(body)
+    if not directions:
+        return Verdict.fail("unparsable_answer", "the answer must be moves such as `R R D L` "
+                            "or `right, right, down, left`")
+    maze = maze_from_data(data)
+    row, col = divmod(maze.start, maze.width)
+    for number, direction in enumerate(directions, start=1):
+        dr, dc = DELTAS[direction]
+        row, col = row + dr, col + dc
+        if not (0 <= row < maze.height and 0 <= col < maze.width):
+            return Verdict.fail("off_grid", f"move {number} ({WORDS[direction]}) leaves the grid")
+        if not maze.open[row * maze.width + col]:
+            return Verdict.fail("into_wall", f"move {number} ({WORDS[direction]}) runs into the "
+                                f"wall at {cell_name(row, col)}")
+    if row * maze.width + col != maze.goal:
+        return Verdict.fail("not_at_goal", f"the moves end at {cell_name(row, col)}, not at the "
+                            f"goal {maze.name(maze.goal)}")
+    return OK
+
+
+RULES = MazeRules
+TEXT = MazeText
