@@ -112,7 +112,7 @@ def test_config_is_frozen() -> None:
         ({**MINIMAL, "splits": {"train": 10, "test": -1}}, "got {'test': -1}"),
         ({**MINIMAL, "seed": -1}, "seed:"),
         ({**MINIMAL, "solver": {"node_budget": 0}}, "solver.node_budget"),
-        ({**MINIMAL, "solver": {"name": "mcts"}}, "solver.name"),
+        ({**MINIMAL, "solver": {"name": "beam_search"}}, "solver.name"),
         ({**MINIMAL, "output": {"rows_per_shard": 0}}, "output.rows_per_shard"),
         ({**MINIMAL, "name": ""}, "name:"),
         ({**MINIMAL, "sead": 3}, "sead: Extra inputs are not permitted"),
