@@ -443,25 +443,25 @@ def test_plan_meets_the_split_for_every_mix_the_config_accepts(
 def test_plan_buckets_for_a_config(countdown_config: dict) -> None:
     config = parse_config(countdown_config)  # train 42, test 13; k 0/1/3/5 at 0.25 each
     assert plan_buckets(config) == [
-        Bucket("train", 0, 0, 11), Bucket("train", 1, 1, 11), Bucket("train", 3, 2, 10),
-        Bucket("train", 5, 3, 10),
-        Bucket("test", 0, 0, 4), Bucket("test", 1, 1, 3), Bucket("test", 3, 2, 3),
-        Bucket("test", 5, 3, 3),
+        Bucket("train", 0, 0, (11,)), Bucket("train", 1, 1, (11,)), Bucket("train", 3, 2, (10,)),
+        Bucket("train", 5, 3, (10,)),
+        Bucket("test", 0, 0, (4,)), Bucket("test", 1, 1, (3,)), Bucket("test", 3, 2, (3,)),
+        Bucket("test", 5, 3, (3,)),
     ]
-    assert Bucket("test", 5, 3, 3).label == "test k=5"
+    assert Bucket("test", 5, 3, (3,)).label == "test k=5"
 
 
 def test_plan_buckets_skips_empty_buckets_and_keeps_ordinals(countdown_config: dict) -> None:
     countdown_config["splits"] = {"test": 2, "train": 1}
     countdown_config["traces"]["k_mix"] = {5: 0.5, 0: 0.25, 3: 0.25}
     assert plan_buckets(parse_config(countdown_config)) == [
-        Bucket("train", 5, 2, 1), Bucket("test", 0, 0, 1), Bucket("test", 5, 2, 1)]
+        Bucket("train", 5, 2, (1,)), Bucket("test", 0, 0, (1,)), Bucket("test", 5, 2, (1,))]
 
 
 def test_plan_buckets_natural(countdown_config: dict) -> None:
     countdown_config["traces"]["k_mix"] = "natural"
     buckets = plan_buckets(parse_config(countdown_config))
-    assert buckets == [Bucket("train", NATURAL, 0, 42), Bucket("test", NATURAL, 0, 13)]
+    assert buckets == [Bucket("train", NATURAL, 0, (42,)), Bucket("test", NATURAL, 0, (13,))]
     assert buckets[0].label == "train k=natural"
 
 
@@ -496,7 +496,7 @@ def test_candidate_range_lists_its_candidates() -> None:
 
 
 def ref(split: str, bucket: int, index: int, problem: str) -> StagedRef:
-    return StagedRef(split, bucket, index, problem, f"stage/{split}/{bucket}/{index}")
+    return StagedRef(split, bucket, index, 0, problem, f"stage/{split}/{bucket}/{index}")
 
 
 def test_first_per_problem_prefers_test_then_bucket_then_index() -> None:
@@ -518,7 +518,7 @@ def test_kept_indexes_drops_duplicates_with_reasons() -> None:
         ref("test", 0, 5, "d"), ref("test", 0, 6, "d"),
     ]
     kept, dropped = kept_indexes(refs)
-    assert kept == {("test", 2): [0], ("train", 0): [0, 2], ("test", 0): [5]}
+    assert kept == {("test", 2, 0): [0], ("train", 0, 0): [0, 2], ("test", 0, 0): [5]}
     assert sorted(dropped) == sorted([
         (ref("train", 0, 4, "a"), "dedup:overlaps_other_split"),
         (ref("train", 0, 1, "b"), "dedup:duplicate"),
@@ -539,7 +539,7 @@ def test_kept_indexes_keeps_one_row_per_problem(rows: list[tuple]) -> None:
     survivors = [r for r in refs if r not in lost]
     assert sorted(r.problem_id for r in survivors) == sorted({r.problem_id for r in refs})
     assert sum(len(v) for v in kept.values()) == len(survivors)
-    assert all(r.index in kept[(r.split, r.bucket)] for r in survivors)
+    assert all(r.index in kept[(r.split, r.bucket, r.level)] for r in survivors)
     assert all(v == sorted(v) for v in kept.values())
     for loser, reason in dropped:
         winner = next(r for r in survivors if r.problem_id == loser.problem_id)

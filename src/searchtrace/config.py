@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,6 +92,49 @@ class TraceSection(_Strict):
         return dict(sorted(value.items()))
 
 
+class DifficultyBucket(_Strict):
+    """Rows whose measured difficulty lies in [low, high) (high null: no upper bound)."""
+
+    range: tuple[float, float | None]
+    share: float = Field(gt=0, le=1)
+
+
+class DifficultyMix(_Strict):
+    """Shares of rows per measured-difficulty bucket, met exactly in every split together
+    with the k-mix. `metric` is a field of the rows' `difficulty`."""
+
+    metric: Literal["nodes_expanded", "guesses", "solution_length"] = "nodes_expanded"
+    buckets: dict[str, DifficultyBucket]
+
+    @field_validator("buckets")
+    @classmethod
+    def _buckets(cls, value: dict[str, DifficultyBucket]) -> dict[str, DifficultyBucket]:
+        if not value:
+            raise ValueError("must name at least one bucket")
+        total = sum(b.share for b in value.values())
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"shares must sum to 1, got {total:g}")
+        ordered = sorted(value.items(), key=lambda item: item[1].range[0])
+        for name, bucket in ordered:
+            low, high = bucket.range
+            if high is not None and not low < high:
+                raise ValueError(f"{name}: range must be [low, high) with low < high, "
+                                 f"got [{low:g}, {high:g}]")
+        for (first, a), (second, b) in pairwise(ordered):
+            if a.range[1] is None or a.range[1] > b.range[0]:
+                raise ValueError(f"ranges of {first} and {second} overlap")
+        return value
+
+    def level_of(self, difficulty: dict[str, float]) -> int | None:
+        """Index of the bucket (in config order) holding this difficulty, or None."""
+        value = difficulty[self.metric]
+        for index, bucket in enumerate(self.buckets.values()):
+            low, high = bucket.range
+            if low <= value and (high is None or value < high):
+                return index
+        return None
+
+
 class OutputSection(_Strict):
     """Shard sizing: each split gets ceil(rows / rows_per_shard) shards."""
 
@@ -106,6 +150,7 @@ class BuildConfig(_Strict):
     traces: TraceSection = TraceSection()
     splits: dict[str, int] = Field(default_factory=lambda: {"train": 1000, "test": 100})
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    difficulty_mix: DifficultyMix | None = None
     output: OutputSection = OutputSection()
 
     @model_validator(mode="after")

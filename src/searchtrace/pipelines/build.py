@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from searchtrace.pipelines.outputs import write_outputs
 from searchtrace.pipelines.plan import NATURAL, Bucket, Candidate, CandidateRange, plan_buckets
 from searchtrace.pipelines.process import Generated, build_row, generate_candidate
 from searchtrace.pipelines.selection import kept_indexes
-from searchtrace.pipelines.solver_pool import solver_pool
+from searchtrace.pipelines.solver_pool import difficulty_level, solver_pool
 from searchtrace.pipelines.transforms import (
     COUNTER_NAMESPACE,
     BucketCutoff,
@@ -68,13 +68,26 @@ class BuildResult:
 
 @dataclass
 class _BucketState:
+    """Candidates tried so far for a bucket, and the verified ones kept, per level."""
+
     bucket: Bucket
     attempted: int = 0
-    verified: list[int] | None = None
+    verified: dict[int, list[int]] | None = None
+
+    def found(self, level: int) -> int:
+        return min(len((self.verified or {}).get(level, [])), self.bucket.levels[level])
+
+    def short_by_level(self) -> dict[int, int]:
+        return {level: need - self.found(level)
+                for level, need in enumerate(self.bucket.levels) if need > self.found(level)}
 
     @property
     def short(self) -> int:
-        return self.bucket.requested - len(self.verified or [])
+        return sum(self.short_by_level().values())
+
+    @property
+    def kept(self) -> int:
+        return self.bucket.requested - self.short
 
 
 def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
@@ -130,7 +143,8 @@ def run_build(
 
 def _bucket_summary(states: list[_BucketState]) -> list[dict[str, Any]]:
     return [{"split": s.bucket.split, "k": s.bucket.k, "requested": s.bucket.requested,
-             "candidates": s.attempted, "verified": len(s.verified or [])} for s in states]
+             "candidates": s.attempted,
+             "verified": sum(len(v) for v in (s.verified or {}).values())} for s in states]
 
 
 def _run_rounds(
@@ -162,14 +176,14 @@ def _run_rounds(
             _, split, k, reason = name.split("|", 3)
             rejections[_label(split, int(k))][reason] += value
         drops = _count_verified(states, stage_dir)
-        if all(s.short <= 0 for s in states):
+        if all(s.short == 0 for s in states):
             for label, reasons in drops.items():
                 for reason, count in reasons.items():
                     rejections[label][reason] += count
             return dataset, states, _plain(rejections), round_number
-        _fail_if_hopeless(states, rejections)
+        _fail_if_hopeless(config, states, rejections)
         shutil.rmtree(round_dir)
-    raise BuildError(_shortfall_message([s for s in states if s.short > 0], rejections))
+    raise BuildError(_shortfall_message(config, [s for s in states if s.short], rejections))
 
 
 def _label(split: str, k: int) -> str:
@@ -180,8 +194,11 @@ def _plain(rejections: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     return {bucket: dict(sorted(reasons.items())) for bucket, reasons in sorted(rejections.items())}
 
 
-def _pilot_success_rates(config: BuildConfig, states: list[_BucketState]) -> dict[Bucket, float]:
-    """Share of a bucket's first few candidates that verify, measured in-process.
+def _pilot_success_rates(
+    config: BuildConfig, states: list[_BucketState]
+) -> dict[Bucket, dict[int, float]]:
+    """Per bucket and difficulty level, the share of the first few candidates that verify
+    and land in that level, measured in-process (a cautious lower bound).
 
     It only sizes the first round (so one Beam run is usually enough); the pipeline
     processes these candidates again and alone decides what is written.
@@ -191,13 +208,18 @@ def _pilot_success_rates(config: BuildConfig, states: list[_BucketState]) -> dic
     rates = {}
     for state in states:
         sample = min(state.bucket.requested, PILOT_CANDIDATES)
-        verified = 0
+        landed: dict[int, int] = defaultdict(int)
         for index in range(sample):
             candidate = Candidate(state.bucket.split, state.bucket.k, state.bucket.ordinal, index)
             generated = generate_candidate(task, task_config, candidate, config.seed)
             if isinstance(generated, Generated):
-                verified += isinstance(build_row(config, task, generated), TraceRow)
-        rates[state.bucket] = _wilson_lower_bound(verified, sample)
+                row = build_row(config, task, generated)
+                if isinstance(row, TraceRow):
+                    level = difficulty_level(config, asdict(row.difficulty))
+                    if level is not None:
+                        landed[level] += 1
+        rates[state.bucket] = {level: _wilson_lower_bound(landed[level], sample)
+                               for level in range(len(state.bucket.levels))}
     return rates
 
 
@@ -209,36 +231,48 @@ def _wilson_lower_bound(successes: int, trials: int, z: float = 1.0) -> float:
     return (centre - spread) / (1 + z * z / trials)
 
 
-def _candidates_needed(state: _BucketState, pilot_rate: float) -> int:
-    """First round: the requested count over the pilot's rate, plus a small margin;
-    later rounds: the shortfall over the rate observed so far."""
+def _candidates_needed(state: _BucketState, pilot_rates: dict[int, float]) -> int:
+    """Enough candidates for the level that needs the most: first round, its requested
+    count over the pilot's rate plus a small margin (at most 4x the bucket and 50 more);
+    later rounds, its shortfall over the rate observed so far."""
+    levels = state.bucket.levels
     if state.verified is None:
-        rate = max(pilot_rate, MIN_SUCCESS_RATE)
-        return math.ceil(state.bucket.requested / rate * FIRST_ROUND_MARGIN) + 2
-    if state.short <= 0:
-        return 0
-    rate = max(len(state.verified) / state.attempted, MIN_SUCCESS_RATE)
-    return math.ceil(state.short / rate * 1.2) + 2
+        needed = max(math.ceil(need / max(pilot_rates[level], MIN_SUCCESS_RATE)
+                               * FIRST_ROUND_MARGIN)
+                     for level, need in enumerate(levels) if need)
+        return min(needed, 4 * state.bucket.requested + 50) + 2
+    return max((math.ceil(short / max(len(state.verified.get(level, [])) / state.attempted,
+                                      MIN_SUCCESS_RATE) * 1.2) + 2
+                for level, short in state.short_by_level().items()), default=0)
 
 
-def _fail_if_hopeless(states: list[_BucketState], rejections: dict) -> None:
-    hopeless = [s for s in states if s.short > 0 and s.attempted >= 50
-                and len(s.verified or []) / s.attempted < MIN_SUCCESS_RATE]
+def _fail_if_hopeless(config: BuildConfig, states: list[_BucketState], rejections: dict) -> None:
+    """A level that fewer than 2% of 50 or more candidates reach will not fill."""
+    hopeless = [s for s in states if s.attempted >= 50 and any(
+        len((s.verified or {}).get(level, [])) / s.attempted < MIN_SUCCESS_RATE
+        for level in s.short_by_level())]
     if hopeless:
-        raise BuildError(_shortfall_message(hopeless, rejections))
+        raise BuildError(_shortfall_message(config, hopeless, rejections))
 
 
-def _shortfall_message(states: list[_BucketState], rejections: dict) -> str:
+def _shortfall_message(config: BuildConfig, states: list[_BucketState], rejections: dict) -> str:
+    names = list(config.difficulty_mix.buckets) if config.difficulty_mix else []
     parts = []
     for state in states:
         label = _label(state.bucket.split, state.bucket.k)
         reasons = rejections.get(label, {})
         top = ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1])[:3])
-        parts.append(f"bucket {label} has {len(state.verified or [])} of "
-                     f"{state.bucket.requested} rows after {state.attempted} candidates "
-                     f"(rejected: {top or 'none'})")
+        for level in state.short_by_level():
+            where = f"{label} difficulty={names[level]}" if names else label
+            elsewhere = sum(len(v) for other, v in (state.verified or {}).items()
+                            if other != level)
+            landed = f"; {elsewhere} verified rows fell in other buckets" if names else ""
+            parts.append(f"bucket {where} has {state.found(level)} of "
+                         f"{state.bucket.levels[level]} rows after {state.attempted} "
+                         f"candidates (rejected: {top or 'none'}{landed})")
+    advice = "the difficulty buckets, " if names else ""
     return ("the requested mix cannot be met exactly: " + "; ".join(parts)
-            + ". Change the task knobs, k values or max_dead_end_length.")
+            + f". Change {advice}the task knobs, k values or max_dead_end_length.")
 
 
 def _staged(stage_dir: Path) -> list[Path]:
@@ -253,7 +287,8 @@ def _count_verified(states: list[_BucketState], stage_dir: Path) -> dict[str, di
     labels = {(s.bucket.split, s.bucket.ordinal): _label(s.bucket.split, s.bucket.k)
               for s in states}
     for state in states:
-        state.verified = kept.get((state.bucket.split, state.bucket.ordinal), [])
+        state.verified = {level: kept.get((state.bucket.split, state.bucket.ordinal, level), [])
+                          for level in range(len(state.bucket.levels))}
     drops: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for ref, reason in dropped:
         drops[labels[(ref.split, ref.bucket)]][reason] += 1
@@ -268,7 +303,8 @@ def _run_round(
     """One Beam run: process new candidates, stage them, and write every split's shards
     from the first `requested` verified rows of each bucket (earlier rounds' included)."""
     earlier = [str(path) for path in _staged(stage_dir)]
-    requested = {(s.bucket.split, s.bucket.ordinal): s.bucket.requested for s in states}
+    requested = {(s.bucket.split, s.bucket.ordinal, level): need
+                 for s in states for level, need in enumerate(s.bucket.levels)}
     progress_dir = round_dir / "progress"
     progress_dir.mkdir()
     every_shard = [((split, i), None) for split, count in shards.items() for i in range(count)]

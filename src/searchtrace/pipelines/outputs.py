@@ -19,7 +19,7 @@ import yaml
 from searchtrace import __version__
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError
-from searchtrace.pipelines.plan import largest_remainder
+from searchtrace.pipelines.plan import NATURAL, largest_remainder, plan_buckets
 from searchtrace.schemas.rows import SCHEMA_VERSION
 
 
@@ -86,6 +86,8 @@ def _stats(
                 raise BuildError(f"split {split}: achieved k-mix {achieved} differs from "
                                  f"requested {entry['requested_k']}; nothing was published")
         difficulty = bag["difficulty"]
+        if config.difficulty_mix is not None:
+            entry.update(_difficulty_mix(config, split, bag))
         entry["difficulty"] = {
             key: _summary([d[key] for d in difficulty])
             for key in ("nodes_expanded", "guesses", "solution_length", "tree_nodes")
@@ -105,6 +107,28 @@ def _stats(
                        "workers": workers, "rounds": rounds},
         "versions": {"code": __version__, "schema": SCHEMA_VERSION},
     }
+
+
+def _difficulty_mix(config: BuildConfig, split: str, bag: dict[str, list]) -> dict[str, Any]:
+    """Requested vs achieved rows per difficulty bucket; the joint (k, bucket) counts must
+    be exactly the plan's, or nothing is published."""
+    mix = config.difficulty_mix
+    names = list(mix.buckets)
+    planned = {(b.k, level): n for b in plan_buckets(config) if b.split == split
+               for level, n in enumerate(b.levels) if n}
+    levels = [mix.level_of(d) for d in bag["difficulty"]]
+    achieved = dict(Counter(zip(bag["num_backtracks"], levels, strict=True)))
+    if config.traces.k_mix == "natural":
+        achieved = dict(Counter((NATURAL, level) for level in levels))
+    if achieved != planned:
+        raise BuildError(f"split {split}: achieved (k, difficulty) counts {achieved} differ "
+                         f"from the plan {planned}; nothing was published")
+    requested = Counter()
+    for (_, level), n in planned.items():
+        requested[names[level]] += n
+    return {"difficulty_metric": mix.metric,
+            "requested_difficulty": {name: requested[name] for name in names},
+            "achieved_difficulty": {name: levels.count(i) for i, name in enumerate(names)}}
 
 
 def dataset_card(config: BuildConfig, stats: dict[str, Any]) -> str:
@@ -141,6 +165,17 @@ def dataset_card(config: BuildConfig, stats: dict[str, Any]) -> str:
         for k in sorted(set(requested) | set(entry["achieved_k"])):
             lines.append(f"| {split} | {k} | {requested.get(k, '-')} | "
                          f"{entry['achieved_k'].get(k, 0)} |")
+    if config.difficulty_mix is not None:
+        mix = config.difficulty_mix
+        lines += ["", f"## Measured difficulty mix ({mix.metric})", "",
+                  "| split | bucket | range | requested | achieved |", "|---|---|---|---|---|"]
+        for split, entry in stats["splits"].items():
+            for name, bucket in mix.buckets.items():
+                low, high = bucket.range
+                span = f"[{low:g}, {'∞' if high is None else f'{high:g}'})"
+                lines.append(f"| {split} | {name} | {span} | "
+                             f"{entry['requested_difficulty'][name]} | "
+                             f"{entry['achieved_difficulty'][name]} |")
     lines += ["", "## Rejected candidates", "",
               "Candidates that did not become rows, by bucket and reason (surplus verified "
               "rows beyond a bucket's count are not listed).", "",

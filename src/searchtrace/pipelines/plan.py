@@ -19,12 +19,20 @@ NATURAL = -1  # the `k` of the single bucket of a natural-mode build
 
 @dataclass(frozen=True)
 class Bucket:
-    """Rows of one split with one number of backtracks (`k == NATURAL`: solver's own)."""
+    """Rows of one split with one number of backtracks (`k == NATURAL`: solver's own).
+
+    `levels[d]` is how many of its rows must fall in difficulty bucket d (one level, all
+    the rows, when the build asks for no difficulty mix).
+    """
 
     split: str
     k: int
     ordinal: int
-    requested: int
+    levels: tuple[int, ...]
+
+    @property
+    def requested(self) -> int:
+        return sum(self.levels)
 
     @property
     def label(self) -> str:
@@ -76,14 +84,45 @@ def largest_remainder(total: int, mix: dict[int, float]) -> dict[int, int]:
     return counts
 
 
+def controlled_rounding(rows: list[int], columns: list[int],
+                        shares: list[float]) -> list[list[int]]:
+    """An integer table with exactly these row and column sums, close to rows x shares.
+
+    Floors first; the leftover units (each row and column has fewer than the number of
+    columns and rows) are placed greedily, largest row residual into the columns with the
+    most left, which always succeeds for the residuals of a rounded product table.
+    """
+    table = [[math.floor(r * s) for s in shares] for r in rows]
+    row_left = [r - sum(line) for r, line in zip(rows, table, strict=True)]
+    column_left = [c - sum(line[j] for line in table) for j, c in enumerate(columns)]
+    for i in sorted(range(len(rows)), key=lambda i: (-row_left[i], i)):
+        order = sorted(range(len(columns)), key=lambda j: (-column_left[j], j))
+        for j in order[: row_left[i]]:
+            table[i][j] += 1
+            column_left[j] -= 1
+        row_left[i] = 0
+    if any(column_left):
+        raise ValueError(f"cannot round {rows} x {columns} exactly")
+    return table
+
+
 def plan_buckets(config: BuildConfig) -> list[Bucket]:
+    """Exact rows per (split, k) bucket and, with a difficulty mix, per difficulty level."""
     mix = config.traces.k_mix
+    difficulty = config.difficulty_mix
     buckets = []
     for split, total in config.splits.items():
-        if mix == "natural":
-            buckets.append(Bucket(split, NATURAL, 0, total))
-            continue
-        for ordinal, (k, count) in enumerate(largest_remainder(total, mix).items()):
-            if count:
-                buckets.append(Bucket(split, k, ordinal, count))
+        k_counts = ({NATURAL: total} if mix == "natural"
+                    else {k: n for k, n in largest_remainder(total, mix).items() if n})
+        ordinals = {k: (0 if mix == "natural" else list(mix).index(k)) for k in k_counts}
+        if difficulty is None:
+            levels = [[n] for n in k_counts.values()]
+        else:
+            shares = {i: b.share for i, b in enumerate(difficulty.buckets.values())}
+            level_totals = list(largest_remainder(total, shares).values())
+            scale = sum(shares.values())
+            levels = controlled_rounding(list(k_counts.values()), level_totals,
+                                         [s / scale for s in shares.values()])
+        for (k, _), counts in zip(k_counts.items(), levels, strict=True):
+            buckets.append(Bucket(split, k, ordinals[k], tuple(counts)))
     return buckets

@@ -18,6 +18,7 @@ class StagedRef(NamedTuple):
     split: str
     bucket: int
     index: int
+    level: int
     problem_id: str
     path: str
 
@@ -44,17 +45,20 @@ def duplicate_reason(kept: StagedRef, dropped: StagedRef) -> str:
     return "dedup:overlaps_other_split" if kept.split != dropped.split else "dedup:duplicate"
 
 
-def kept_indexes(refs: Iterable[StagedRef]) -> tuple[dict[tuple[str, int], list[int]],
+Cell = tuple[str, int, int]  # (split, bucket ordinal, difficulty level)
+
+
+def kept_indexes(refs: Iterable[StagedRef]) -> tuple[dict[Cell, list[int]],
                                                      list[tuple[StagedRef, str]]]:
-    """Per (split, bucket): sorted indexes of rows that survive deduplication; and every
-    dropped row with its reason."""
+    """Per (split, bucket, level): sorted indexes of rows that survive deduplication; and
+    every dropped row with its reason."""
     by_problem: dict[str, list[StagedRef]] = defaultdict(list)
     for ref in refs:
         by_problem[ref.problem_id].append(ref)
-    kept: dict[tuple[str, int], list[int]] = defaultdict(list)
+    kept: dict[Cell, list[int]] = defaultdict(list)
     dropped: list[tuple[StagedRef, str]] = []
     for group in by_problem.values():
         winner, losers = first_per_problem(group)
-        kept[(winner.split, winner.bucket)].append(winner.index)
+        kept[(winner.split, winner.bucket, winner.level)].append(winner.index)
         dropped += [(loser, duplicate_reason(winner, loser)) for loser in losers]
     return {key: sorted(value) for key, value in kept.items()}, dropped

@@ -84,6 +84,12 @@ class _Heartbeat:
 _HEARTBEATS: dict[str, _Heartbeat] = {}
 
 
+def difficulty_level(config: BuildConfig, difficulty: dict[str, Any]) -> int | None:
+    """The row's difficulty bucket; 0 for every row when the build asks for no mix."""
+    mix = config.difficulty_mix
+    return 0 if mix is None else mix.level_of(difficulty)
+
+
 def solve_batch(config_json: str, batch: CandidateRange, progress_dir: str) -> BatchResult:
     """Verified row records of a batch (with bucket and index), and (split, k, reason) for
     every candidate that failed. Runs in a pool process or inline."""
@@ -98,8 +104,13 @@ def solve_batch(config_json: str, batch: CandidateRange, progress_dir: str) -> B
             rejected.append((candidate.split, candidate.k, result.reason))
             continue
         record = result.to_record()
+        level = difficulty_level(config, record["difficulty"])
+        if level is None:
+            rejected.append((candidate.split, candidate.k, "difficulty:outside_buckets"))
+            continue
         record["_bucket"] = candidate.bucket
         record["_index"] = candidate.index
+        record["_level"] = level
         records.append(record)
     beat = _HEARTBEATS.get(progress_dir)
     if beat is None:

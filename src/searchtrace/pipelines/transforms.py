@@ -23,7 +23,7 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 from searchtrace.pipelines.plan import CandidateRange
-from searchtrace.pipelines.selection import StagedRef, cutoff, first_per_problem
+from searchtrace.pipelines.selection import Cell, StagedRef, cutoff, first_per_problem
 from searchtrace.pipelines.solver_pool import BatchResult, pool_for, solve_batch
 from searchtrace.pipelines.writer import (
     read_rows,
@@ -102,7 +102,7 @@ class StageRows(beam.DoFn):
 
     def process(self, record: dict[str, Any]) -> Iterator[StagedRef]:
         self.buffer.append(record)
-        yield StagedRef(record["split"], record["_bucket"], record["_index"],
+        yield StagedRef(record["split"], record["_bucket"], record["_index"], record["_level"],
                         record["problem_id"], str(self.path))
         if len(self.buffer) >= STAGE_FLUSH_ROWS:
             self._flush()
@@ -122,7 +122,7 @@ class StageRows(beam.DoFn):
 
 def staged_refs(path: Path | str) -> list[StagedRef]:
     """The refs of a file staged by an earlier round."""
-    columns = ["split", "_bucket", "_index", "problem_id"]
+    columns = ["split", "_bucket", "_index", "_level", "problem_id"]
     table = pq.read_table(path, columns=columns).to_pydict()
     return [StagedRef(*values, str(path)) for values in zip(*(table[c] for c in columns),
                                                              strict=True)]
@@ -133,20 +133,21 @@ def keep_first_per_problem(keyed: tuple[str, Iterable[StagedRef]]) -> StagedRef:
     return first_per_problem(keyed[1])[0]
 
 
-def bucket_index(ref: StagedRef) -> tuple[tuple[str, int], int]:
-    return (ref.split, ref.bucket), ref.index
+def bucket_index(ref: StagedRef) -> tuple[Cell, int]:
+    return (ref.split, ref.bucket, ref.level), ref.index
 
 
 class BucketCutoff(beam.DoFn):
-    """((split, bucket), indexes) -> ((split, bucket), largest index kept), so the rows
-    kept never depend on the order in which workers finished."""
+    """((split, bucket, level), indexes) -> (cell, largest index kept), so the rows kept
+    never depend on the order in which workers finished."""
 
-    def __init__(self, requested: dict[tuple[str, int], int]) -> None:
+    def __init__(self, requested: dict[Cell, int]) -> None:
         self.requested = requested
 
-    def process(self, keyed: tuple[tuple[str, int], Iterable[int]]) -> Iterator[tuple]:
-        bucket, indexes = keyed
-        yield bucket, cutoff(indexes, self.requested[bucket])
+    def process(self, keyed: tuple[Cell, Iterable[int]]) -> Iterator[tuple[Cell, int]]:
+        cell, indexes = keyed
+        if self.requested.get(cell):
+            yield cell, cutoff(indexes, self.requested[cell])
 
 
 class SelectRows(beam.DoFn):
@@ -156,9 +157,9 @@ class SelectRows(beam.DoFn):
         self.shards = shards
 
     def process(
-        self, ref: StagedRef, cutoffs: dict[tuple[str, int], int]
+        self, ref: StagedRef, cutoffs: dict[Cell, int]
     ) -> Iterator[tuple[tuple[str, int], StagedRef]]:
-        if ref.index <= cutoffs.get((ref.split, ref.bucket), -1):
+        if ref.index <= cutoffs.get((ref.split, ref.bucket, ref.level), -1):
             yield (ref.split, shard_of(ref.problem_id, self.shards[ref.split])), ref
 
 

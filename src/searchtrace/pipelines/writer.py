@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 
 from searchtrace.schemas.rows import ROW_SCHEMA
 
-STAGE_SCHEMA = ROW_SCHEMA.append(pa.field("_bucket", pa.int32())).append(
-    pa.field("_index", pa.int64()))
+STAGE_SCHEMA = pa.schema([*ROW_SCHEMA, pa.field("_bucket", pa.int32()),
+                          pa.field("_index", pa.int64()), pa.field("_level", pa.int32())])
 
 
 def shard_of(problem_id: str, num_shards: int) -> int:
