@@ -48,7 +48,7 @@ class Task:
         return self.config_model(**{**self.presets[name], **overrides})
 
 
-TASK_NAMES = ("countdown", "sudoku")
+TASK_NAMES = ("countdown", "sudoku", "nqueens", "coloring")
 
 
 def load_task(name: str) -> Task:

@@ -1,10 +1,10 @@
 """Graph coloring problems: color a random graph's nodes with k colors, no edge monochrome.
 
 A graph is drawn as G(n, p): each of the n(n-1)/2 pairs of nodes is joined with
-probability `density`. The nodes are then numbered in a fixed coloring order that
-constrains early (maximum cardinality: the highest-degree node first, then each time the
-node with the most already-numbered neighbors, ties by degree), so the rules can simply
-color node 1, 2, 3, ... in turn. Only colorable graphs are kept: an exact DSatur search
+probability `density`. The nodes are then numbered in a coloring order that constrains
+early (maximum cardinality: the highest-degree node first, then each time the node with
+the most already-numbered neighbors, ties by degree), so the solver can simply color
+node 1, 2, 3, ... in turn. Only colorable graphs are kept: an exact DSatur search
 with a node budget either finds a k-coloring or proves there is none (the seed is then
 skipped as `not_colorable`, or as `search_budget` when the budget runs out first).
 Coloring holds nothing out for the test split: overlaps are removed by problem id.
@@ -66,7 +66,7 @@ DESCRIPTION = "Color a random graph's nodes with k colors so that no edge joins 
 CONFIG = ColoringConfig
 
 PRESETS: dict[str, dict] = {
-    "easy": {"nodes": 6, "density": 0.5, "colors": 3},
+    "easy": {"nodes": 6, "density": 0.7, "colors": 3},
     "medium": {"nodes": 12, "density": 0.35, "colors": 3},
     "hard": {"nodes": 24, "density": 0.3, "colors": 4},
 }
@@ -99,8 +99,9 @@ def prompt_for(nodes: int, colors: int, edges: Sequence[Sequence[int]]) -> str:
     return (
         f"Color this graph with {colors} colors: {named}. The nodes are numbered 1 to "
         f"{nodes}, and two nodes joined by an edge must get different colors. The edges are: "
-        f"{listed}.\n\nColor the nodes one at a time in order, node 1 first, then node 2, and "
-        f"so on; when a node has no color left, go back and change an earlier choice. Think "
+        f"{listed}.\n\nColor one node at a time. Any uncolored node may be colored next, but "
+        f"going in order (node 1 first, then node 2, and so on) works well; when a node has "
+        f"no color left, go back and change an earlier choice. Think "
         f"through your search, then give the color of every node inside <answer></answer>, "
         f"as node:color pairs, e.g. <answer>{example} ...</answer>."
     )

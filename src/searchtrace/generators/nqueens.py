@@ -90,7 +90,7 @@ def generate(config: NQueensConfig, rng: np.random.Generator, split: str) -> Pro
 
 
 def prompt_for(n: int, preplaced: Sequence[int]) -> str:
-    example = " ".join(f"c{c}=r{r}" for c, r in ((1, 2), (2, 4), (3, 1), (4, 3)))
+    article = "an" if n in (8, 11) else "a"
     if any(preplaced):
         board = "\n".join(
             "".join("Q" if preplaced[col] == row + 1 else "." for col in range(n))
@@ -101,13 +101,14 @@ def prompt_for(n: int, preplaced: Sequence[int]) -> str:
     else:
         start = "The board starts empty.\n\n"
     return (
-        f"Place {n} queens on a {n}x{n} chessboard so that no two queens attack each other: "
-        f"no two may share a row, a column or a diagonal. Columns are numbered 1 to {n} from "
-        f"the left and rows 1 to {n} from the top. {start}Place the queens column by column, "
-        f"from left to right, skipping columns that already hold a queen. Think through your "
-        f"search, then give every queen (the pre-placed ones too) inside <answer></answer> "
-        f"as the row of the queen in each column, in column order, e.g. {example} for a 4x4 "
-        f"board."
+        f"Place {n} queens on {article} {n}x{n} chessboard so that no two queens attack each "
+        f"other: no two may share a row, a column or a diagonal. Columns are numbered 1 to {n} "
+        f"from the left and rows 1 to {n} from the top. {start}Place the queens column by "
+        f"column, from left to right, skipping columns that already hold a queen. Think "
+        f"through your search, then give every queen (the pre-placed ones too) inside "
+        f"<answer></answer> as one column=row pair per column, in column order: "
+        f"c1=r? c2=r? ... c{n}=r?, each ? replaced by the row of that column's queen (c3=r5 "
+        f"means the queen in column 3 is on row 5)."
     )
 
 

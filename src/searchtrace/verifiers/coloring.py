@@ -1,18 +1,18 @@
 """Graph coloring rules, step text and answer checker.
 
-Nodes are numbered 1 to n and colored one at a time in that fixed order (the generator
-numbers them so that this order constrains early: each next node is the one with the most
-already-numbered neighbors). A state is the tuple of every node's color, 0 while
-uncolored; colors are 1 to k. A move colors the next uncolored node with a color no
-colored neighbor has, so every fully colored state is a proper coloring. A state is a
-confirmed dead end when some uncolored node has no color left: each of the k colors is
-held by one of its colored neighbors, and the claim names those k neighbors and their
-colors, so it is checked edge by edge.
+A state is the tuple of every node's color, 0 while uncolored (nodes are 1 to n, colors 1
+to k). A move colors one uncolored node with a color none of its colored neighbors has,
+so every fully colored state is a proper coloring. Any uncolored node may be colored
+next; the solver colors them in the fixed order 1, 2, 3, ... (the generator numbers the
+nodes so that this order constrains early), and the linearizer's widened search may color
+a later node first. A state is a confirmed dead end when some uncolored node has no
+color left: each of the k colors is held by one of its colored neighbors, and the claim
+names those k neighbors and their colors, so it is checked edge by edge.
 
 The solver tries the next node's free colors least constraining first: the color that
 the fewest uncolored neighbors could still take, ties by color number. After each move
 the step text states what the node that matters next can still be: a node with no color
-left if there is one, else the next node in order.
+left if there is one, else the next uncolored node in order.
 
 Colors are named in the natural style (red, green, blue, ...) and by their initial in the
 compact style (R, G, B, ...); inside, a move and a dead end hold 1-based numbers.
@@ -21,7 +21,7 @@ compact style (R, G, B, ...); inside, a move and a dead end hold 1-based numbers
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,9 +134,27 @@ class ColoringRules:
         head, tail = state[:node], state[node + 1 :]
         return [(ColoringMove(node + 1, c), (*head, c, *tail)) for _, c in ranked]
 
-    def wider_moves(self, state: State) -> list[tuple[ColoringMove, State]]:
-        """Every legal move: the order is fixed, so these are the next node's free colors."""
-        return self.expand(state)
+    def wider_moves(self, state: State) -> Iterator[tuple[ColoringMove, State]]:
+        """Every legal move: first the next node's colors as `expand` orders them, then
+        the later uncolored nodes in order, colors ascending, where moves that leave some
+        node no color at once come last (so widened dead ends run a few moves). A generator:
+        the later moves are only ranked once the next node's are used up."""
+        first = next_node(state)
+        if first is None:
+            return
+        yield from self.expand(state)
+        graph = self.graph
+        later = []
+        for node in range(first + 1, graph.n):
+            if state[node]:
+                continue
+            head, tail = state[:node], state[node + 1 :]
+            for c in colors_of(graph.free(state, node)):
+                child = (*head, c, *tail)
+                later.append((graph.dead_node(child) is not None, node, c, child))
+        later.sort(key=lambda item: item[:3])
+        for _, node, c, child in later:
+            yield ColoringMove(node + 1, c), child
 
     def apply(self, state: State, move: ColoringMove) -> State | Violation:
         graph = self.graph
@@ -152,10 +170,6 @@ class ColoringRules:
         if state[index]:
             return Violation("node_colored",
                              f"node {node} is already {graph.color_name(state[index])}")
-        expected = next_node(state)
-        if expected is not None and index != expected:
-            return Violation("out_of_order", f"node {node} is not next: node {expected + 1} is "
-                             f"the next uncolored node")
         for u in graph.adj[index]:
             if state[u] == color:
                 low, high = sorted((node, u + 1))
@@ -398,7 +412,8 @@ class ColoringText:
             return _REF_START[style]
         if style == "compact":
             return _REF_PREFIX[style] + self.move_phrase(move_in, style)
-        return f"{_REF_PREFIX[style]}node {move_in.node} was colored {self._name(move_in.color, style)}"
+        name = self._name(move_in.color, style)
+        return f"{_REF_PREFIX[style]}node {move_in.node} was colored {name}"
 
     def parse_ref(self, text: str, style: str) -> Hashable | None:
         style = _style(style)

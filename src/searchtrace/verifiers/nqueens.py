@@ -160,7 +160,7 @@ class QueensRules:
                 if r == EMPTY:
                     free = (full & ~attacked).bit_count()
                     if not free:
-                        blocked = True
+                        safe_total, blocked = 0, True
                         break
                     safe_total += free
             ranked.append((blocked, -safe_total, row, child))
@@ -437,10 +437,11 @@ def check_answer(data: dict[str, Any], text: str) -> Verdict:
             return Verdict.fail("preplaced_moved", f"column {col + 1} has a pre-placed queen at "
                                 f"row {given}, the answer puts it at row {rows[col] + 1}")
     for col in range(n):
+        if rows[col] in rows[:col]:
+            return Verdict.fail("row_attack", f"the queens in columns {rows.index(rows[col]) + 1} "
+                                f"and {col + 1} share row {rows[col] + 1}")
+    for col in range(n):
         for other in range(col):
-            if rows[col] == rows[other]:
-                return Verdict.fail("row_attack", f"the queens in columns {other + 1} and "
-                                    f"{col + 1} share row {rows[col] + 1}")
             if abs(rows[col] - rows[other]) == col - other:
                 return Verdict.fail("diagonal_attack", f"the queens in columns {other + 1} and "
                                     f"{col + 1} share a diagonal")
