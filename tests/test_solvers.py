@@ -139,3 +139,8 @@ def test_an_mcts_build_records_the_solver_and_step_values(tmp_path) -> None:
         assert len(row["step_values"]) == len(moves)
         known = [v for v in row["step_values"] if v is not None]
         assert known and all(0.0 <= v <= 1.0 for v in known)
+        # difficulty comes from the reference DFS, not from the solver that made the row
+        reference = solve("dfs", COUNTDOWN.rules(json.loads(row["problem"])), 20_000,
+                          MctsSettings(), 0)
+        assert row["difficulty"]["nodes_expanded"] == reference.nodes_expanded
+        assert row["difficulty"]["branching"] == round(reference.branching(), 4) > 1

@@ -103,7 +103,8 @@ class DifficultyMix(_Strict):
     """Shares of rows per measured-difficulty bucket, met exactly in every split together
     with the k-mix. `metric` is a field of the rows' `difficulty`."""
 
-    metric: Literal["nodes_expanded", "guesses", "solution_length"] = "nodes_expanded"
+    metric: Literal["nodes_expanded", "guesses", "branching", "solution_length"] = (
+        "nodes_expanded")
     buckets: dict[str, DifficultyBucket]
 
     @field_validator("buckets")

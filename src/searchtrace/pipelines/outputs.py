@@ -90,7 +90,7 @@ def _stats(
             entry.update(_difficulty_mix(config, split, bag))
         entry["difficulty"] = {
             key: _summary([d[key] for d in difficulty])
-            for key in ("nodes_expanded", "guesses", "solution_length", "tree_nodes")
+            for key in ("nodes_expanded", "guesses", "branching", "solution_length", "tree_nodes")
         }
         entry["completion_chars"] = _summary([len(c) for c in bag["completion"]])
         splits[split] = entry
@@ -186,13 +186,16 @@ def dataset_card(config: BuildConfig, stats: dict[str, Any]) -> str:
     if not stats["rejections"]:
         lines.append("| - | none | 0 |")
     lines += ["", "## Measured difficulty", "",
-              "| split | nodes expanded (mean / max) | guesses (mean) | solution length (mean) "
-              "| completion chars (mean) |", "|---|---|---|---|---|"]
+              "Measured by the reference solver (depth-first search with the task's move "
+              "order), whatever solver made the rows.", "",
+              "| split | nodes expanded (mean / max) | guesses (mean) | branching (mean) "
+              "| solution length (mean) | completion chars (mean) |",
+              "|---|---|---|---|---|---|"]
     for split, entry in stats["splits"].items():
         d = entry["difficulty"]
         lines.append(f"| {split} | {d['nodes_expanded'].get('mean')} / "
                      f"{d['nodes_expanded'].get('max')} | {d['guesses'].get('mean')} | "
-                     f"{d['solution_length'].get('mean')} | "
+                     f"{d['branching'].get('mean')} | {d['solution_length'].get('mean')} | "
                      f"{entry['completion_chars'].get('mean')} |")
     throughput = stats["throughput"]
     lines += ["", "## Throughput", "",

@@ -18,6 +18,7 @@ from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig
 from searchtrace.pipelines.plan import NATURAL, Candidate
 from searchtrace.registry import Task
 from searchtrace.schemas.rows import SCHEMA_VERSION, Difficulty, TraceRow
+from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.registry import solve
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
@@ -66,8 +67,12 @@ def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow
     if tree.solution is None:
         exhausted = any(n.status == "budget" for n in tree.nodes)
         return Rejected("solve:node_budget_exhausted" if exhausted else "solve:unsolvable")
-    difficulty = Difficulty(tree.nodes_expanded, tree.guesses(),
-                            len(tree.solution_path()) - 1, len(tree.nodes))
+    # Difficulty is measured by one reference solver (DFS with the task's move order),
+    # whatever solver made the row, so rows of different builds compare.
+    reference = tree if solver.name == "dfs" else solve_dfs(rules, solver.node_budget)
+    difficulty = Difficulty(reference.nodes_expanded, reference.guesses(),
+                            round(reference.branching(), 4), len(tree.solution_path()) - 1,
+                            len(tree.nodes))
     traces = config.traces
     if candidate.k == NATURAL:
         trace = linearize_natural(tree)

@@ -11,9 +11,10 @@ SCHEMA_VERSION = "2"  # 2: step_values
 
 DIFFICULTY = pa.struct([
     ("nodes_expanded", pa.int64()),   # nodes the reference DFS expanded to solve it
-    ("guesses", pa.int64()),          # expanded nodes with more than one child
-    ("solution_length", pa.int32()),  # moves on the solution path
-    ("tree_nodes", pa.int64()),       # visited nodes in the stored tree
+    ("guesses", pa.int64()),          # reference DFS nodes where it tried more than one child
+    ("branching", pa.float64()),      # reference DFS: mean successors per expansion
+    ("solution_length", pa.int32()),  # moves on this row's solution path
+    ("tree_nodes", pa.int64()),       # nodes in this row's stored tree
 ])
 
 ROW_SCHEMA = pa.schema([
@@ -49,6 +50,7 @@ ROW_SCHEMA = pa.schema([
 class Difficulty:
     nodes_expanded: int
     guesses: int
+    branching: float
     solution_length: int
     tree_nodes: int
 

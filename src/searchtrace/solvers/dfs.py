@@ -53,6 +53,7 @@ def _visit(rules: Rules, tree: SearchTree, node_id: int) -> list | None:
         return None
     tree.nodes_expanded += 1
     children = rules.expand(node.state)
+    tree.children_generated += len(children)
     if not children:
         node.status = "dead_end"
         node.reason = None

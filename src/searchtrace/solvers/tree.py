@@ -48,6 +48,7 @@ class SearchTree:
     nodes: list[Node] = field(default_factory=list)
     solution: int | None = None
     nodes_expanded: int = 0
+    children_generated: int = 0  # successors the expansions produced (branching factor)
 
     def add(self, parent: int | None, move: Any, state: Any, *, widened: bool = False) -> Node:
         depth = 0 if parent is None else self.nodes[parent].depth + 1
@@ -70,6 +71,10 @@ class SearchTree:
         if self.solution is None:
             raise ValueError("the search found no solution")
         return self.path_to(self.solution)
+
+    def branching(self) -> float:
+        """Mean successors per expansion: the effective branching factor of the search."""
+        return self.children_generated / self.nodes_expanded if self.nodes_expanded else 0.0
 
     def guesses(self) -> int:
         """Solver-visited nodes where the solver tried more than one child."""
