@@ -168,6 +168,17 @@ def tasks() -> None:
             out.print(f"  {preset}: {json.dumps(knobs)}", highlight=False)
 
 
+@app.command()
+def gallery(out: Path = typer.Option(Path("docs/tasks.md"), "--out",
+                                     help="Where to write the gallery.")) -> None:
+    """Write the task gallery (rules, knobs, presets, example traces) from the code."""
+    from searchtrace.gallery import render_gallery
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_gallery())
+    console.print(f"wrote {out}")
+
+
 def main() -> None:
     app(prog_name="searchtrace")
 
