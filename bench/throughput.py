@@ -13,7 +13,6 @@ import argparse
 import json
 import logging
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,11 +26,13 @@ from searchtrace.config import parse_config
 from searchtrace.pipelines.build import run_build
 raw, out, workers = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 started = time.monotonic()
-run_build(parse_config(raw), out, workers=workers)
+result = run_build(parse_config(raw), out, workers=workers)
 seconds = time.monotonic() - started
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({"seconds": seconds, "peak_rss_mib": peak / 1024}))
+chars = [s["completion_chars"]["mean"] for s in result.stats["splits"].values()]
+print(json.dumps({"seconds": seconds, "peak_rss_mib": peak / 1024,
+                  "completion_chars": sum(chars) / len(chars)}))
 """
 
 
@@ -50,7 +51,8 @@ def measure(raw: dict, workers: int, cores: int | None) -> dict:
     return {"rows": rows, "workers": workers, "cores": cores or os.cpu_count(),
             "seconds": round(result["seconds"], 2),
             "rows_per_second": round(rows / result["seconds"], 1),
-            "peak_rss_mib": round(result["peak_rss_mib"], 1)}
+            "peak_rss_mib": round(result["peak_rss_mib"], 1),
+            "completion_chars": round(result["completion_chars"], 1)}
 
 
 def main() -> None:
