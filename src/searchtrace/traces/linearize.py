@@ -24,12 +24,21 @@ class NotEnoughDeadEnds(Exception):
 
 
 def linearize_natural(tree: SearchTree) -> Trace:
-    """The solver's own visit order with every backtrack it made, up to the solution."""
+    """The solver's own visit order with every backtrack it made, up to the solution.
+
+    Only branches that end in a rule-confirmed dead end (or the solution) are said: a
+    branch the solver left for another reason (a depth limit, a budget) proves nothing.
+    In depth-first visit order, the next kept node's parent is then always on the path.
+    """
     if tree.solution is None:
         raise ValueError("the search found no solution")
+    ends = [n.id for n in tree.nodes[: tree.solution + 1]
+            if n.id == tree.solution or (n.status == "dead_end" and n.reason is not None
+                                         and not n.widened)]
+    said = {i for end in ends for i in tree.path_to(end)}
     steps: list[Step] = []
     for node in tree.nodes[1 : tree.solution + 1]:
-        if node.widened:
+        if node.id not in said:
             continue
         if steps and steps[-1].kind == DEAD_END:
             steps.append(Step(BACKTRACK, node.parent))

@@ -9,9 +9,19 @@ current cell too). A move steps up, down, left or right onto an open cell of the
 is not on the current path, and names the cell it reaches ("down to (3,4)"), so a move can
 break four rules: it names a cell that is not one step in its direction (`not_adjacent`),
 it leaves the grid (`off_grid`), it runs into a wall (`into_wall`), or it steps onto a cell
-already on the path (`revisit`). The goal is standing on G. A state is a confirmed dead end
-when it is not the goal and no neighbouring cell is open and off the path: a cul-de-sac,
-made by the walls, the grid's edge and the path itself.
+already on the path (`revisit`). The goal is standing on G.
+
+A state that is not the goal is a confirmed dead end for one of two reasons, both about
+the current cell: a cul-de-sac, when no neighbouring cell is open and off the path (the
+walls, the grid's edge and the path itself close it in); or a cut-off, when the goal can
+no longer be reached over open cells off the path (the path has closed off the area the
+search is in). Every cul-de-sac is also a cut-off; the verifier accepts either claim
+wherever it is true. The solver's `dead_end` names a cul-de-sac first, and a cut-off only
+when the closed-off area holds at least POCKET cells: a smaller pocket it walks into until
+it is stuck in a cul-de-sac, which keeps its dead ends local and readable; a larger one
+it abandons at once, since walking every simple path through a closed-off area is
+exponential (without cut-offs, depth-first search ran out of a 20,000-node budget on about
+one hard maze in seven).
 
 Because the path is part of the state, two states at the same cell with different paths
 are different states (`state_key` is the cell with the path's cells); the heuristic, the
@@ -35,6 +45,8 @@ from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
 
 WALL, OPEN, START, GOAL = "#", ".", "S", "G"
 CUL_DE_SAC = "cul_de_sac"
+CUT_OFF = "cut_off"
+POCKET = 8  # the solver calls a cut-off only when it closes off at least this many cells
 DIRECTIONS = "UDLR"  # the fixed order directions are listed in
 DELTAS: dict[str, tuple[int, int]] = {"U": (-1, 0), "D": (1, 0), "L": (0, -1), "R": (0, 1)}
 WORDS: dict[str, str] = {"U": "up", "D": "down", "L": "left", "R": "right"}
@@ -72,20 +84,33 @@ class Maze:
 
     height: int
     width: int
-    open: tuple[bool, ...]
+    is_open: tuple[bool, ...]
     start: int
     goal: int
     distance: tuple[int, ...]
     steps: tuple[tuple[tuple[MazeMove, int, int], ...], ...]
+    open_mask: int
+    not_first_col: int
+    not_last_col: int
 
     def name(self, cell: int) -> str:
         return cell_name(*divmod(cell, self.width))
 
-    def rows(self) -> list[str]:
-        marks = {self.start: START, self.goal: GOAL}
-        return ["".join(marks.get(r * self.width + c, OPEN if self.open[r * self.width + c]
-                                  else WALL) for c in range(self.width))
-                for r in range(self.height)]
+    def region(self, state: MazeState) -> int:
+        """Bitmask of the cells reachable from the current cell over open cells off the
+        path (the current cell not included), grown one step at a time on bitmasks; the
+        growth stops early once it holds the goal."""
+        free = self.open_mask & ~state.visited
+        width, goal_bit = self.width, 1 << self.goal
+        left_ok, right_ok = self.not_last_col, self.not_first_col
+        reach = 1 << state.cell
+        while True:
+            grown = (reach | reach >> width | reach << width | (reach >> 1) & left_ok
+                     | (reach << 1) & right_ok) & free
+            grown |= reach
+            if grown == reach or grown & goal_bit:
+                return grown & ~(1 << state.cell)
+            reach = grown
 
     def exits(self, state: MazeState) -> list[str]:
         """Directions to open neighbours that are not on the path, in U, D, L, R order."""
@@ -104,6 +129,9 @@ def parse_maze(grid: tuple[str, ...]) -> Maze:
     goal_row, goal_col = divmod(goal, width)
     distance = tuple(abs(i // width - goal_row) + abs(i % width - goal_col)
                      for i in range(len(cells)))
+    not_first_col = sum(1 << i for i in range(len(cells)) if i % width)
+    not_last_col = sum(1 << i for i in range(len(cells)) if i % width != width - 1)
+    open_mask = sum(1 << i for i in range(len(cells)) if is_open[i])
     steps = []
     for cell in range(len(cells)):
         row, col = divmod(cell, width)
@@ -117,7 +145,8 @@ def parse_maze(grid: tuple[str, ...]) -> Maze:
                     found.append((distance[n], rank, (MazeMove(direction, r, c), n, 1 << n)))
         found.sort(key=lambda item: item[:2])
         steps.append(tuple(item[2] for item in found))
-    return Maze(height, width, is_open, start, goal, distance, tuple(steps))
+    return Maze(height, width, is_open, start, goal, distance, tuple(steps), open_mask,
+                not_first_col, not_last_col)
 
 
 def maze_from_data(data: dict[str, Any]) -> Maze:
@@ -165,7 +194,7 @@ class MazeRules:
             return Violation("off_grid", f"going {word} from {here} leaves the grid of "
                              f"{maze.height} rows and {maze.width} columns")
         cell = to_row * maze.width + to_col
-        if not maze.open[cell]:
+        if not maze.is_open[cell]:
             return Violation("into_wall", f"{named} is a wall")
         if state.visited >> cell & 1:
             return Violation("revisit", f"{named} is already on the current path")
@@ -175,32 +204,44 @@ class MazeRules:
         return state.cell == self.maze.goal
 
     def dead_end(self, state: MazeState) -> DeadEnd | None:
-        """A cul-de-sac: not the goal, and every neighbour is a wall, off the grid or on
-        the path."""
+        """A cul-de-sac (every neighbour is a wall, off the grid or on the path), else a
+        cut-off that closes off at least POCKET cells: the goal cannot be reached over open
+        cells off the path. A smaller closed-off pocket is walked into until stuck."""
         maze = self.maze
         if state.cell == maze.goal:
             return None
         visited = state.visited
         for _, _, bit in maze.steps[state.cell]:
             if not visited & bit:
-                return None
-        return DeadEnd(CUL_DE_SAC, divmod(state.cell, maze.width))
+                break
+        else:
+            return DeadEnd(CUL_DE_SAC, divmod(state.cell, maze.width))
+        region = maze.region(state)
+        if not region >> maze.goal & 1 and region.bit_count() >= POCKET:
+            return DeadEnd(CUT_OFF, divmod(state.cell, maze.width))
+        return None
 
     def confirm_dead_end(self, state: MazeState, claim: DeadEnd) -> str | None:
+        """A claim holds when it names the current cell and its reason is true there (a
+        cut-off of any size, so a cul-de-sac may also be called a cut-off)."""
         maze = self.maze
-        if claim.code != CUL_DE_SAC or len(claim.detail) != 2:
+        if claim.code not in (CUL_DE_SAC, CUT_OFF) or len(claim.detail) != 2:
             return f"{claim.code!r} is not a maze dead end"
         row, col = claim.detail
         if not (isinstance(row, int) and isinstance(col, int)):
             return f"{claim.detail!r} is not a cell"
         here = divmod(state.cell, maze.width)
+        name = cell_name(row, col)
         if (row, col) != here:
-            return f"the search is at {cell_name(*here)}, not at {cell_name(row, col)}"
+            return f"the search is at {cell_name(*here)}, not at {name}"
         if state.cell == maze.goal:
-            return f"{cell_name(row, col)} is the goal"
-        exits = maze.exits(state)
-        if exits:
-            return f"from {cell_name(row, col)} one can still go {_natural_words(exits)}"
+            return f"{name} is the goal"
+        if claim.code == CUL_DE_SAC:
+            exits = maze.exits(state)
+            if exits:
+                return f"from {name} one can still go {_natural_words(exits)}"
+        elif maze.region(state) >> maze.goal & 1:
+            return f"the goal can still be reached from {name} without crossing the path"
         return None
 
     def state_key(self, state: MazeState) -> Hashable:
@@ -229,10 +270,17 @@ _NATURAL_EXITS = re.compile(
 _NATURAL_NONE = re.compile(rf"From {_CELL} there is nowhere new to go")
 _NATURAL_GOAL = re.compile(rf"{_CELL} is the goal")
 _COMPACT_EXITS = re.compile(r"open (none|[UDLR](?:,[UDLR]){0,3})")
-_COMPACT_GOAL = "goal"
-_DEAD_PATTERNS = {
-    "natural": re.compile(rf"I am stuck in a cul-de-sac at {_CELL}"),
-    "compact": re.compile(rf"cul-de-sac at {_CELL}"),
+_AT_GOAL = "goal"
+_DEAD_SAY = {
+    ("natural", CUL_DE_SAC): "I am stuck in a cul-de-sac at {}",
+    ("natural", CUT_OFF): "The walls and my path cut off the goal from {}",
+    ("compact", CUL_DE_SAC): "cul-de-sac at {}",
+    ("compact", CUT_OFF): "goal cut off at {}",
+}
+_DEAD_PATTERNS = {  # per style: (code, its phrase with the cell as two groups)
+    style: [(code, re.compile(re.escape(said).replace(re.escape("{}"), _CELL)))
+            for (said_style, code), said in _DEAD_SAY.items() if said_style == style]
+    for style in ("natural", "compact")
 }
 _REF = re.compile(_CELL)
 _GOAL_PREFIX = {"natural": "I have reached the goal at ", "compact": ""}
@@ -282,7 +330,7 @@ class MazeText:
         maze = self.maze
         compact = style == "compact"
         if state.cell == maze.goal:
-            return _COMPACT_GOAL if compact else f"{maze.name(state.cell)} is the goal"
+            return _AT_GOAL if compact else f"{maze.name(state.cell)} is the goal"
         exits = maze.exits(state)
         if compact:
             return f"open {','.join(exits) if exits else 'none'}"
@@ -305,7 +353,7 @@ class MazeText:
         if cell is not None and cell != here:
             return f"states the position {cell_name(*cell)} but the search is at " \
                    f"{cell_name(*here)}"
-        if stated == _COMPACT_GOAL:
+        if stated == _AT_GOAL:
             if state.cell != maze.goal:
                 return f"states the goal but {cell_name(*here)} is not the goal"
             return None
@@ -321,8 +369,8 @@ class MazeText:
     ) -> tuple[tuple[int, int] | None, str | list[str]] | None:
         """(stated cell or None, "goal" or the stated directions), or None if unreadable."""
         if _style(style) == "compact":
-            if text == _COMPACT_GOAL:
-                return None, _COMPACT_GOAL
+            if text == _AT_GOAL:
+                return None, _AT_GOAL
             match = _COMPACT_EXITS.fullmatch(text)
             if match is None:
                 return None
@@ -330,7 +378,7 @@ class MazeText:
             return None, [] if listed == "none" else listed.split(",")
         match = _NATURAL_GOAL.fullmatch(text)
         if match is not None:
-            return _zero_based(match.group(1), match.group(2)), _COMPACT_GOAL
+            return _zero_based(match.group(1), match.group(2)), _AT_GOAL
         match = _NATURAL_NONE.fullmatch(text)
         if match is not None:
             return _zero_based(match.group(1), match.group(2)), []
@@ -342,15 +390,14 @@ class MazeText:
 
     def dead_end_phrase(self, state: MazeState, dead: DeadEnd, style: str) -> str:
         name = cell_name(*dead.detail)
-        if style == "compact":
-            return f"cul-de-sac at {name}"
-        return f"I am stuck in a cul-de-sac at {name}"
+        return _DEAD_SAY[_style(style), dead.code].format(name)
 
     def parse_dead_end(self, text: str, style: str) -> DeadEnd | None:
-        match = _DEAD_PATTERNS[_style(style)].fullmatch(text)
-        if match is None:
-            return None
-        return DeadEnd(CUL_DE_SAC, _zero_based(match.group(1), match.group(2)))
+        for code, pattern in _DEAD_PATTERNS[_style(style)]:
+            match = pattern.fullmatch(text)
+            if match is not None:
+                return DeadEnd(code, _zero_based(match.group(1), match.group(2)))
+        return None
 
     def ref_phrase(self, state: MazeState, move_in: MazeMove | None, style: str) -> str:
         """The path state's cell: a simple path holds each cell once."""
@@ -422,7 +469,7 @@ def check_answer(data: dict[str, Any], text: str) -> Verdict:
         row, col = row + dr, col + dc
         if not (0 <= row < maze.height and 0 <= col < maze.width):
             return Verdict.fail("off_grid", f"move {number} ({WORDS[direction]}) leaves the grid")
-        if not maze.open[row * maze.width + col]:
+        if not maze.is_open[row * maze.width + col]:
             return Verdict.fail("into_wall", f"move {number} ({WORDS[direction]}) runs into the "
                                 f"wall at {cell_name(row, col)}")
     if row * maze.width + col != maze.goal:
