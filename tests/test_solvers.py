@@ -9,6 +9,7 @@ import pytest
 
 from searchtrace.config import parse_config
 from searchtrace.errors import UserError
+from searchtrace.generators.base import GenerationSkipped
 from searchtrace.registry import get_task
 from searchtrace.solvers.mcts import MctsSettings, solve_mcts
 from searchtrace.solvers.registry import SOLVERS, solve
@@ -144,3 +145,21 @@ def test_an_mcts_build_records_the_solver_and_step_values(tmp_path) -> None:
                           MctsSettings(), 0)
         assert row["difficulty"]["nodes_expanded"] == reference.nodes_expanded
         assert row["difficulty"]["branching"] == round(reference.branching(), 4) > 1
+
+
+def test_astar_on_mazes_is_optimal_and_expands_no_more_than_bfs() -> None:
+    maze = get_task("maze")
+    config = maze.make_config("medium", {})
+    checked = 0
+    for seed in range(40):
+        try:
+            problem = maze.generate(config, np.random.default_rng(seed), "train")
+        except GenerationSkipped:
+            continue
+        rules = maze.rules(problem.data)
+        astar = solve("astar", rules, 1_000_000, MctsSettings(), 0)
+        bfs = solve("bfs", rules, 1_000_000, MctsSettings(), 0)
+        assert len(astar.solution_path()) == len(bfs.solution_path())  # both shortest
+        assert astar.nodes_expanded <= bfs.nodes_expanded
+        checked += 1
+    assert checked >= 30
