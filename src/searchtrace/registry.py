@@ -48,7 +48,7 @@ class Task:
         return self.config_model(**{**self.presets[name], **overrides})
 
 
-TASK_NAMES = ("countdown", "sudoku", "nqueens", "coloring", "maze", "zebra")
+TASK_NAMES = ("countdown", "sudoku", "nqueens", "coloring", "maze", "zebra", "sokoban")
 
 
 def load_task(name: str) -> Task:
