@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from searchtrace.solvers.classify import classify
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.verifiers.base import Rules
 
@@ -42,21 +43,13 @@ def solve_dfs(rules: Rules, node_budget: int) -> SearchTree:
 def _visit(rules: Rules, tree: SearchTree, node_id: int) -> list | None:
     """Classify a node; return its children (reversed, for popping) if it is expanded."""
     node = tree.nodes[node_id]
-    if rules.is_goal(node.state):
-        node.status = "solution"
-        tree.solution = node_id
-        return None
-    dead = rules.dead_end(node.state)
-    if dead is not None:
-        node.status = "dead_end"
-        node.reason = dead
+    if classify(rules, tree, node):
         return None
     tree.nodes_expanded += 1
     children = rules.expand(node.state)
     tree.children_generated += len(children)
     if not children:
-        node.status = "dead_end"
-        node.reason = None
+        node.status = "dead_end"  # stuck, but no rule confirms it: never said as a dead end
         return None
     children.reverse()
     return children
