@@ -48,7 +48,9 @@ class Task:
         return self.config_model(**{**self.presets[name], **overrides})
 
 
-TASK_NAMES = ("countdown", "sudoku", "nqueens", "coloring", "maze", "zebra", "sokoban")
+TASK_NAMES = (
+    "countdown", "sudoku", "nqueens", "coloring", "maze", "zebra", "sokoban", "equations",
+)
 
 
 def load_task(name: str) -> Task:
