@@ -176,14 +176,13 @@ def _run_rounds(
             _, split, k, reason = name.split("|", 3)
             rejections[_label(split, int(k))][reason] += value
         drops = _count_verified(states, stage_dir)
+        with_drops = _plain({label: {**rejections.get(label, {}), **drops.get(label, {})}
+                             for label in {*rejections, *drops}})
         if all(s.short == 0 for s in states):
-            for label, reasons in drops.items():
-                for reason, count in reasons.items():
-                    rejections[label][reason] += count
-            return dataset, states, _plain(rejections), round_number
-        _fail_if_hopeless(config, states, rejections)
+            return dataset, states, with_drops, round_number
+        _fail_if_hopeless(config, states, with_drops)
         shutil.rmtree(round_dir)
-    raise BuildError(_shortfall_message(config, [s for s in states if s.short], rejections))
+    raise BuildError(_shortfall_message(config, [s for s in states if s.short], with_drops))
 
 
 def _label(split: str, k: int) -> str:
