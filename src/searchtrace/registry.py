@@ -75,13 +75,13 @@ def load_task(name: str) -> Task:
     )
 
 
-@cache
 def all_tasks() -> dict[str, Task]:
-    return {name: load_task(name) for name in TASK_NAMES}
+    return {name: get_task(name) for name in TASK_NAMES}
 
 
+@cache
 def get_task(name: str) -> Task:
-    tasks = all_tasks()
-    if name not in tasks:
-        raise UserError(f"task: unknown task {name!r}; allowed: {', '.join(sorted(tasks))}")
-    return tasks[name]
+    """The registered task `name`, its modules imported on first use only."""
+    if name not in TASK_NAMES:
+        raise UserError(f"task: unknown task {name!r}; allowed: {', '.join(sorted(TASK_NAMES))}")
+    return load_task(name)
