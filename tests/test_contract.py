@@ -111,6 +111,17 @@ def test_problems_and_trees_survive_a_json_round_trip(name: str) -> None:
 
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("name", TASK_NAMES)
+def test_every_solver_is_deterministic_per_seed(name: str, solver: str) -> None:
+    task = get_task(name)
+    for problem in problems(name):
+        rules = task.rules(problem.data)
+        first, again = (solve(solver, rules, BUDGET, MctsSettings(), 11).to_json(rules)
+                        for _ in range(2))
+        assert first == again
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("name", TASK_NAMES)
 def test_every_solvers_traces_verify_in_both_styles(name: str, solver: str) -> None:
     task = get_task(name)
     verified = 0
