@@ -127,7 +127,7 @@ def coloring_order(n: int, pairs: Sequence[tuple[int, int]]) -> list[int]:
 
 
 class _BudgetSpent(Exception):
-    pass
+    """The colorability search ran out of its node budget."""
 
 
 def find_coloring(

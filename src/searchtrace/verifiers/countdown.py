@@ -323,7 +323,7 @@ MAX_ANSWER_CHARS = 400
 
 
 class _AnswerError(Exception):
-    pass
+    """Why a free-form answer could not be read (becomes the verdict message)."""
 
 
 def check_answer(data: dict[str, Any], text: str) -> Verdict:
