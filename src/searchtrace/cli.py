@@ -123,36 +123,47 @@ def inspect(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None
 @app.command()
 def verify(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None:
     """Re-verify every row from its text; exit 1 if any row fails."""
-    import pyarrow.parquet as pq
-
-    from searchtrace.registry import get_task
-    from searchtrace.verifiers.replay import verify_completion
+    from searchtrace.flows.gate import reverify_rows
 
     try:
-        _, files = _open_dataset(dataset)
+        _open_dataset(dataset)
     except UserError as error:
         _fail(str(error), 2)
-    columns = ["id", "task", "problem", "completion", "style", "num_backtracks"]
-    checked = 0
-    failures: Counter[str] = Counter()
-    examples: list[str] = []
-    for path in files:
-        for row in pq.read_table(path, columns=columns).to_pylist():
-            task = get_task(row["task"])
-            verdict = verify_completion(task, json.loads(row["problem"]), row["completion"],
-                                        row["style"], row["num_backtracks"])
-            checked += 1
-            if not verdict.ok:
-                failures[verdict.code] += 1
-                if len(examples) < 5:
-                    examples.append(f"{path.name} row {row['id']}: {verdict.code} at line "
-                                    f"{verdict.line}: {verdict.message}")
-    for example in examples:
-        console.print(example, highlight=False, markup=False)
-    bad = sum(failures.values())
-    Console().print(f"verified {checked} rows: {checked - bad} ok, {bad} failed"
-                    + (f" ({dict(failures)})" if bad else ""))
-    if bad:
+    checked, failed = reverify_rows(dataset)
+    for shard, row_id, verdict in failed[:5]:
+        console.print(f"{shard} row {row_id}: {verdict.code} at line {verdict.line}: "
+                      f"{verdict.message}", highlight=False, markup=False)
+    codes = dict(Counter(verdict.code for _, _, verdict in failed))
+    Console().print(f"verified {checked} rows: {checked - len(failed)} ok, {len(failed)} failed"
+                    + (f" ({codes})" if failed else ""))
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(
+    dataset: Path = typer.Argument(..., help="Dataset folder."),
+    sample_rate: float = typer.Option(None, "--sample-rate",
+                                      help="Share of rows to re-verify (default: all rows "
+                                           "under 100k rows, else 0.1)."),
+    max_rejection_rate: float = typer.Option(0.5, "--max-rejection-rate",
+                                             help="Ceiling on the share of rejected "
+                                                  "candidates."),
+) -> None:
+    """Run the validation gate: manifest, schema, splits, exact mixes, overlap, rejection
+    rate and re-verification. Exit 1 if any rule fails."""
+    from searchtrace.flows.gate import run_gate
+
+    try:
+        report = run_gate(dataset, sample_rate=sample_rate,
+                          max_rejection_rate=max_rejection_rate)
+    except UserError as error:
+        _fail(str(error), 2)
+    for failure in report.failures:
+        console.print(f"FAIL {failure.rule}: {failure.message}", highlight=False, markup=False)
+    verdict = "passed" if report.ok else f"failed {len(report.failures)} check(s)"
+    Console().print(f"gate {verdict}: {report.rows} rows, {report.reverified} re-verified")
+    if not report.ok:
         raise typer.Exit(1)
 
 

@@ -1,0 +1,1 @@
+"""Orchestration around builds: the validation gate a dataset must pass to be published."""
