@@ -161,5 +161,8 @@ def test_astar_on_mazes_is_optimal_and_expands_no_more_than_bfs() -> None:
         bfs = solve("bfs", rules, 1_000_000, MctsSettings(), 0)
         assert len(astar.solution_path()) == len(bfs.solution_path())  # both shortest
         assert astar.nodes_expanded <= bfs.nodes_expanded
+        open_cells = sum(line.count(".") + line.count("S") + line.count("G")
+                         for line in problem.data["grid"])
+        assert bfs.nodes_expanded <= open_cells  # the maze's search key: each cell once
         checked += 1
     assert checked >= 30

@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from searchtrace.solvers.classify import classify, mark_unexpanded
+from searchtrace.solvers.classify import classify, mark_unexpanded, search_key
 from searchtrace.solvers.tree import Node, SearchTree
 from searchtrace.verifiers.base import Rules
 
@@ -33,13 +33,14 @@ def _best_first(rules: Rules, node_budget: int, name: str, weight_g: float) -> S
     root = tree.add(None, None, rules.initial_state())
     root.g, root.h = 0.0, float(rules.heuristic(root.state))
     order = itertools.count()
-    best_g = {rules.state_key(root.state): 0.0}
+    key_of = search_key(rules)
+    best_g = {key_of(root.state): 0.0}
     frontier = [(weight_g * root.g + root.h, root.h, next(order), root.id)]
     expanded: set[int] = set()
     while frontier:
         _, _, _, node_id = heapq.heappop(frontier)
         node = tree.nodes[node_id]
-        if node.g > best_g.get(rules.state_key(node.state), float("inf")):
+        if node.g > best_g.get(key_of(node.state), float("inf")):
             continue  # a cheaper path to this state was found after this entry was pushed
         if _is_goal_or_dead(rules, tree, node):
             if node.status == "solution":
@@ -52,7 +53,7 @@ def _best_first(rules: Rules, node_budget: int, name: str, weight_g: float) -> S
         expanded.add(node.id)
         for move, state in rules.expand(node.state):
             g = node.g + 1.0
-            key = rules.state_key(state)
+            key = key_of(state)
             if g >= best_g.get(key, float("inf")):
                 continue
             best_g[key] = g

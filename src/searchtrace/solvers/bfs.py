@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from searchtrace.solvers.classify import classify, mark_unexpanded
+from searchtrace.solvers.classify import classify, mark_unexpanded, search_key
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.verifiers.base import Rules
 
@@ -19,7 +19,8 @@ def solve_bfs(rules: Rules, node_budget: int) -> SearchTree:
     root = tree.add(None, None, rules.initial_state())
     if classify(rules, tree, root):
         return tree
-    seen = {rules.state_key(root.state)}
+    key_of = search_key(rules)
+    seen = {key_of(root.state)}
     frontier = deque([root.id])
     expanded: set[int] = set()
     while frontier and tree.solution is None:
@@ -30,7 +31,7 @@ def solve_bfs(rules: Rules, node_budget: int) -> SearchTree:
         tree.nodes_expanded += 1
         expanded.add(parent)
         for move, state in rules.expand(tree.nodes[parent].state):
-            key = rules.state_key(state)
+            key = key_of(state)
             if key in seen:
                 continue
             seen.add(key)

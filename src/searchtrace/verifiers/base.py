@@ -75,6 +75,11 @@ class Rules(Protocol, Generic[State, Move]):
 
     def state_key(self, state: State) -> Hashable: ...
 
+    # Optional: `search_key(state) -> Hashable`, what makes two states the same for a
+    # breadth-first or best-first search's duplicate detection, where the state carries
+    # history that does not change what can still be reached (a maze's path); see
+    # solvers.classify.search_key. Without it, `state_key` is used.
+
     def heuristic(self, state: State) -> float:
         """A lower bound on the moves from `state` to a goal (admissible, for A*);
         0 is always admissible where the task knows nothing better."""

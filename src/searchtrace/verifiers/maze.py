@@ -248,6 +248,12 @@ class MazeRules:
         """The cell and the path's cells: both decide what can happen next."""
         return state
 
+    def search_key(self, state: MazeState) -> Hashable:
+        """The cell alone: a breadth-first or best-first search that reached a cell has a
+        shortest path to it, and the path it took cannot block a shortest way on (the
+        Manhattan distance is consistent), so later arrivals add nothing."""
+        return state.cell
+
     def heuristic(self, state: MazeState) -> float:
         """Manhattan distance to the goal: each move changes it by exactly one."""
         return float(self.maze.distance[state.cell])
