@@ -7,13 +7,32 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class TaskConfig(BaseModel):
     """Base of every task's knobs: frozen, and unknown fields are an error (typos fail loudly)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def between(low: float, high: float) -> AfterValidator:
+    """A knob's range check whose error names it: "must be between 3 and 8, got 9".
+
+    Use as `count: Annotated[int, between(3, 8)] = 4`.
+    """
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(
+                f"must be between {_number(low)} and {_number(high)}, got {_number(value)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 class GenerationSkipped(Exception):

@@ -16,11 +16,12 @@ graph colors greedily without a single failure.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
 from pydantic import field_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, problem_id
+from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
 from searchtrace.verifiers.coloring import COLOR_LETTERS, COLOR_NAMES, MAX_COLORS
 
 TASK = "coloring"
@@ -36,29 +37,15 @@ class ColoringConfig(TaskConfig):
     most seeds.
     """
 
-    nodes: int = 12
+    nodes: Annotated[int, between(4, 40)] = 12
     density: float = 0.35
-    colors: int = 3
-
-    @field_validator("nodes")
-    @classmethod
-    def _nodes(cls, value: int) -> int:
-        if not 4 <= value <= 40:
-            raise ValueError(f"must be between 4 and 40, got {value}")
-        return value
+    colors: Annotated[int, between(2, MAX_COLORS)] = 3
 
     @field_validator("density")
     @classmethod
     def _density(cls, value: float) -> float:
         if not 0 < value <= 1:
             raise ValueError(f"must be greater than 0 and at most 1, got {value}")
-        return value
-
-    @field_validator("colors")
-    @classmethod
-    def _colors(cls, value: int) -> int:
-        if not 2 <= value <= MAX_COLORS:
-            raise ValueError(f"must be between 2 and {MAX_COLORS}, got {value}")
         return value
 
 

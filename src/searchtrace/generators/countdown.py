@@ -11,11 +11,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from fractions import Fraction
+from typing import Annotated
 
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, problem_id
+from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
 
 TASK = "countdown"
 COMBINE_ATTEMPTS = 256
@@ -30,18 +31,11 @@ class CountdownConfig(TaskConfig):
     only them); allow_fractions: intermediate results may be positive non-integer rationals.
     """
 
-    count: int = 4
+    count: Annotated[int, between(3, 8)] = 4
     number_range: tuple[int, int] = (1, 25)
     target_range: tuple[int, int] = (10, 100)
     test_targets: tuple[int, ...] = ()
     allow_fractions: bool = False
-
-    @field_validator("count")
-    @classmethod
-    def _count(cls, value: int) -> int:
-        if not 3 <= value <= 8:
-            raise ValueError(f"must be between 3 and 8, got {value}")
-        return value
 
     @field_validator("number_range")
     @classmethod

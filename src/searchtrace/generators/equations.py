@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import random
 from fractions import Fraction
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, problem_id
+from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
 from searchtrace.verifiers.equations import (
     ONE,
     XX,
@@ -56,47 +56,19 @@ class EquationsConfig(TaskConfig):
     """
 
     kind: Literal["linear", "quadratic", "system"] = "linear"
-    coefficient_max: int = 9
-    solution_max: int = 9
+    coefficient_max: Annotated[int, between(1, 30)] = 9
+    solution_max: Annotated[int, between(1, 50)] = 9
     both_sides: bool = False
     grouped: bool = False
     rational: bool = False
-    spare_steps: int = 1
-    number_limit: int = 100
+    spare_steps: Annotated[int, between(0, 3)] = 1
+    number_limit: Annotated[int, between(20, 10_000)] = 100
 
     @field_validator("kind", mode="before")
     @classmethod
     def _kind(cls, value: object) -> object:
         if value not in KINDS:
             raise ValueError(f"must be one of {', '.join(KINDS)}, got {value!r}")
-        return value
-
-    @field_validator("coefficient_max")
-    @classmethod
-    def _coefficients(cls, value: int) -> int:
-        if not 1 <= value <= 30:
-            raise ValueError(f"must be between 1 and 30, got {value}")
-        return value
-
-    @field_validator("solution_max")
-    @classmethod
-    def _solutions(cls, value: int) -> int:
-        if not 1 <= value <= 50:
-            raise ValueError(f"must be between 1 and 50, got {value}")
-        return value
-
-    @field_validator("spare_steps")
-    @classmethod
-    def _spare(cls, value: int) -> int:
-        if not 0 <= value <= 3:
-            raise ValueError(f"must be between 0 and 3, got {value}")
-        return value
-
-    @field_validator("number_limit")
-    @classmethod
-    def _limit(cls, value: int) -> int:
-        if not 20 <= value <= 10_000:
-            raise ValueError(f"must be between 20 and 10000, got {value}")
         return value
 
     @model_validator(mode="after")

@@ -12,11 +12,11 @@ nothing out for the test split: overlaps between splits are removed by problem i
 from __future__ import annotations
 
 from collections import deque
+from typing import Annotated
 
 import numpy as np
-from pydantic import field_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, problem_id
+from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
 from searchtrace.verifiers.maze import GOAL, OPEN, START, WALL, parse_maze
 
 TASK = "maze"
@@ -33,25 +33,9 @@ class MazeConfig(TaskConfig):
     more skipped seeds, as the goal is cut off more often).
     """
 
-    height: int = 11
-    width: int = 11
-    wall_density: float = 0.3
-
-    @field_validator("height", "width")
-    @classmethod
-    def _side(cls, value: int) -> int:
-        low, high = SIDE_RANGE
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}, got {value}")
-        return value
-
-    @field_validator("wall_density")
-    @classmethod
-    def _density(cls, value: float) -> float:
-        low, high = DENSITY_RANGE
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low:g} and {high:g}, got {value:g}")
-        return value
+    height: Annotated[int, between(*SIDE_RANGE)] = 11
+    width: Annotated[int, between(*SIDE_RANGE)] = 11
+    wall_density: Annotated[float, between(*DENSITY_RANGE)] = 0.3
 
 
 DESCRIPTION = "Find a route from S to G through a grid maze, moving up, down, left or right."

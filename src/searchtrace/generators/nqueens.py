@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from typing import Annotated
 
 import numpy as np
 from pydantic import ValidationInfo, field_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, problem_id
+from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
 from searchtrace.verifiers.nqueens import MAX_SIZE, MIN_SIZE
 
 TASK = "nqueens"
@@ -37,15 +38,8 @@ class NQueensConfig(TaskConfig):
     pre-placed queens are what make problems differ.
     """
 
-    n: int = 8
+    n: Annotated[int, between(MIN_SIZE, MAX_SIZE)] = 8
     preplaced: int = 0
-
-    @field_validator("n")
-    @classmethod
-    def _n(cls, value: int) -> int:
-        if not MIN_SIZE <= value <= MAX_SIZE:
-            raise ValueError(f"must be between {MIN_SIZE} and {MAX_SIZE}, got {value}")
-        return value
 
     @field_validator("preplaced")
     @classmethod

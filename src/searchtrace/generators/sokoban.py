@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import heapq
 import random
+from typing import Annotated
 
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, problem_id
+from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
 from searchtrace.verifiers.sokoban import (
     NO_PATH,
     Room,
@@ -48,48 +49,13 @@ class SokobanConfig(TaskConfig):
     10; the limit is stated in the prompt and enforced).
     """
 
-    height: int = 6
-    width: int = 6
-    boxes: int = 2
+    height: Annotated[int, between(3, 10)] = 6
+    width: Annotated[int, between(3, 10)] = 6
+    boxes: Annotated[int, between(1, 3)] = 2
     walls: int = 4
-    pulls: int = 40
-    min_pushes: int = 6
-    slack: int = 2
-
-    @field_validator("height", "width")
-    @classmethod
-    def _side(cls, value: int) -> int:
-        if not 3 <= value <= 10:
-            raise ValueError(f"must be between 3 and 10, got {value}")
-        return value
-
-    @field_validator("boxes")
-    @classmethod
-    def _boxes(cls, value: int) -> int:
-        if not 1 <= value <= 3:
-            raise ValueError(f"must be between 1 and 3, got {value}")
-        return value
-
-    @field_validator("pulls")
-    @classmethod
-    def _pulls(cls, value: int) -> int:
-        if not 1 <= value <= 300:
-            raise ValueError(f"must be between 1 and 300, got {value}")
-        return value
-
-    @field_validator("min_pushes")
-    @classmethod
-    def _min_pushes(cls, value: int) -> int:
-        if not 1 <= value <= 60:
-            raise ValueError(f"must be between 1 and 60, got {value}")
-        return value
-
-    @field_validator("slack")
-    @classmethod
-    def _slack(cls, value: int) -> int:
-        if not 0 <= value <= 10:
-            raise ValueError(f"must be between 0 and 10, got {value}")
-        return value
+    pulls: Annotated[int, between(1, 300)] = 40
+    min_pushes: Annotated[int, between(1, 60)] = 6
+    slack: Annotated[int, between(0, 10)] = 2
 
     @field_validator("walls")
     @classmethod

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 from itertools import permutations
+from typing import Annotated
 
 import numpy as np
 from pydantic import field_validator
@@ -31,6 +32,7 @@ from searchtrace.generators.base import (
     GenerationSkipped,
     Problem,
     TaskConfig,
+    between,
     canonical_json,
     problem_id,
 )
@@ -68,26 +70,10 @@ class ZebraConfig(TaskConfig):
     drop every clue the solution stays unique without (fewer clues, a harder puzzle).
     """
 
-    houses: int = 4
-    attributes: int = 4
+    houses: Annotated[int, between(*HOUSES_RANGE)] = 4
+    attributes: Annotated[int, between(*ATTRIBUTES_RANGE)] = 4
     clue_types: tuple[str, ...] = KINDS
     remove_redundant: bool = True
-
-    @field_validator("houses")
-    @classmethod
-    def _houses(cls, value: int) -> int:
-        low, high = HOUSES_RANGE
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}, got {value}")
-        return value
-
-    @field_validator("attributes")
-    @classmethod
-    def _attributes(cls, value: int) -> int:
-        low, high = ATTRIBUTES_RANGE
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}, got {value}")
-        return value
 
     @field_validator("clue_types")
     @classmethod
