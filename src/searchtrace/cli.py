@@ -41,7 +41,9 @@ def build(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="YAML build config."),
     out: Path = typer.Option(..., "--out", help="Output dataset folder."),
-    workers: int = typer.Option(1, "--workers", help="Worker processes for the Beam runner."),
+    workers: int = typer.Option(1, "--workers",
+                                help="Solver processes on the local runner (another "
+                                     "--runner brings its own parallelism)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
 ) -> None:
     """Build a dataset. Extra `--flag=value` arguments go to Beam (e.g. `--runner=...`)."""
