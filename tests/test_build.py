@@ -36,7 +36,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_output_is_a_dataset_folder_with_card_stats_config_and_manifest(built: Path) -> None:
     assert sorted(p.name for p in built.iterdir()) == [
-        "README.md", "config.yaml", "data", "manifest.json", "stats.json"]
+        "README.md", "config.yaml", "data", "manifest.json", "plots", "stats.json"]
+    plot = built / "plots" / "mix.png"
+    assert plot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and plot.stat().st_size > 5000
     names = sorted(p.name for p in (built / "data").iterdir())
     assert names == ["test-00000-of-00001.parquet", "train-00000-of-00003.parquet",
                      "train-00001-of-00003.parquet", "train-00002-of-00003.parquet"]
@@ -49,6 +51,7 @@ def test_output_is_a_dataset_folder_with_card_stats_config_and_manifest(built: P
         assert pq.read_schema(path).remove_metadata() == ROW_SCHEMA
     card = (built / "README.md").read_text()
     assert card.startswith("---\nconfigs:")
+    assert "](plots/mix.png)" in card
     assert "| train | 5 | 10 | 10 |" in card  # 42 rows: 11/11/10/10 by largest remainder
 
 

@@ -20,6 +20,7 @@ from searchtrace import __version__
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError
 from searchtrace.pipelines.plan import NATURAL, largest_remainder, plan_buckets
+from searchtrace.pipelines.plots import write_mix_plot
 from searchtrace.schemas.rows import SCHEMA_VERSION
 
 
@@ -27,13 +28,15 @@ def write_outputs(
     config: BuildConfig, dataset: Path, shards: dict[str, int], buckets: list[dict[str, Any]],
     rejections: dict[str, dict[str, int]], *, seconds: float, workers: int, rounds: int,
 ) -> dict[str, Any]:
-    stats = _stats(config, dataset, buckets, rejections, seconds, workers, rounds)
+    stats, difficulties = _stats(config, dataset, buckets, rejections, seconds, workers,
+                                 rounds)
     (dataset / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    plot = write_mix_plot(dataset, stats, difficulties)
     resolved = config.resolved()
     resolved["versions"] = {"code": __version__, "schema": SCHEMA_VERSION}
     (dataset / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     (dataset / "manifest.json").write_text(json.dumps(_manifest(dataset, shards), indent=2) + "\n")
-    (dataset / "README.md").write_text(dataset_card(config, stats))
+    (dataset / "README.md").write_text(dataset_card(config, stats, plot))
     return stats
 
 
@@ -64,7 +67,8 @@ def _summary(values: list[float]) -> dict[str, float]:
 def _stats(
     config: BuildConfig, dataset: Path, buckets: list[dict[str, Any]],
     rejections: dict[str, dict[str, int]], seconds: float, workers: int, rounds: int,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    """The stats, and each split's nodes-expanded values for the plot."""
     columns = ["split", "num_backtracks", "difficulty", "completion"]
     per_split: dict[str, dict[str, list]] = {}
     for path in sorted((dataset / "data").glob("*.parquet")):
@@ -95,6 +99,8 @@ def _stats(
         entry["completion_chars"] = _summary([len(c) for c in bag["completion"]])
         splits[split] = entry
     total_rows = sum(config.splits.values())
+    difficulties = {split: [d["nodes_expanded"] for d in bag["difficulty"]]
+                    for split, bag in per_split.items()}
     return {
         "name": config.name,
         "task": config.task.name,
@@ -106,7 +112,7 @@ def _stats(
                        "rows_per_second": round(total_rows / seconds, 1) if seconds else None,
                        "workers": workers, "rounds": rounds},
         "versions": {"code": __version__, "schema": SCHEMA_VERSION},
-    }
+    }, difficulties
 
 
 def _difficulty_mix(config: BuildConfig, split: str, bag: dict[str, list]) -> dict[str, Any]:
@@ -131,7 +137,7 @@ def _difficulty_mix(config: BuildConfig, split: str, bag: dict[str, list]) -> di
             "achieved_difficulty": {name: levels.count(i) for i, name in enumerate(names)}}
 
 
-def dataset_card(config: BuildConfig, stats: dict[str, Any]) -> str:
+def dataset_card(config: BuildConfig, stats: dict[str, Any], plot: str) -> str:
     """The dataset's README.md: `configs:` for `datasets`, then what, how, mix and limits."""
     header = {
         "configs": [{
@@ -158,6 +164,7 @@ def dataset_card(config: BuildConfig, stats: dict[str, Any]) -> str:
              f"- seed {config.seed}; `config.yaml` holds the resolved config. Rebuilding it with "
              "the same code version gives byte-identical shards (`manifest.json` lists their "
              "sha256).", "",
+             f"![backtracks per row and measured difficulty]({plot})", "",
              "## Backtracks per row (requested vs achieved)", "",
              "| split | k | requested | achieved |", "|---|---|---|---|"]
     for split, entry in stats["splits"].items():
