@@ -17,9 +17,6 @@ from searchtrace.solvers.classify import classify, mark_unexpanded
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.verifiers.base import Rules
 
-VARIANTS = ("uct", "puct")
-VALUES = ("rollout", "heuristic")
-
 
 @dataclass(frozen=True)
 class MctsSettings:

@@ -47,7 +47,6 @@ from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
 
 KINDS = ("same", "not_same", "next_to", "left_of", "position")
 SAME, NOT_SAME, NEXT_TO, LEFT_OF, POSITION = range(len(KINDS))
-MAX_HOUSES = 6
 
 # The attributes a puzzle draws from, with their values (distinct across attributes, one
 # ASCII word each) and how a value is named as a person or house in a clue.
