@@ -31,7 +31,13 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError, UserError
 from searchtrace.pipelines.outputs import write_outputs
-from searchtrace.pipelines.plan import NATURAL, Bucket, Candidate, CandidateRange, plan_buckets
+from searchtrace.pipelines.plan import (
+    Bucket,
+    Candidate,
+    CandidateRange,
+    bucket_label,
+    plan_buckets,
+)
 from searchtrace.pipelines.process import Generated, build_row, generate_candidate
 from searchtrace.pipelines.selection import kept_indexes
 from searchtrace.pipelines.solver_pool import difficulty_level, solver_pool
@@ -84,10 +90,6 @@ class _BucketState:
     @property
     def short(self) -> int:
         return sum(self.short_by_level().values())
-
-    @property
-    def kept(self) -> int:
-        return self.bucket.requested - self.short
 
 
 def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
@@ -174,7 +176,7 @@ def _run_rounds(
                               options, pool_token, progress, f"round {round_number}")
         for name, value in counters.items():
             _, split, k, reason = name.split("|", 3)
-            rejections[_label(split, int(k))][reason] += value
+            rejections[bucket_label(split, int(k))][reason] += value
         drops = _count_verified(states, stage_dir)
         with_drops = _plain({label: {**rejections.get(label, {}), **drops.get(label, {})}
                              for label in {*rejections, *drops}})
@@ -183,10 +185,6 @@ def _run_rounds(
         _fail_if_hopeless(config, states, with_drops)
         shutil.rmtree(round_dir)
     raise BuildError(_shortfall_message(config, [s for s in states if s.short], with_drops))
-
-
-def _label(split: str, k: int) -> str:
-    return f"{split} k={'natural' if k == NATURAL else k}"
 
 
 def _plain(rejections: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
@@ -258,7 +256,7 @@ def _shortfall_message(config: BuildConfig, states: list[_BucketState], rejectio
     names = list(config.difficulty_mix.buckets) if config.difficulty_mix else []
     parts = []
     for state in states:
-        label = _label(state.bucket.split, state.bucket.k)
+        label = state.bucket.label
         reasons = rejections.get(label, {})
         top = ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1])[:3])
         for level in state.short_by_level():
@@ -283,7 +281,7 @@ def _count_verified(states: list[_BucketState], stage_dir: Path) -> dict[str, di
     the rows deduplication dropped, by bucket label and reason."""
     refs = [ref for path in _staged(stage_dir) for ref in staged_refs(path)]
     kept, dropped = kept_indexes(refs)
-    labels = {(s.bucket.split, s.bucket.ordinal): _label(s.bucket.split, s.bucket.k)
+    labels = {(s.bucket.split, s.bucket.ordinal): s.bucket.label
               for s in states}
     for state in states:
         state.verified = {level: kept.get((state.bucket.split, state.bucket.ordinal, level), [])

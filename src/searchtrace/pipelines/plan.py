@@ -36,7 +36,12 @@ class Bucket:
 
     @property
     def label(self) -> str:
-        return f"{self.split} k={'natural' if self.k == NATURAL else self.k}"
+        return bucket_label(self.split, self.k)
+
+
+def bucket_label(split: str, k: int) -> str:
+    """How a bucket is named in statistics and messages: `train k=3`, `test k=natural`."""
+    return f"{split} k={'natural' if k == NATURAL else k}"
 
 
 @dataclass(frozen=True)
