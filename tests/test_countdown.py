@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from itertools import combinations, permutations
@@ -23,10 +22,11 @@ from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE
 from searchtrace.verifiers.base import STYLES, DeadEnd, Verdict, Violation
 from searchtrace.verifiers.countdown import CountdownMove, CountdownRules, check_answer
 from searchtrace.verifiers.replay import verify_completion
+from tests.support import RenderedTrace as Rendered
 
 TASK = get_task("countdown")
 HELD_OUT = (17, 29, 43, 58, 71, 89)
@@ -54,39 +54,12 @@ def canonical_answer(problem: Problem, tree: SearchTree) -> str:
     return TASK.answer(problem.data, [tree.nodes[n].move for n in tree.solution_path()[1:]])
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A real, verified completion, kept as think lines so tests can corrupt them."""
-
-    problem: Problem
-    tree: SearchTree
-    trace: Trace
-    lines: tuple[str, ...]
-    answer: str
-    style: str
-
-    def verify(self, lines: list[str] | None = None, answer: str | None = None,
-               backtracks: int | None = -1) -> Verdict:
-        completion = format_completion(self.lines if lines is None else lines,
-                                       self.answer if answer is None else answer)
-        count = self.trace.num_backtracks if backtracks == -1 else backtracks
-        return verify_completion(TASK, self.problem.data, completion, self.style, count)
-
-    def node(self, line: int):
-        return self.tree.nodes[self.trace.steps[line].node]
-
-    def line_of(self, kind: str, node: int) -> int:
-        return self.trace.steps.index(Step(kind, node))
-
 
 @cache
 def rendered(seed: int, k: int, style: str) -> Rendered:
     """A medium problem's exact-k trace, rendered as `build_row` renders it."""
     problem = make_problem(seed)
-    tree = solve(problem)
-    trace = linearize_exact(tree, TASK.rules(problem.data), k, "uniform", 4)
-    lines = render_think_lines(trace, tree, TASK.step_text(problem.data), style, salt=seed)
-    return Rendered(problem, tree, trace, tuple(lines), canonical_answer(problem, tree), style)
+    return Rendered.build(TASK, problem, solve(problem), k, style, 4, salt=seed)
 
 
 # The lines a completion is made of, built from the task's own phrases.

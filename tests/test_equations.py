@@ -30,7 +30,7 @@ from searchtrace.solvers.registry import solve as solve_with
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE
 from searchtrace.verifiers.base import STYLES, DeadEnd, Verdict, Violation
 from searchtrace.verifiers.equations import (
     ONE,
@@ -51,6 +51,7 @@ from searchtrace.verifiers.equations import (
     product_item,
 )
 from searchtrace.verifiers.replay import verify_completion
+from tests.support import RenderedTrace
 
 TASK = load_task("equations")
 
@@ -86,25 +87,8 @@ def canonical_answer(problem: Problem, tree: SearchTree) -> str:
 
 
 @dataclass(frozen=True)
-class Rendered:
-    """A real, verified completion, kept as think lines so tests can corrupt them."""
-
-    problem: Problem
-    tree: SearchTree
-    trace: Trace
-    lines: tuple[str, ...]
-    answer: str
-    style: str
-
-    def verify(self, lines: list[str] | None = None, answer: str | None = None,
-               backtracks: int | None = -1) -> Verdict:
-        completion = format_completion(self.lines if lines is None else lines,
-                                       self.answer if answer is None else answer)
-        count = self.trace.num_backtracks if backtracks == -1 else backtracks
-        return verify_completion(TASK, self.problem.data, completion, self.style, count)
-
-    def node(self, line: int):
-        return self.tree.nodes[self.trace.steps[line].node]
+class Rendered(RenderedTrace):
+    """A rendered trace that can also replay the path to any line."""
 
     def state_before(self, line: int) -> EqState:
         """The current state when line `line` is read (the replay's path top)."""
@@ -118,19 +102,12 @@ class Rendered:
                     path.pop()
         return path[-1]
 
-    @property
-    def text(self):
-        return TASK.step_text(self.problem.data)
-
 
 @cache
 def rendered(seed: int, k: int, style: str, preset: str = "medium") -> Rendered:
     """An exact-k trace, rendered as `build_row` renders it."""
     problem = make_problem(seed, preset)
-    tree = solve(problem)
-    trace = linearize_exact(tree, TASK.rules(problem.data), k, "uniform", 6)
-    lines = render_think_lines(trace, tree, TASK.step_text(problem.data), style, salt=seed)
-    return Rendered(problem, tree, trace, tuple(lines), canonical_answer(problem, tree), style)
+    return Rendered.build(TASK, problem, solve(problem), k, style, 6, salt=seed)
 
 
 def move_line(r: Rendered, move: EqMove, state: EqState) -> str:

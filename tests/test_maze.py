@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -22,7 +21,7 @@ from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Trace
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from searchtrace.verifiers.base import STYLES, DeadEnd, Verdict, Violation
 from searchtrace.verifiers.maze import (
     DELTAS,
@@ -35,6 +34,7 @@ from searchtrace.verifiers.maze import (
     check_answer,
 )
 from searchtrace.verifiers.replay import verify_completion
+from tests.support import RenderedTrace as Rendered
 
 TASK = load_task("maze")
 OPPOSITE = {"U": "D", "D": "U", "L": "R", "R": "L"}
@@ -81,40 +81,12 @@ def answer_of(problem: Problem, tree: SearchTree) -> str:
     return TASK.answer(problem.data, [tree.nodes[n].move for n in tree.solution_path()[1:]])
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A real, verified completion, kept as think lines so tests can corrupt them."""
-
-    problem: Problem
-    tree: SearchTree
-    trace: Trace
-    lines: tuple[str, ...]
-    answer: str
-    style: str
-
-    def verify(self, lines: list[str] | None = None, answer: str | None = None,
-               backtracks: int | None = -1) -> Verdict:
-        completion = format_completion(self.lines if lines is None else lines,
-                                       self.answer if answer is None else answer)
-        count = self.trace.num_backtracks if backtracks == -1 else backtracks
-        return verify_completion(TASK, self.problem.data, completion, self.style, count)
-
-    def before(self, line: int) -> MazeState:
-        """The state a move line starts from: its node's parent's state."""
-        node = self.tree.nodes[self.trace.steps[line].node]
-        return self.tree.nodes[node.parent].state
-
-    def moves(self) -> list[int]:
-        return [i for i, step in enumerate(self.trace.steps) if step.kind == MOVE]
-
 
 @cache
 def rendered(seed: int, k: int, style: str, preset: str = "medium") -> Rendered:
     """A problem's exact-k trace, rendered as `build_row` renders it."""
     problem, tree = solved(seed, preset)
-    trace = linearize_exact(tree, TASK.rules(problem.data), k, "uniform", 6)
-    lines = render_think_lines(trace, tree, TASK.step_text(problem.data), style, salt=seed)
-    return Rendered(problem, tree, trace, tuple(lines), answer_of(problem, tree), style)
+    return Rendered.build(TASK, problem, tree, k, style, 6, salt=seed)
 
 
 # The lines a completion is made of, built from the task's own phrases.

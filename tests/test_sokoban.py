@@ -24,7 +24,7 @@ from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Trace
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from searchtrace.verifiers.base import STYLES, DeadEnd, Verdict, Violation
 from searchtrace.verifiers.replay import verify_completion
 from searchtrace.verifiers.sokoban import (
@@ -36,6 +36,7 @@ from searchtrace.verifiers.sokoban import (
     draw,
     lowest_cell,
 )
+from tests.support import RenderedTrace as Rendered
 
 TASK = load_task("sokoban")
 STEP = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
@@ -67,49 +68,13 @@ def solution_moves(tree: SearchTree) -> list[SokobanMove]:
     return [tree.nodes[n].move for n in tree.solution_path()[1:]]
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A real, verified completion, kept as think lines so tests can corrupt them."""
-
-    problem: Problem
-    tree: SearchTree
-    trace: Trace
-    lines: tuple[str, ...]
-    answer: str
-    style: str
-
-    def verify(self, lines: list[str] | None = None, answer: str | None = None,
-               backtracks: int | None = -1) -> Verdict:
-        completion = format_completion(self.lines if lines is None else lines,
-                                       self.answer if answer is None else answer)
-        count = self.trace.num_backtracks if backtracks == -1 else backtracks
-        return verify_completion(TASK, self.problem.data, completion, self.style, count)
-
-    def node(self, line: int):
-        return self.tree.nodes[self.trace.steps[line].node]
-
-    def before(self, line: int) -> SokobanState:
-        """The state a MOVE line is played from."""
-        return self.tree.nodes[self.node(line).parent].state
-
-    @property
-    def rules(self) -> SokobanRules:
-        return TASK.rules(self.problem.data)
-
-    @property
-    def text(self) -> SokobanText:
-        return TASK.step_text(self.problem.data)
-
 
 @cache
 def rendered(seed: int, k: int, style: str) -> Rendered:
     """A medium problem's exact-k trace, rendered as `build_row` renders it."""
     problem = make_problem(seed)
     tree = solve_dfs(TASK.rules(problem.data), 20_000)  # its own tree: linearizing grows it
-    trace = linearize_exact(tree, TASK.rules(problem.data), k, "uniform", 6)
-    lines = render_think_lines(trace, tree, TASK.step_text(problem.data), style, salt=seed)
-    answer = TASK.answer(problem.data, solution_moves(tree))
-    return Rendered(problem, tree, trace, tuple(lines), answer, style)
+    return Rendered.build(TASK, problem, tree, k, style, 6, salt=seed)
 
 
 def move_line(r: Rendered, move: SokobanMove, state: SokobanState) -> str:
