@@ -1,12 +1,14 @@
 """Shared test harness: a real rendered trace kept as think lines, so tests can corrupt
-lines and re-verify."""
+lines and re-verify; and a digest of a dataset folder, to compare builds byte for byte."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from searchtrace.generators.base import Problem
+from searchtrace.pipelines.outputs import RUN_RECORD, sha256_of
 from searchtrace.registry import Task
 from searchtrace.solvers.tree import Node, SearchTree
 from searchtrace.traces.linearize import linearize_exact
@@ -68,3 +70,10 @@ class RenderedTrace:
     @property
     def text(self) -> Any:
         return self.task.step_text(self.problem.data)
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file in a dataset folder but the run record (build.json), which
+    alone differs between runs."""
+    return {path.relative_to(folder).as_posix(): sha256_of(path)
+            for path in sorted(folder.rglob("*")) if path.is_file() and path.name != RUN_RECORD}

@@ -20,6 +20,7 @@ from searchtrace.registry import get_task
 from searchtrace.schemas.rows import ROW_SCHEMA
 from searchtrace.verifiers.replay import verify_completion
 from tests.conftest import SMALL_COUNTDOWN
+from tests.support import folder_digest
 
 
 def rows_of(out: Path) -> list[dict]:
@@ -36,7 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_output_is_a_dataset_folder_with_card_stats_config_and_manifest(built: Path) -> None:
     assert sorted(p.name for p in built.iterdir()) == [
-        "README.md", "config.yaml", "data", "manifest.json", "plots", "stats.json"]
+        "README.md", "build.json", "config.yaml", "data", "manifest.json", "plots", "stats.json"]
     plot = built / "plots" / "mix.png"
     assert plot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and plot.stat().st_size > 5000
     names = sorted(p.name for p in (built / "data").iterdir())
@@ -109,19 +110,18 @@ def test_load_dataset_reads_the_folder_offline(built: Path) -> None:
     assert dataset["train"][0]["completion"].startswith("<think>\n")
 
 
-def test_the_same_config_builds_byte_identical_shards(built: Path, tmp_path: Path) -> None:
+def test_the_same_config_builds_a_byte_identical_folder(built: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     run_build(parse_config(SMALL_COUNTDOWN), again)
-    first = json.loads((built / "manifest.json").read_text())["files"]
-    second = json.loads((again / "manifest.json").read_text())["files"]
-    assert first == second
+    assert folder_digest(again) == folder_digest(built)
+    assert json.loads((again / "build.json").read_text())["resumed_batches"] == 0
 
 
 def test_two_worker_processes_build_the_same_bytes(built: Path, tmp_path: Path) -> None:
     parallel = tmp_path / "parallel"
     run_build(parse_config(SMALL_COUNTDOWN), parallel, workers=2)
-    assert (json.loads((parallel / "manifest.json").read_text())["files"]
-            == json.loads((built / "manifest.json").read_text())["files"])
+    assert folder_digest(parallel) == folder_digest(built)
+    assert json.loads((parallel / "build.json").read_text())["workers"] == 2
 
 
 def test_a_different_seed_builds_different_problems(built: Path, tmp_path: Path,

@@ -199,8 +199,9 @@ def _one_line(error: ValidationError, prefix: str = "") -> str:
     return "invalid config: " + "; ".join(parts)
 
 
-def load_config(path: str | Path) -> BuildConfig:
-    """Read and validate a YAML build config; every problem is a one-line UserError."""
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> BuildConfig:
+    """Read and validate a YAML build config, with `overrides` merged in section by section
+    (a suite's variations of one config); every problem is a one-line UserError."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
@@ -210,7 +211,21 @@ def load_config(path: str | Path) -> BuildConfig:
         raise UserError(f"config {path} is not a UTF-8 text file") from None
     except yaml.YAMLError as error:
         raise UserError(f"config {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    if overrides and isinstance(raw, dict):
+        raw = merge_sections(raw, overrides)
     return parse_config(raw)
+
+
+def merge_sections(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `overrides` merged in: mappings merge key by key, anything else (a k-mix
+    value, a list) replaces what was there."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "k_mix":
+            merged[key] = merge_sections(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def parse_config(raw: Any) -> BuildConfig:

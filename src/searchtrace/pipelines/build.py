@@ -6,9 +6,13 @@ stages the verified rows, and writes the shards from each bucket's first `reques
 verified rows by candidate index. A bucket that came up short gets more candidates in
 the next round, sized by its observed success rate (the first round is sized by a small
 in-process pilot, so one round is the usual case); a bucket that cannot fill fails the
-build loudly, naming the bucket and why its candidates were rejected. Nothing is visible
-at the output path until the whole dataset is written: it is built in a staging folder
-beside it and renamed into place.
+build loudly, naming the bucket and why its candidates were rejected.
+
+Everything happens in a staging folder beside the output, named by the build key. A build
+killed at any point and started again resumes there: the plan is deterministic, staged
+files record the candidate batches they complete, shards already written are kept, and a
+finished dataset waiting to be published is published. Nothing is visible at the output
+path until the whole dataset is written and renamed into place.
 """
 
 from __future__ import annotations
@@ -25,16 +29,16 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError, UserError
-from searchtrace.pipelines.outputs import write_outputs
+from searchtrace.pipelines.outputs import write_outputs, write_run_record
 from searchtrace.pipelines.plan import (
     Bucket,
     Candidate,
     CandidateRange,
+    batch_name,
     bucket_label,
     plan_buckets,
 )
@@ -42,7 +46,6 @@ from searchtrace.pipelines.process import Generated, build_row, generate_candida
 from searchtrace.pipelines.selection import kept_indexes
 from searchtrace.pipelines.solver_pool import difficulty_level, solver_pool
 from searchtrace.pipelines.transforms import (
-    COUNTER_NAMESPACE,
     BucketCutoff,
     SelectRows,
     SolveBatch,
@@ -52,9 +55,10 @@ from searchtrace.pipelines.transforms import (
     keep_first_per_problem,
     staged_refs,
 )
-from searchtrace.pipelines.writer import shard_count
+from searchtrace.pipelines.writer import read_staged_batches, shard_count, staged_files
 from searchtrace.registry import get_task
 from searchtrace.schemas.rows import TraceRow
+from searchtrace.version import build_key
 
 MAX_ROUNDS = 8
 MIN_SUCCESS_RATE = 0.02
@@ -69,7 +73,16 @@ class BuildResult:
     out: Path
     rows: dict[str, int]
     seconds: float
-    stats: dict[str, Any]
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StagedBuild:
+    """A finished, not yet published dataset inside a staging folder."""
+
+    dataset: Path
+    resumed_batches: int  # candidate batches an earlier attempt had finished
+    already_finished: bool = False  # an earlier attempt had finished it all
 
 
 @dataclass
@@ -105,6 +118,12 @@ def _names_runner(beam_args: Sequence[str]) -> bool:
     return any(f.startswith("--runner") for f in beam_args)
 
 
+def staging_folder(final: Path, key: str) -> Path:
+    """Where the build with `key` for `final` is made: hidden beside it, one per key, so a
+    second attempt finds the first one's work."""
+    return final.parent / f".{final.name}.staging-{key[:16]}"
+
+
 def run_build(
     config: BuildConfig,
     out: str | Path,
@@ -114,33 +133,73 @@ def run_build(
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
 ) -> BuildResult:
+    """Build `config` into the dataset folder `out` (resuming an interrupted attempt) and
+    publish it; the library entry point, without orchestration (see `flows.build`)."""
     out = Path(out)
-    if workers < 1:
-        raise UserError(f"--workers: must be at least 1, got {workers}")
     if out.exists() and not overwrite:
         raise UserError(f"output folder exists: {out}; pass --overwrite to replace it")
     if out.exists() and not out.is_dir():
         raise UserError(f"output path is not a folder: {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
+    staging = staging_folder(out, build_key(config))
+    staged = build_staged(config, staging, workers=workers, beam_args=beam_args,
+                          progress=progress)
+    seconds = time.monotonic() - started
+    record = write_run_record(staged.dataset, config, seconds=seconds, workers=workers,
+                              resumed_batches=staged.resumed_batches)
+    publish(staged.dataset, out)
+    shutil.rmtree(staging, ignore_errors=True)
+    return BuildResult(out, dict(config.splits), seconds, record)
+
+
+def build_staged(
+    config: BuildConfig,
+    staging: Path,
+    *,
+    workers: int = 1,
+    isolate: bool = False,
+    beam_args: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
+) -> StagedBuild:
+    """Build the dataset in `staging/dataset`, resuming what an earlier attempt finished
+    there. `workers` solver processes serve the default runner (with `isolate`, even one
+    worker solves in its own process, so concurrent builds in one process run in
+    parallel). A build that cannot meet its mix removes its staging folder."""
+    if workers < 1:
+        raise UserError(f"--workers: must be at least 1, got {workers}")
+    finished = staging / "dataset"
+    if finished.is_dir():
+        return StagedBuild(finished, resumed_batches=0, already_finished=True)
+    staging.mkdir(parents=True, exist_ok=True)
     # A solver pool serves the default in-process runner; other runners bring their own
     # parallelism, so `--workers` applies to the local runner only.
-    pool_workers = 1 if _names_runner(beam_args) else workers
+    pool_workers = 0 if _names_runner(beam_args) else workers
+    if pool_workers == 1 and not isolate:
+        pool_workers = 0
+    shards = {split: shard_count(n, config.output.rows_per_shard)
+              for split, n in config.splits.items()}
     try:
-        staging.mkdir()
-        shards = {split: shard_count(n, config.output.rows_per_shard)
-                  for split, n in config.splits.items()}
         with solver_pool(pool_workers) as pool_token:
-            dataset, states, rejections, rounds = _run_rounds(
+            dataset, states, rejections, rounds, resumed = _run_rounds(
                 config, shards, staging, pipeline_options(beam_args), pool_token, progress)
-        seconds = time.monotonic() - started
-        stats = write_outputs(config, dataset, shards, _bucket_summary(states), rejections,
-                              seconds=seconds, workers=workers, rounds=rounds)
-        _publish(dataset, out)
-    finally:
+    except BuildError:
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(out, dict(config.splits), seconds, stats)
+        raise
+    write_outputs(config, dataset, shards, _bucket_summary(states), rejections, rounds=rounds)
+    dataset.rename(finished)
+    return StagedBuild(finished, resumed)
+
+
+def publish(dataset: Path, out: Path) -> None:
+    """Move the finished dataset into place; a replaced one is removed only afterwards."""
+    previous = None
+    if out.exists():
+        previous = out.parent / f".{out.name}.replaced-{uuid.uuid4().hex[:8]}"
+        out.rename(previous)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dataset.rename(out)
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def _bucket_summary(states: list[_BucketState]) -> list[dict[str, Any]]:
@@ -152,14 +211,16 @@ def _bucket_summary(states: list[_BucketState]) -> list[dict[str, Any]]:
 def _run_rounds(
     config: BuildConfig, shards: dict[str, int], staging: Path, options: PipelineOptions,
     pool_token: str | None, progress: ProgressCallback | None,
-) -> tuple[Path, list[_BucketState], dict[str, dict[str, int]], int]:
-    """Run round pipelines until every bucket has its rows; returns the dataset folder."""
+) -> tuple[Path, list[_BucketState], dict[str, dict[str, int]], int, int]:
+    """Run round pipelines until every bucket has its rows; returns the dataset folder,
+    the buckets, the rejections, the rounds run and the batches found already done."""
     states = [_BucketState(b) for b in plan_buckets(config)]
     pilot = _pilot_success_rates(config, states)
-    rejections: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     config_json = config.model_dump_json()
     stage_dir = staging / "staged"
-    stage_dir.mkdir()
+    stage_dir.mkdir(exist_ok=True)
+    done = _done_batches(stage_dir)
+    resumed = 0
     for round_number in range(1, MAX_ROUNDS + 1):
         batches = []
         for state in states:
@@ -169,22 +230,55 @@ def _run_rounds(
                                        min(start + BATCH_SIZE, state.attempted + extra))
                         for start in range(state.attempted, state.attempted + extra, BATCH_SIZE)]
             state.attempted += extra
+        fresh = [batch for batch in batches if batch_name(batch) not in done]
+        resumed += len(batches) - len(fresh)
         round_dir = staging / f"round-{round_number}"
         dataset = round_dir / "dataset"
-        (dataset / "data").mkdir(parents=True)
-        counters = _run_round(config_json, states, shards, batches, stage_dir, round_dir,
-                              options, pool_token, progress, f"round {round_number}")
-        for name, value in counters.items():
-            _, split, k, reason = name.split("|", 3)
-            rejections[bucket_label(split, int(k))][reason] += value
-        drops = _count_verified(states, stage_dir)
-        with_drops = _plain({label: {**rejections.get(label, {}), **drops.get(label, {})}
-                             for label in {*rejections, *drops}})
+        if fresh or not _short_after(states, stage_dir, round_number):
+            # A round whose batches were all staged before and that came up short then
+            # needs no pipeline: the next round's candidates are planned from its counts.
+            _run_round(config_json, states, shards, fresh, stage_dir, round_number, round_dir,
+                       options, pool_token, progress)
+        drops = _count_verified(states, stage_dir, round_number)
+        rejections = _rejections(states, stage_dir, round_number, drops)
         if all(s.short == 0 for s in states):
-            return dataset, states, with_drops, round_number
-        _fail_if_hopeless(config, states, with_drops)
-        shutil.rmtree(round_dir)
-    raise BuildError(_shortfall_message(config, [s for s in states if s.short], with_drops))
+            _remove_partial_files(dataset / "data")
+            return dataset, states, rejections, round_number, resumed
+        _fail_if_hopeless(config, states, rejections)
+        shutil.rmtree(round_dir, ignore_errors=True)
+    raise BuildError(_shortfall_message(config, [s for s in states if s.short], rejections))
+
+
+def _done_batches(stage_dir: Path) -> set[str]:
+    """The batches an earlier attempt staged completely."""
+    return {name for path in staged_files(stage_dir, MAX_ROUNDS)
+            for name in read_staged_batches(path).batches}
+
+
+def _short_after(states: list[_BucketState], stage_dir: Path, round_number: int) -> bool:
+    _count_verified(states, stage_dir, round_number)
+    return any(s.short for s in states)
+
+
+def _rejections(states: list[_BucketState], stage_dir: Path, round_number: int,
+                drops: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Rejected candidates by bucket label and reason: those the staged batches recorded,
+    and the verified rows deduplication dropped."""
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for path in staged_files(stage_dir, round_number):
+        for key, count in read_staged_batches(path).rejected.items():
+            split, k, reason = key.split("|", 2)
+            totals[bucket_label(split, int(k))][reason] += count
+    for label, reasons in drops.items():
+        for reason, count in reasons.items():
+            totals[label][reason] += count
+    return _plain(totals)
+
+
+def _remove_partial_files(data_dir: Path) -> None:
+    """Temporary files a killed attempt left while writing a shard."""
+    for path in data_dir.glob(".*.tmp-*"):
+        path.unlink(missing_ok=True)
 
 
 def _plain(rejections: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
@@ -272,14 +366,12 @@ def _shortfall_message(config: BuildConfig, states: list[_BucketState], rejectio
             + f". Change {advice}the task knobs, k values or max_dead_end_length.")
 
 
-def _staged(stage_dir: Path) -> list[Path]:
-    return sorted(stage_dir.glob("*.parquet"))
-
-
-def _count_verified(states: list[_BucketState], stage_dir: Path) -> dict[str, dict[str, int]]:
+def _count_verified(
+    states: list[_BucketState], stage_dir: Path, round_number: int
+) -> dict[str, dict[str, int]]:
     """Verified rows per bucket that survive deduplication (the pipeline's own rule), and
     the rows deduplication dropped, by bucket label and reason."""
-    refs = [ref for path in _staged(stage_dir) for ref in staged_refs(path)]
+    refs = [ref for path in staged_files(stage_dir, round_number) for ref in staged_refs(path)]
     kept, dropped = kept_indexes(refs)
     labels = {(s.bucket.split, s.bucket.ordinal): s.bucket.label
               for s in states}
@@ -294,16 +386,18 @@ def _count_verified(states: list[_BucketState], stage_dir: Path) -> dict[str, di
 
 def _run_round(
     config_json: str, states: list[_BucketState], shards: dict[str, int],
-    batches: list[CandidateRange], stage_dir: Path, round_dir: Path, options: PipelineOptions,
-    pool_token: str | None, progress: ProgressCallback | None, label: str,
-) -> dict[str, int]:
+    batches: list[CandidateRange], stage_dir: Path, round_number: int, round_dir: Path,
+    options: PipelineOptions, pool_token: str | None, progress: ProgressCallback | None,
+) -> None:
     """One Beam run: process new candidates, stage them, and write every split's shards
     from the first `requested` verified rows of each bucket (earlier rounds' included)."""
-    earlier = [str(path) for path in _staged(stage_dir)]
+    earlier = [str(path) for path in staged_files(stage_dir, round_number)]
     requested = {(s.bucket.split, s.bucket.ordinal, level): need
                  for s in states for level, need in enumerate(s.bucket.levels)}
     progress_dir = round_dir / "progress"
-    progress_dir.mkdir()
+    shutil.rmtree(progress_dir, ignore_errors=True)
+    progress_dir.mkdir(parents=True)
+    (round_dir / "dataset" / "data").mkdir(parents=True, exist_ok=True)
     every_shard = [((split, i), None) for split, count in shards.items() for i in range(count)]
 
     pipeline = beam.Pipeline(options=options)
@@ -312,10 +406,10 @@ def _run_round(
         | "CandidateBatches" >> beam.Create(batches)
         | "Spread" >> beam.Reshuffle()
         | "SolveBatch" >> beam.ParDo(SolveBatch(config_json, str(progress_dir), pool_token))
-        | "StageRows" >> beam.ParDo(StageRows(str(stage_dir)))
+        | "StageRows" >> beam.ParDo(StageRows(str(stage_dir), round_number))
     )
     refs = (
-        (fresh, pipeline | "EarlierRounds" >> beam.Create(earlier)
+        (fresh, pipeline | "EarlierBatches" >> beam.Create(earlier)
          | "ReadEarlierRefs" >> beam.FlatMap(staged_refs))
         | "AllRefs" >> beam.Flatten()
         | "ByProblem" >> beam.GroupBy(lambda ref: ref.problem_id)
@@ -333,13 +427,7 @@ def _run_round(
         | "WriteShards" >> beam.ParDo(WriteShards(str(round_dir / "dataset" / "data"), shards))
     )
     total = sum(batch.stop - batch.start for batch in batches)
-    result = _run_with_progress(pipeline, progress_dir, total, progress, label)
-    counters = result.metrics().query(MetricsFilter().with_namespace(COUNTER_NAMESPACE))
-    totals: dict[str, int] = defaultdict(int)
-    for counter in counters["counters"]:
-        value = counter.committed if counter.committed is not None else counter.attempted
-        totals[counter.key.metric.name] += value or 0
-    return dict(totals)
+    _run_with_progress(pipeline, progress_dir, total, progress, f"round {round_number}")
 
 
 def _run_with_progress(
@@ -378,14 +466,3 @@ def _processed(progress_dir: Path) -> int:
         except (OSError, ValueError):
             continue  # a heartbeat being rewritten; the next poll reads it
     return done
-
-
-def _publish(dataset: Path, out: Path) -> None:
-    """Move the finished dataset into place; a replaced one is removed only afterwards."""
-    previous = None
-    if out.exists():
-        previous = out.parent / f".{out.name}.replaced-{uuid.uuid4().hex[:8]}"
-        out.rename(previous)
-    dataset.rename(out)
-    if previous is not None:
-        shutil.rmtree(previous, ignore_errors=True)

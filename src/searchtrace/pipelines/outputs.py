@@ -1,7 +1,11 @@
-"""The files beside the shards: stats.json, manifest.json, config.yaml and the dataset card.
+"""The files beside the shards: stats.json, manifest.json, config.yaml, the dataset card,
+and build.json, the record of the run that made them.
 
 Stats are read back from the written shards, so they describe what landed; the build
 fails here, before publishing, if any split's k-mix is not exactly what was requested.
+Everything but build.json depends only on the config and the code, so a rebuild or a
+resumed build gives the same bytes; build.json holds what varies from run to run (time,
+workers, what was resumed).
 """
 
 from __future__ import annotations
@@ -10,34 +14,63 @@ import hashlib
 import json
 import statistics
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import yaml
 
-from searchtrace import __version__
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError
 from searchtrace.pipelines.plan import NATURAL, largest_remainder, plan_buckets
 from searchtrace.pipelines.plots import write_mix_plot
 from searchtrace.schemas.rows import SCHEMA_VERSION
+from searchtrace.version import build_key, code_version
+
+RUN_RECORD = "build.json"
 
 
 def write_outputs(
     config: BuildConfig, dataset: Path, shards: dict[str, int], buckets: list[dict[str, Any]],
-    rejections: dict[str, dict[str, int]], *, seconds: float, workers: int, rounds: int,
+    rejections: dict[str, dict[str, int]], *, rounds: int,
 ) -> dict[str, Any]:
-    stats, difficulties = _stats(config, dataset, buckets, rejections, seconds, workers,
-                                 rounds)
+    stats, difficulties = _stats(config, dataset, buckets, rejections, rounds)
     (dataset / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     plot = write_mix_plot(dataset, stats, difficulties)
     resolved = config.resolved()
-    resolved["versions"] = {"code": __version__, "schema": SCHEMA_VERSION}
+    resolved["versions"] = _versions(config)
     (dataset / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-    (dataset / "manifest.json").write_text(json.dumps(_manifest(dataset, shards), indent=2) + "\n")
+    (dataset / "manifest.json").write_text(
+        json.dumps(_manifest(config, dataset, shards), indent=2) + "\n")
     (dataset / "README.md").write_text(dataset_card(config, stats, plot))
     return stats
+
+
+def _versions(config: BuildConfig) -> dict[str, str]:
+    return {"code": code_version(), "schema": SCHEMA_VERSION, "build_key": build_key(config)}
+
+
+def write_run_record(
+    dataset: Path, config: BuildConfig, *, seconds: float, workers: int, resumed_batches: int,
+    already_finished: bool = False, extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """build.json: when and how fast this run built the dataset, and what it resumed."""
+    rows = sum(config.splits.values())
+    record = {
+        "build_key": build_key(config),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2),
+        "rows": rows,
+        "rows_per_second": round(rows / seconds, 1) if seconds and not already_finished
+        else None,
+        "workers": workers,
+        "resumed_batches": resumed_batches,
+        "resumed_finished_dataset": already_finished,
+        **(extra or {}),
+    }
+    (dataset / RUN_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    return record
 
 
 def sha256_of(path: Path) -> str:
@@ -48,13 +81,14 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _manifest(dataset: Path, shards: dict[str, int]) -> dict[str, Any]:
+def _manifest(config: BuildConfig, dataset: Path, shards: dict[str, int]) -> dict[str, Any]:
     files = []
     for path in sorted((dataset / "data").glob("*.parquet")):
         files.append({"path": f"data/{path.name}", "split": path.name.split("-", 1)[0],
                       "rows": pq.ParquetFile(path).metadata.num_rows, "sha256": sha256_of(path)})
-    return {"code_version": __version__, "schema_version": SCHEMA_VERSION,
-            "shards_per_split": shards, "files": files}
+    versions = _versions(config)
+    return {"build_key": versions["build_key"], "code_version": versions["code"],
+            "schema_version": SCHEMA_VERSION, "shards_per_split": shards, "files": files}
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -66,7 +100,7 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 def _stats(
     config: BuildConfig, dataset: Path, buckets: list[dict[str, Any]],
-    rejections: dict[str, dict[str, int]], seconds: float, workers: int, rounds: int,
+    rejections: dict[str, dict[str, int]], rounds: int,
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
     """The stats, and each split's nodes-expanded values for the plot."""
     columns = ["split", "num_backtracks", "difficulty", "completion"]
@@ -108,10 +142,9 @@ def _stats(
         "splits": splits,
         "buckets": buckets,
         "rejections": rejections,
-        "throughput": {"seconds": round(seconds, 2), "rows": total_rows,
-                       "rows_per_second": round(total_rows / seconds, 1) if seconds else None,
-                       "workers": workers, "rounds": rounds},
-        "versions": {"code": __version__, "schema": SCHEMA_VERSION},
+        "rows": total_rows,
+        "rounds": rounds,
+        "versions": _versions(config),
     }, difficulties
 
 
@@ -149,7 +182,7 @@ def dataset_card(config: BuildConfig, stats: dict[str, Any], plot: str) -> str:
     lines = ["---", yaml.safe_dump(header, sort_keys=False).strip(), "---", "",
              f"# {config.name}", "",
              f"Search traces for the **{config.task.name}** task, built by searchtrace "
-             f"{__version__} (schema {SCHEMA_VERSION}). Each row is a problem, a reasoning "
+             f"{code_version()} (schema {SCHEMA_VERSION}). Each row is a problem, a reasoning "
              "trace in `<think>` with an exactly known number of backtracks, and the answer "
              "in `<answer>`. Every row was replayed through the task's rules before it was "
              "written: every move legal, every stated state true, every dead-end claim true, "
@@ -204,12 +237,11 @@ def dataset_card(config: BuildConfig, stats: dict[str, Any], plot: str) -> str:
                      f"{d['nodes_expanded'].get('max')} | {d['guesses'].get('mean')} | "
                      f"{d['branching'].get('mean')} | {d['solution_length'].get('mean')} | "
                      f"{entry['completion_chars'].get('mean')} |")
-    throughput = stats["throughput"]
     lines += ["", "## Throughput", "",
-              f"This build: {throughput['rows']} rows in {throughput['seconds']} s "
-              f"({throughput['rows_per_second']} rows/s) with {throughput['workers']} worker(s) "
-              f"and {throughput['rounds']} round(s), wall clock, everything included "
-              "(generate, solve, linearize, render, verify, write).", "",
+              f"The rows came from {sum(b['candidates'] for b in stats['buckets'])} candidates "
+              f"in {stats['rounds']} round(s). `build.json` records the run that built this "
+              "folder: its wall-clock time, rows per second, workers and anything it resumed.",
+              "",
               "## Limits", "",
               "- Dead-end branches are linear: each leaves the solution path at one branch "
               "point, runs to a state the rules confirm is a failure, and returns there.",

@@ -76,6 +76,11 @@ class CandidateRange:
         return [Candidate(self.split, self.k, self.bucket, i) for i in range(self.start, self.stop)]
 
 
+def batch_name(batch: CandidateRange) -> str:
+    """A batch's identity in staging: the same plan always makes the same batches."""
+    return f"{batch.split}-{batch.bucket}-{batch.start}-{batch.stop}"
+
+
 def largest_remainder(total: int, mix: dict[int, float]) -> dict[int, int]:
     """Split `total` rows by `mix` exactly: floors first, then the largest remainders
     (ties to the smaller k), so the counts always sum to `total`. Shares are rescaled to

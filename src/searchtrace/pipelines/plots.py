@@ -12,12 +12,12 @@ PLOT_PATH = "plots/mix.png"
 def write_mix_plot(dataset: Path, stats: dict[str, Any],
                    difficulties: dict[str, list[float]]) -> str:
     """Draw the k-mix and nodes-expanded histograms; returns the path inside the dataset."""
-    import matplotlib  # imported here: only a finished build draws, and it is slow to load
+    # Imported here: only a finished build draws, and matplotlib is slow to load. A bare
+    # Figure (no pyplot) has no global state, so concurrent builds in one process can draw.
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # files only: no display on build machines
-    import matplotlib.pyplot as plt
-
-    figure, (mix_axis, difficulty_axis) = plt.subplots(1, 2, figsize=(10, 3.6))
+    figure = Figure(figsize=(10, 3.6))
+    mix_axis, difficulty_axis = figure.subplots(1, 2)
     splits = list(stats["splits"])
     ks = sorted({int(k) for entry in stats["splits"].values() for k in entry["achieved_k"]})
     width = 0.8 / max(len(splits), 1)
@@ -45,5 +45,4 @@ def write_mix_plot(dataset: Path, stats: dict[str, Any],
     path = dataset / PLOT_PATH
     path.parent.mkdir(exist_ok=True)
     figure.savefig(path, dpi=90)
-    plt.close(figure)
     return PLOT_PATH

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from searchtrace import __version__
 from searchtrace.config import BuildConfig
 from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig
 from searchtrace.pipelines.plan import NATURAL, Candidate
@@ -25,6 +24,7 @@ from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, lin
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.trace import MOVE, Trace
 from searchtrace.verifiers.replay import verify_completion
+from searchtrace.version import code_version
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,6 @@ def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow
         search_tree=tree.to_json(rules),
         trace_steps=json.dumps([[s.kind, s.node] for s in trace.steps], separators=(",", ":")),
         step_values=step_values(trace, tree),
-        code_version=__version__,
+        code_version=code_version(),
         schema_version=SCHEMA_VERSION,
     )

@@ -42,8 +42,8 @@ BatchResult = tuple[list[dict[str, Any]], list[tuple[str, int, str]]]
 
 @contextmanager
 def solver_pool(workers: int) -> Iterator[str | None]:
-    """A token for a pool of `workers` forked processes (None for a single worker)."""
-    if workers <= 1:
+    """A token for a pool of `workers` forked processes (None for none: solve inline)."""
+    if workers < 1:
         yield None
         return
     token = uuid.uuid4().hex

@@ -1,11 +1,11 @@
 """Beam transforms of a build, each with one job and a label in the pipeline.
 
 A round pipeline: candidate batches -> SolveBatch (generate, solve, linearize, render,
-verify) -> StageRows, which parks full rows in staging files and passes on small refs.
-The refs, with those of earlier rounds, keep one row per problem, are cut per bucket
-(BucketCutoff, SelectRows) and grouped by shard; WriteShards reads the rows back from
-staging and writes each shard. A candidate that fails increments a Beam counter named
-`reject|<split>|<k>|<reason>`.
+verify) -> StageRows, which parks whole batches' rows in staging files (each file records
+the batches it completes and their rejections, so a resumed build skips them) and passes
+on small refs. The refs, with those of earlier rounds, keep one row per problem, are cut
+per bucket (BucketCutoff, SelectRows) and grouped by shard; WriteShards reads the rows back
+from staging and writes each shard that is not already there.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow.parquet as pq
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
-from searchtrace.pipelines.plan import CandidateRange
+from searchtrace.pipelines.plan import CandidateRange, batch_name
 from searchtrace.pipelines.selection import Cell, StagedRef, cutoff, first_per_problem
 from searchtrace.pipelines.solver_pool import BatchResult, pool_for, solve_batch
 from searchtrace.pipelines.writer import (
+    StagedBatches,
     read_rows,
     shard_name,
     shard_of,
@@ -35,21 +35,17 @@ from searchtrace.pipelines.writer import (
     write_staged,
 )
 
-COUNTER_NAMESPACE = "searchtrace"
-STAGE_FLUSH_ROWS = 2000
+STAGE_FLUSH_ROWS = 1000
 IN_FLIGHT_PER_WORKER = 4
-
-
-def count_rejection(split: str, k: int, reason: str) -> None:
-    Metrics.counter(COUNTER_NAMESPACE, f"reject|{split}|{k}|{reason}").inc()
+SolvedBatch = tuple[CandidateRange, BatchResult]
 
 
 class SolveBatch(beam.DoFn):
-    """A batch of candidates -> verified row records (with bucket and index); every
-    candidate that fails is counted under its reason.
+    """A batch of candidates -> (batch, (verified row records with bucket and index,
+    (split, k, reason) of every candidate that failed)).
 
     With a local solver pool (`--workers N` on the default runner) batches are solved in
-    the pool, a few in flight per process, and records stream out as batches finish;
+    the pool, a few in flight per process, and results stream out as batches finish;
     otherwise they are solved inline, and the runner's own parallelism applies.
     """
 
@@ -64,47 +60,47 @@ class SolveBatch(beam.DoFn):
     def start_bundle(self) -> None:
         self.pending: list[Future] = []
 
-    def process(self, batch: CandidateRange) -> Iterator[dict[str, Any]]:
+    def process(self, batch: CandidateRange) -> Iterator[SolvedBatch]:
         if self.pool is None:
-            yield from _unpack(solve_batch(self.config_json, batch, self.progress_dir))
+            yield batch, solve_batch(self.config_json, batch, self.progress_dir)
             return
-        self.pending.append(self.pool.executor.submit(solve_batch, self.config_json, batch,
-                                                      self.progress_dir))
+        future = self.pool.executor.submit(solve_batch, self.config_json, batch,
+                                           self.progress_dir)
+        self.pending.append((batch, future))
         if len(self.pending) >= IN_FLIGHT_PER_WORKER * self.pool.workers:
-            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
-            self.pending = [f for f in self.pending if f not in done]
-            for future in done:
-                yield from _unpack(future.result())
+            done, _ = wait([f for _, f in self.pending], return_when=FIRST_COMPLETED)
+            yield from ((b, f.result()) for b, f in self.pending if f in done)
+            self.pending = [(b, f) for b, f in self.pending if f not in done]
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        for future in self.pending:
-            for record in _unpack(future.result()):
-                yield GlobalWindows.windowed_value(record)
+        for batch, future in self.pending:
+            yield GlobalWindows.windowed_value((batch, future.result()))
         self.pending = []
 
 
-def _unpack(result: BatchResult) -> Iterator[dict[str, Any]]:
-    records, rejected = result
-    for split, k, reason in rejected:
-        count_rejection(split, k, reason)
-    yield from records
-
-
 class StageRows(beam.DoFn):
-    """Write verified rows to staging Parquet (per bundle, at most 2,000 rows a file) and
-    emit a StagedRef for each, so full rows never travel through the runner."""
+    """Write whole batches' verified rows to staging Parquet (about 1,000 rows a file, at
+    the latest at the end of a bundle) and emit a StagedRef for each row, so full rows
+    never travel through the runner. A file records the batches it completes."""
 
-    def __init__(self, stage_dir: str) -> None:
+    def __init__(self, stage_dir: str, round_number: int) -> None:
         self.stage_dir = stage_dir
+        self.round_number = round_number
 
     def start_bundle(self) -> None:
         self._open()
 
-    def process(self, record: dict[str, Any]) -> Iterator[StagedRef]:
-        self.buffer.append(record)
-        yield StagedRef(record["split"], record["_bucket"], record["_index"], record["_level"],
-                        record["problem_id"], str(self.path))
-        if len(self.buffer) >= STAGE_FLUSH_ROWS:
+    def process(self, solved: SolvedBatch) -> Iterator[StagedRef]:
+        batch, (records, rejected) = solved
+        self.records += records
+        self.batches.append(batch_name(batch))
+        for split, k, reason in rejected:
+            key = f"{split}|{k}|{reason}"
+            self.rejected[key] = self.rejected.get(key, 0) + 1
+        for record in records:
+            yield StagedRef(record["split"], record["_bucket"], record["_index"],
+                            record["_level"], record["problem_id"], str(self.path))
+        if len(self.records) >= STAGE_FLUSH_ROWS:
             self._flush()
             self._open()
 
@@ -112,12 +108,15 @@ class StageRows(beam.DoFn):
         self._flush()
 
     def _open(self) -> None:
-        self.buffer: list[dict[str, Any]] = []
-        self.path = staged_path(Path(self.stage_dir))
+        self.records: list[dict[str, Any]] = []
+        self.batches: list[str] = []
+        self.rejected: dict[str, int] = {}
+        self.path = staged_path(Path(self.stage_dir), self.round_number)
 
     def _flush(self) -> None:
-        if self.buffer:
-            write_staged(self.buffer, self.path)
+        if self.batches:
+            write_staged(self.records, self.path,
+                         StagedBatches(tuple(self.batches), dict(sorted(self.rejected.items()))))
 
 
 def staged_refs(path: Path | str) -> list[StagedRef]:
@@ -165,7 +164,8 @@ class SelectRows(beam.DoFn):
 
 class WriteShards(beam.DoFn):
     """((split, shard), refs) -> the shard file, read from staging and written
-    deterministically; yields its name. Empty shards are written too."""
+    deterministically; yields its name. Empty shards are written too. A shard already
+    there was written by an interrupted attempt from the same selection and is kept."""
 
     def __init__(self, data_dir: str, shards: dict[str, int]) -> None:
         self.data_dir = data_dir
@@ -178,6 +178,9 @@ class WriteShards(beam.DoFn):
             if ref is not None:
                 wanted[ref.path].add(staged_key(ref.split, ref.bucket, ref.index))
         name = shard_name(split, shard, self.shards[split])
+        if (Path(self.data_dir) / name).is_file():
+            yield name
+            return
         write_shard([read_rows(path, ids) for path, ids in sorted(wanted.items())],
                     Path(self.data_dir) / name)
         yield name

@@ -8,9 +8,11 @@ config always give byte-identical shards.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from searchtrace.schemas.rows import ROW_SCHEMA
 
 STAGE_SCHEMA = pa.schema([*ROW_SCHEMA, pa.field("_bucket", pa.int32()),
                           pa.field("_index", pa.int64()), pa.field("_level", pa.int32())])
+STAGED_META = "searchtrace.staged"
 
 
 def shard_of(problem_id: str, num_shards: int) -> int:
@@ -73,10 +76,34 @@ def read_rows(path: str | Path, keys: set[str]) -> pa.Table:
     return table.filter(pc.is_in(column, value_set=pa.array(sorted(keys), pa.string())))
 
 
-def staged_path(directory: Path) -> Path:
-    return directory / f"part-{uuid.uuid4().hex}.parquet"
+def staged_path(directory: Path, round_number: int) -> Path:
+    return directory / f"round-{round_number:02d}-part-{uuid.uuid4().hex}.parquet"
 
 
-def write_staged(records: list[dict[str, Any]], path: Path) -> None:
-    """Park verified rows of one bundle (with their bucket and index) until selection."""
-    _write_atomically(pa.Table.from_pylist(records, schema=STAGE_SCHEMA), path)
+def staged_files(directory: Path, through_round: int) -> list[Path]:
+    """The files staged by rounds 1 to `through_round` (a later round's are ignored, so a
+    resumed build selects from exactly what the uninterrupted one did)."""
+    return sorted(path for path in directory.glob("round-*-part-*.parquet")
+                  if int(path.name.split("-")[1]) <= through_round)
+
+
+@dataclass(frozen=True)
+class StagedBatches:
+    """What a staged file records besides its rows: the candidate batches it completes
+    (all their verified rows are in it) and their rejections by `split|k|reason`."""
+
+    batches: tuple[str, ...]
+    rejected: dict[str, int]
+
+
+def write_staged(records: list[dict[str, Any]], path: Path, done: StagedBatches) -> None:
+    """Park the verified rows of whole batches (with their bucket and index) until
+    selection; the file appears atomically, so its batches are either all done or not."""
+    meta = {STAGED_META: json.dumps({"batches": done.batches, "rejected": done.rejected})}
+    schema = STAGE_SCHEMA.with_metadata(meta)
+    _write_atomically(pa.Table.from_pylist(records, schema=schema), path)
+
+
+def read_staged_batches(path: Path) -> StagedBatches:
+    meta = json.loads(pq.read_schema(path).metadata[STAGED_META.encode()])
+    return StagedBatches(tuple(meta["batches"]), meta["rejected"])
