@@ -1,15 +1,20 @@
-"""Shared fixtures: small real configs, and no network for Hugging Face libraries."""
+"""Shared fixtures: small real configs, one Prefect test server for the session, and no
+network for Hugging Face libraries or Prefect telemetry."""
 
 from __future__ import annotations
 
 import copy
 import os
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="searchtrace-tests-prefect-"))
 
 SMALL_COUNTDOWN: dict[str, Any] = {
     "name": "countdown-test",
@@ -28,3 +33,19 @@ SMALL_COUNTDOWN: dict[str, Any] = {
 def countdown_config() -> dict[str, Any]:
     """A fresh copy of a small Countdown build config (tests may edit it)."""
     return copy.deepcopy(SMALL_COUNTDOWN)
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """A real local Prefect server (SQLite) for the whole session; its URL is exported so
+    `searchtrace` processes started by tests use it too instead of starting their own."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        url = PREFECT_API_URL.value()
+        os.environ["PREFECT_API_URL"] = url
+        try:
+            yield url
+        finally:
+            del os.environ["PREFECT_API_URL"]

@@ -16,6 +16,8 @@ import yaml
 from searchtrace.registry import TASK_NAMES
 from tests.conftest import SMALL_COUNTDOWN
 
+pytestmark = pytest.mark.usefixtures("prefect_api")  # `build` runs as a Prefect flow
+
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200"}
@@ -37,7 +39,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_cli("build", str(config), "--out", str(folder / "out"),
                      "--runner=FnApiRunner")
     assert result.returncode == 0, result.stderr
-    assert "built" in result.stderr and "rows/s" in result.stderr
+    assert "built in" in result.stdout and "rows/s" in result.stdout
     return folder / "out"
 
 
@@ -99,12 +101,23 @@ def test_a_bad_config_is_one_line_and_exit_code_2(tmp_path: Path, mutate, expect
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
 
 
-def test_missing_config_and_existing_output_are_refused(dataset: Path, tmp_path: Path) -> None:
+def test_missing_config_and_another_build_in_the_output_are_refused(
+    dataset: Path, tmp_path: Path
+) -> None:
     result = run_cli("build", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "config file not found" in error_line(result)
-    config = write_config(tmp_path, SMALL_COUNTDOWN)
-    result = run_cli("build", str(config), "--out", str(dataset))
+    other = write_config(tmp_path, {**SMALL_COUNTDOWN, "seed": 99})
+    result = run_cli("build", str(other), "--out", str(dataset))
     assert result.returncode == 2 and "pass --overwrite" in error_line(result)
+
+
+def test_the_same_build_again_is_a_cache_hit(dataset: Path, tmp_path: Path) -> None:
+    shards = {p: p.stat().st_mtime_ns for p in (dataset / "data").iterdir()}
+    result = run_cli("build", str(write_config(tmp_path, SMALL_COUNTDOWN)), "--out",
+                     str(dataset))
+    assert result.returncode == 0, result.stderr
+    assert "cache hit" in result.stdout
+    assert {p: p.stat().st_mtime_ns for p in (dataset / "data").iterdir()} == shards
 
 
 def test_a_stray_argument_and_a_non_dataset_are_refused(tmp_path: Path) -> None:

@@ -1,12 +1,18 @@
-"""The `searchtrace` command: build, inspect and verify search-trace datasets."""
+"""The `searchtrace` command: build (as a Prefect flow), run suites, schedule, inspect,
+verify and validate search-trace datasets."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -26,14 +32,54 @@ def main_options(
                                  help="Show Beam's and other libraries' log messages."),
 ) -> None:
     """Libraries log only errors by default, so errors stay one line (Beam, for one,
-    warns on import about optional Google Cloud clients)."""
+    warns on import about optional Google Cloud clients); Prefect's run logs show with
+    --verbose and always reach the Prefect server. Telemetry is off."""
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
 
 
 def _fail(message: str, code: int) -> None:
     console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _progress_bars() -> Iterator[Callable[[str, int, int], None]]:
+    """Rich progress bars, one per (build, round) label."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=min(done, total))
+
+        yield report
+
+
+def _run_flow(run: Callable[[], Any]) -> Any:
+    """Run a flow; its errors end the command with one line: 2 for bad input, 1 for a
+    build that failed (an unmeetable mix, a failed gate, or retries exhausted)."""
+    try:
+        return run()
+    except UserError as error:
+        _fail(str(error), 2)
+    except BuildError as error:
+        _fail(str(error), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted; run the same command again to resume where it stopped", 130)
+    except Exception as error:  # after the Beam task's retries: report, don't dump
+        _fail(f"build failed: {type(error).__name__}: {error}", 1)
+
+
+def _beam_args(ctx: typer.Context) -> list[str]:
+    bad = [a for a in ctx.args if not a.startswith("--")]
+    if bad:
+        _fail(f"unexpected argument {bad[0]!r}; Beam options must look like --name=value", 2)
+    return list(ctx.args)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -44,37 +90,108 @@ def build(
     workers: int = typer.Option(1, "--workers",
                                 help="Solver processes on the local runner (another "
                                      "--runner brings its own parallelism)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing folder."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace an existing folder holding another build."),
+    force: bool = typer.Option(False, "--force",
+                               help="Rebuild even when the same build is already there."),
+    versioned: bool = typer.Option(False, "--versioned",
+                                   help="Write OUT/v-<build key>/ and move OUT/latest."),
+    sample_rate: float = typer.Option(None, "--sample-rate",
+                                      help="Share of rows the gate re-verifies (default: all "
+                                           "under 100k rows, else 0.1)."),
+    max_rejection_rate: float = typer.Option(0.5, "--max-rejection-rate",
+                                             help="Gate ceiling on the share of rejected "
+                                                  "candidates."),
 ) -> None:
-    """Build a dataset. Extra `--flag=value` arguments go to Beam (e.g. `--runner=...`)."""
+    """Build a dataset as a Prefect flow: validate, plan, Beam, gate, publish. Extra
+    `--flag=value` arguments go to Beam (e.g. `--runner=...`)."""
     from searchtrace.config import load_config
-    from searchtrace.pipelines.build import run_build
 
-    beam_args = list(ctx.args)
-    bad = [a for a in beam_args if not a.startswith("--")]
+    beam_args = _beam_args(ctx)
     try:
-        if bad:
-            raise UserError(f"unexpected argument {bad[0]!r}; Beam options must look like "
-                            "--name=value")
-        cfg = load_config(config)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            tasks: dict[str, int] = {}
-
-            def report(label: str, done: int, total: int) -> None:
-                if label not in tasks:
-                    tasks[label] = bar.add_task(f"{cfg.name}: {label}", total=total)
-                bar.update(tasks[label], completed=min(done, total))
-
-            result = run_build(cfg, out, workers=workers, beam_args=beam_args,
-                               overwrite=overwrite, progress=report)
+        cfg = load_config(config)  # bad input fails here, before Prefect starts
+        if workers < 1:
+            raise UserError(f"--workers: must be at least 1, got {workers}")
     except UserError as error:
         _fail(str(error), 2)
-    except BuildError as error:
-        _fail(str(error), 1)
-    rate = result.stats["throughput"]["rows_per_second"]
-    rows = ", ".join(f"{s}: {n}" for s, n in result.rows.items())
-    console.print(f"built {result.out} ({rows}) in {result.seconds:.1f} s, {rate} rows/s")
+    from searchtrace.flows.build import build_flow, reporting_progress
+
+    started = datetime.now(UTC)
+    with _progress_bars() as report, reporting_progress(report):
+        manifest = _run_flow(lambda: build_flow(
+            config=str(config), out=str(out), workers=workers, beam_args=beam_args,
+            force=force, overwrite=overwrite, versioned=versioned, sample_rate=sample_rate,
+            max_rejection_rate=max_rejection_rate))
+    _report_built(out, manifest, cfg.name, versioned, started)
+
+
+def _report_built(out: Path, manifest: dict[str, Any], name: str, versioned: bool,
+                  started: datetime) -> None:
+    """One line per dataset: where, rows, and how fast (or that it was already there)."""
+    from searchtrace.flows.versions import version_folder
+
+    folder = version_folder(out, manifest["build_key"]) if versioned else out
+    record = json.loads((folder / "build.json").read_text())
+    rows = Counter({split: 0 for split in manifest["shards_per_split"]})
+    for entry in manifest["files"]:
+        rows[entry["split"]] += entry["rows"]
+    counts = ", ".join(f"{split}: {n}" for split, n in rows.items())
+    how = (f"in {record['seconds']:.1f} s, {record['rows_per_second']} rows/s"
+           if record["rows_per_second"] else "from an earlier attempt")
+    if datetime.fromisoformat(record["finished_at"]) < started.replace(microsecond=0):
+        how = f"earlier (cache hit, build key {manifest['build_key'][:12]})"
+    Console().print(f"{name}: {folder} ({counts}) built {how}", highlight=False,
+                    soft_wrap=True)
+
+
+@app.command()
+def suite(
+    suite_file: Path = typer.Argument(..., help="YAML suite: a list of builds."),
+    out: Path = typer.Option(..., "--out", help="Folder for the builds (OUT/<name>)."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace existing folders holding other builds."),
+    force: bool = typer.Option(False, "--force", help="Rebuild builds already there."),
+    versioned: bool = typer.Option(False, "--versioned",
+                                   help="Write OUT/<name>/v-<build key>/ and move latest."),
+) -> None:
+    """Run several builds in one flow, concurrently within the machine's cores; exit 1
+    naming the builds that failed (the others are published)."""
+    from searchtrace.flows.build import reporting_progress
+    from searchtrace.flows.suite import load_suite, run_suite
+
+    try:
+        load_suite(suite_file)
+    except UserError as error:
+        _fail(str(error), 2)
+    started = datetime.now(UTC)
+    with _progress_bars() as report, reporting_progress(report):
+        manifests = _run_flow(lambda: run_suite(suite_file, out, force=force,
+                                                overwrite=overwrite, versioned=versioned))
+    for name, manifest in manifests.items():
+        _report_built(out / name, manifest, name, versioned, started)
+
+
+@app.command()
+def schedule(
+    config: Path = typer.Argument(..., help="YAML build config."),
+    cron: str = typer.Option(..., "--cron", help="When to build, e.g. '0 3 * * *'."),
+    out: Path = typer.Option(..., "--out", help="Folder of versions: OUT/v-<key>/, OUT/latest."),
+    workers: int = typer.Option(1, "--workers", help="Solver processes per build."),
+    api_url: str = typer.Option(None, "--api-url",
+                                help="Prefect server API (default: $PREFECT_API_URL, else "
+                                     "http://127.0.0.1:4200/api)."),
+) -> None:
+    """Serve a cron-scheduled deployment of the build against a running Prefect server
+    (`prefect server start`); runs until interrupted."""
+    from searchtrace.flows.schedule import DEFAULT_API_URL, serve_schedule
+
+    url = api_url or os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL
+    try:
+        if workers < 1:
+            raise UserError(f"--workers: must be at least 1, got {workers}")
+        serve_schedule(config, out, cron=cron, api_url=url, workers=workers)
+    except UserError as error:
+        _fail(str(error), 2)
 
 
 def _open_dataset(path: Path) -> tuple[dict, list[Path]]:
@@ -110,8 +227,11 @@ def inspect(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None
     for reasons in stats["rejections"].values():
         rejected.update(reasons)
     out.print("rejected: " + (", ".join(f"{r}={n}" for r, n in rejected.most_common()) or "none"))
-    t = stats["throughput"]
-    out.print(f"built in {t['seconds']} s ({t['rows_per_second']} rows/s, {t['workers']} workers)")
+    record_path = dataset / "build.json"
+    if record_path.is_file():
+        t = json.loads(record_path.read_text())
+        out.print(f"built in {t['seconds']} s ({t['rows_per_second']} rows/s, "
+                  f"{t['workers']} workers)")
     first = pq.read_table(files[0]).slice(0, 1).to_pylist()
     if first:
         row = first[0]

@@ -36,7 +36,7 @@ def summary_markdown(dataset: Path, *, cached: bool, gate: str) -> str:
              f"- build key: `{stats['versions']['build_key']}`"
              + (" (cache hit: the existing dataset was returned)" if cached else ""),
              f"- gate: {gate}",
-             f"- rows: " + ", ".join(f"{s} {e['rows']}" for s, e in stats["splits"].items()),
+             "- rows: " + ", ".join(f"{s} {e['rows']}" for s, e in stats["splits"].items()),
              f"- throughput: {record['rows']} rows in {record['seconds']} s "
              f"({record['rows_per_second']} rows/s, {record['workers']} worker(s), "
              f"{stats['rounds']} round(s), {record['resumed_batches']} batch(es) resumed)",

@@ -30,7 +30,7 @@ from searchtrace.config import BuildConfig, load_config
 from searchtrace.errors import BuildError, UserError
 from searchtrace.flows.artifacts import publish_artifacts
 from searchtrace.flows.gate import GateReport, run_gate
-from searchtrace.flows.versions import is_cached, point_latest, version_folder
+from searchtrace.flows.versions import LATEST, is_cached, point_latest, version_folder
 from searchtrace.pipelines.build import StagedBuild, build_staged, publish, staging_folder
 from searchtrace.pipelines.outputs import write_run_record
 from searchtrace.pipelines.plan import plan_buckets
@@ -84,6 +84,12 @@ def plan_build(config: BuildConfig, out: str, *, versioned: bool, force: bool,
     final = version_folder(root, key) if root is not None else Path(out)
     if final.exists() and not final.is_dir():
         raise UserError(f"output path is not a folder: {final}")
+    if root is not None and (root / "manifest.json").exists():
+        raise UserError(f"{root} is a dataset folder, not a folder of versions; give "
+                        "--versioned builds their own --out")
+    if root is None and (final / LATEST).is_symlink():
+        raise UserError(f"{final} is a folder of versions (it has `{LATEST}`); build into it "
+                        "with --versioned or choose another --out")
     cached = not force and is_cached(final, key)
     if final.exists() and not cached:
         if root is not None and not force:

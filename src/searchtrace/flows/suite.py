@@ -1,0 +1,119 @@
+"""The suite flow: several builds (tasks, k-mixes, sizes) in one flow run, each a build
+subflow, run concurrently within the machine's cores. A build that fails does not stop
+the others; the suite then ends failed and names which failed and why.
+
+A suite file lists builds, each a config file (relative to the suite file) with optional
+`set:` overrides merged into it section by section:
+
+    concurrency: 2            # optional; default: the machine's cores
+    builds:
+      - name: countdown-k3    # optional; default: the config's name
+        config: countdown.yaml
+        set: {traces: {k_mix: {3: 1.0}}}
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from searchtrace.config import load_config
+from searchtrace.errors import BuildError, UserError
+from searchtrace.flows.build import build_flow
+
+
+class SuiteBuild(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    config: str
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    overrides: dict[str, Any] = Field(default_factory=dict, alias="set")
+    workers: int = Field(default=1, ge=1)
+
+
+class SuiteConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    builds: list[SuiteBuild] = Field(min_length=1)
+    concurrency: int | None = Field(default=None, ge=1)
+
+
+def load_suite(path: str | Path) -> tuple[SuiteConfig, dict[str, SuiteBuild]]:
+    """The suite and its builds by output name, every config checked before anything runs;
+    each problem is a one-line UserError naming the build."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"suite file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise UserError(f"suite {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    try:
+        suite = SuiteConfig.model_validate(raw)
+    except ValidationError as error:
+        item = error.errors()[0]
+        where = ".".join(str(p) for p in item["loc"])
+        raise UserError(f"invalid suite {path}: {where}: {item['msg']}") from None
+    named: dict[str, SuiteBuild] = {}
+    for number, build in enumerate(suite.builds):
+        config_path = (path.parent / build.config).resolve()
+        try:
+            config = load_config(config_path, build.overrides)
+        except UserError as error:
+            raise UserError(f"suite build {number} ({build.config}): {error}") from None
+        name = build.name or config.name
+        if name in named:
+            raise UserError(f"suite builds {number} and an earlier one share the output name "
+                            f"{name!r}; give each a distinct `name:`")
+        named[name] = build.model_copy(update={"config": str(config_path)})
+    return suite, named
+
+
+@task(name="build-subflow", cache_policy=NO_CACHE, persist_result=False)
+def run_member(name: str, build: SuiteBuild, out: str, options: dict[str, Any]) -> dict[str, Any]:
+    """One build subflow; its failure is returned, not raised, so the others go on."""
+    state = build_flow(config=build.config, out=str(Path(out) / name),
+                       overrides=build.overrides or None, workers=build.workers, isolate=True,
+                       return_state=True, **options)
+    if state.is_completed():
+        return {"name": name, "ok": True, "manifest": state.result()}
+    error = state.result(raise_on_failure=False)
+    return {"name": name, "ok": False, "error": str(error) or state.message}
+
+
+@flow(name="searchtrace-suite", persist_result=False)
+def suite_flow(suite: str, out: str, force: bool = False, overwrite: bool = False,
+               versioned: bool = False) -> dict[str, dict[str, Any]]:
+    """Run every build of `suite` into `out/<name>`; returns each build's manifest."""
+    _, builds = load_suite(suite)
+    options = {"force": force, "overwrite": overwrite, "versioned": versioned}
+    futures = [run_member.submit(name, build, out, options) for name, build in builds.items()]
+    outcomes = [future.result() for future in futures]
+    failed = [o for o in outcomes if not o["ok"]]
+    logger = get_run_logger()
+    for outcome in outcomes:
+        logger.info("%s: %s", outcome["name"], "built" if outcome["ok"] else outcome["error"])
+    if failed:
+        raise BuildError(f"{len(failed)} of {len(outcomes)} builds failed: "
+                         + "; ".join(f"{o['name']} ({o['error']})" for o in failed)
+                         + f". The others were published under {out}")
+    return {o["name"]: o["manifest"] for o in outcomes}
+
+
+def run_suite(suite: str | Path, out: str | Path, *, force: bool = False,
+              overwrite: bool = False, versioned: bool = False) -> dict[str, dict[str, Any]]:
+    """Check the suite, then run it with at most min(cores, builds, `concurrency`) builds
+    at a time."""
+    config, builds = load_suite(suite)
+    limit = min(os.cpu_count() or 1, len(builds), config.concurrency or len(builds))
+    runner = ThreadPoolTaskRunner(max_workers=limit)
+    return suite_flow.with_options(task_runner=runner)(
+        suite=str(Path(suite).resolve()), out=str(Path(out).resolve()), force=force,
+        overwrite=overwrite, versioned=versioned)
