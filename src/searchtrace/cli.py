@@ -28,16 +28,19 @@ console = Console(stderr=True)
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="Show Beam's and other libraries' log messages."),
 ) -> None:
     """Libraries log only errors by default, so errors stay one line (Beam, for one,
     warns on import about optional Google Cloud clients); Prefect's run logs show with
-    --verbose and always reach the Prefect server. Telemetry is off."""
+    --verbose (and always for `schedule`, a long-running service) and always reach the
+    Prefect server. Telemetry is off."""
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
+    shows_runs = verbose or ctx.invoked_subcommand == "schedule"
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if shows_runs else "CRITICAL")
 
 
 def _fail(message: str, code: int) -> None:

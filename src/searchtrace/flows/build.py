@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,7 +36,8 @@ from searchtrace.pipelines.plan import plan_buckets
 from searchtrace.version import build_key
 
 ProgressCallback = Callable[[str, int, int], None]
-_progress_lock = threading.Lock()
+# Builds in any thread of this process report here; no lock: dict updates are atomic, and a
+# Lock would stop Prefect from pickling the flow for its runner's subprocesses.
 _progress_callbacks: dict[str, ProgressCallback] = {}
 
 
@@ -46,13 +46,11 @@ def reporting_progress(callback: ProgressCallback) -> Iterator[None]:
     """Send the progress of builds run in this process to `callback(label, done, total)`,
     labels prefixed with the config's name (the CLI's progress bars)."""
     token = f"{id(callback)}"
-    with _progress_lock:
-        _progress_callbacks[token] = callback
+    _progress_callbacks[token] = callback
     try:
         yield
     finally:
-        with _progress_lock:
-            del _progress_callbacks[token]
+        del _progress_callbacks[token]
 
 
 class GateFailed(BuildError):
@@ -122,9 +120,7 @@ def beam_build(plan: BuildPlan, workers: int, isolate: bool,
     reported: dict[str, int] = {}
 
     def progress(label: str, done: int, total: int) -> None:
-        with _progress_lock:
-            callbacks = list(_progress_callbacks.values())
-        for callback in callbacks:
+        for callback in list(_progress_callbacks.values()):
             callback(f"{plan.config.name}: {label}", done, total)
         tenth = 10 * done // max(total, 1)
         if reported.get(label) != tenth:
