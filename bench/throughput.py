@@ -30,7 +30,8 @@ result = run_build(parse_config(raw), out, workers=workers)
 seconds = time.monotonic() - started
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-chars = [s["completion_chars"]["mean"] for s in result.stats["splits"].values()]
+stats = json.loads((result.out / "stats.json").read_text())
+chars = [s["completion_chars"]["mean"] for s in stats["splits"].values()]
 print(json.dumps({"seconds": seconds, "peak_rss_mib": peak / 1024,
                   "completion_chars": sum(chars) / len(chars)}))
 """

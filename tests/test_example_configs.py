@@ -1,4 +1,5 @@
-"""Every shipped config builds at full size with its exact mix (slow: ~1.5 minutes)."""
+"""Every shipped config builds at full size with its exact mix, and the shipped suite runs
+(slow: a few minutes)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from searchtrace.pipelines.plan import largest_remainder
 ROOT = Path(__file__).resolve().parents[1]
 
 
+BUILD_CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.yaml") if p.name != "suite.yaml")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+@pytest.mark.parametrize("name", BUILD_CONFIGS)
 def test_example_config_builds_exactly_and_every_row_reverifies(name: str,
                                                                 tmp_path: Path) -> None:
     config = load_config(ROOT / "configs" / name)
@@ -31,3 +35,19 @@ def test_example_config_builds_exactly_and_every_row_reverifies(name: str,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert f"{sum(config.splits.values())} ok, 0 failed" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_the_shipped_suite_builds_every_dataset(tmp_path: Path) -> None:
+    from searchtrace.flows.gate import run_gate
+    from searchtrace.flows.suite import load_suite
+
+    _, builds = load_suite(ROOT / "configs" / "suite.yaml")
+    result = subprocess.run([sys.executable, "-m", "searchtrace.cli", "suite",
+                             str(ROOT / "configs" / "suite.yaml"), "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(builds)
+    for name in builds:
+        assert run_gate(tmp_path / name).ok

@@ -113,7 +113,7 @@ def test_latest_moves_only_after_the_gate_passes(tmp_path: Path) -> None:
     v1 = version_folder(root, manifest["build_key"])
     assert latest_version(root) == v1
     second = write_config(tmp_path, {**SMALL_COUNTDOWN, "seed": 8}, "second.yaml")
-    with pytest.raises(GateFailed, match="rejection_rate: .* above the 0.0% ceiling"):
+    with pytest.raises(GateFailed, match=r"rejection_rate: .* above the 0\.0% ceiling"):
         build_flow(config=str(second), out=str(root), versioned=True, max_rejection_rate=0.0)
     assert latest_version(root) == v1
     assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == [
@@ -161,7 +161,10 @@ def test_an_unmeetable_mix_fails_at_once_without_retries(tmp_path: Path) -> None
 
 
 def test_a_suite_runs_builds_concurrently_and_names_the_one_that_failed(tmp_path: Path) -> None:
-    write_config(tmp_path, SMALL_COUNTDOWN, "countdown.yaml")
+    # Builds of a few seconds each, so that they overlap despite Prefect's subflow start-up
+    # latency (up to about 2 s each).
+    write_config(tmp_path, {**SMALL_COUNTDOWN, "splits": {"train": 1500, "test": 150},
+                            "output": {"rows_per_shard": 500}}, "countdown.yaml")
     suite = tmp_path / "suite.yaml"
     suite.write_text(yaml.safe_dump({"builds": [
         {"name": "k-mix", "config": "countdown.yaml"},
