@@ -15,7 +15,8 @@ from searchtrace.generators.countdown import CountdownConfig
 from searchtrace.generators.sudoku import SudokuConfig
 from searchtrace.registry import all_tasks
 
-CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if p.name != "suite.yaml")
 MINIMAL: dict[str, Any] = {"task": {"name": "countdown"}}
 
 
@@ -245,3 +246,13 @@ def test_example_configs_validate(path: Path) -> None:
     assert again.task_config() == knobs
     assert (again.traces, again.splits, again.seed, again.solver, again.output) == (
         config.traces, config.splits, config.seed, config.solver, config.output)
+
+
+def test_the_shipped_suite_names_valid_configs_and_distinct_outputs() -> None:
+    from searchtrace.flows.suite import load_suite
+
+    suite, builds = load_suite(CONFIG_DIR / "suite.yaml")
+    assert len(builds) == len(suite.builds) == 5
+    sweep = {tuple(load_config(b.config, b.overrides).traces.k_mix)
+             for name, b in builds.items() if name.startswith("countdown")}
+    assert sweep == {(0,), (1,), (3,), (5,)}

@@ -54,7 +54,7 @@ def task_runs(flow_run_id: UUID) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> tuple[Path, dict, Path]:
     folder = tmp_path_factory.mktemp("flow")
-    config = write_config(folder, SMALL_COUNTDOWN)
+    config = write_config(folder, {**SMALL_COUNTDOWN, "name": "countdown-flow"})
     manifest = build_flow(config=str(config), out=str(folder / "out"))
     return folder / "out", manifest, config
 
@@ -71,7 +71,7 @@ def test_the_build_flow_publishes_a_gated_dataset_and_returns_its_manifest(built
 
 def test_every_build_publishes_a_summary_a_shard_table_and_a_plot(built) -> None:
     out, manifest, _ = built
-    key = artifact_key(SMALL_COUNTDOWN["name"])
+    key = artifact_key("countdown-flow")
     with get_client(sync_client=True) as client:
         found = {a.key: a for a in client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(
@@ -101,7 +101,7 @@ def test_the_same_build_key_is_a_cache_hit_and_force_rebuilds(built) -> None:
 
 def test_another_build_over_a_folder_needs_overwrite(built, tmp_path: Path) -> None:
     out, _, _ = built
-    other = write_config(tmp_path, {**SMALL_COUNTDOWN, "seed": 5})
+    other = write_config(tmp_path, {**SMALL_COUNTDOWN, "name": "countdown-flow", "seed": 5})
     with pytest.raises(UserError, match="pass --overwrite"):
         build_flow(config=str(other), out=str(out))
 

@@ -43,6 +43,14 @@ def main_options(
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if shows_runs else "CRITICAL")
 
 
+# The validation gate's options, shared by `build` and `validate`.
+SAMPLE_RATE = typer.Option(None, "--sample-rate",
+                           help="Share of rows the gate re-verifies (default: all rows under "
+                                "100k rows, else 0.1).")
+MAX_REJECTION_RATE = typer.Option(0.5, "--max-rejection-rate",
+                                  help="Gate ceiling on the share of rejected candidates.")
+
+
 def _fail(message: str, code: int) -> None:
     console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -99,12 +107,8 @@ def build(
                                help="Rebuild even when the same build is already there."),
     versioned: bool = typer.Option(False, "--versioned",
                                    help="Write OUT/v-<build key>/ and move OUT/latest."),
-    sample_rate: float = typer.Option(None, "--sample-rate",
-                                      help="Share of rows the gate re-verifies (default: all "
-                                           "under 100k rows, else 0.1)."),
-    max_rejection_rate: float = typer.Option(0.5, "--max-rejection-rate",
-                                             help="Gate ceiling on the share of rejected "
-                                                  "candidates."),
+    sample_rate: float = SAMPLE_RATE,
+    max_rejection_rate: float = MAX_REJECTION_RATE,
 ) -> None:
     """Build a dataset as a Prefect flow: validate, plan, Beam, gate, publish. Extra
     `--flag=value` arguments go to Beam (e.g. `--runner=...`)."""
@@ -268,12 +272,8 @@ def verify(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None:
 @app.command()
 def validate(
     dataset: Path = typer.Argument(..., help="Dataset folder."),
-    sample_rate: float = typer.Option(None, "--sample-rate",
-                                      help="Share of rows to re-verify (default: all rows "
-                                           "under 100k rows, else 0.1)."),
-    max_rejection_rate: float = typer.Option(0.5, "--max-rejection-rate",
-                                             help="Ceiling on the share of rejected "
-                                                  "candidates."),
+    sample_rate: float = SAMPLE_RATE,
+    max_rejection_rate: float = MAX_REJECTION_RATE,
 ) -> None:
     """Run the validation gate: manifest, schema, splits, exact mixes, overlap, rejection
     rate and re-verification. Exit 1 if any rule fails."""
