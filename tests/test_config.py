@@ -16,7 +16,7 @@ from searchtrace.generators.sudoku import SudokuConfig
 from searchtrace.registry import all_tasks
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if p.name != "suite.yaml")
+CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if not p.name.startswith(("suite", "sweep-")))
 MINIMAL: dict[str, Any] = {"task": {"name": "countdown"}}
 
 

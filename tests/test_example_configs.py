@@ -17,7 +17,8 @@ from searchtrace.pipelines.plan import largest_remainder
 ROOT = Path(__file__).resolve().parents[1]
 
 
-BUILD_CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.yaml") if p.name != "suite.yaml")
+BUILD_CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.yaml")
+                       if not p.name.startswith(("suite", "sweep-")))
 
 
 @pytest.mark.slow

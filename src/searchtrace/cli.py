@@ -315,6 +315,150 @@ def gallery(out: Path = typer.Option(Path("docs/tasks.md"), "--out",
     console.print(f"wrote {out}")
 
 
+train_app = typer.Typer(no_args_is_help=True,
+                        help="Train from produced shards: SFT, then RL (needs the train extra).")
+experiment_app = typer.Typer(no_args_is_help=True, help="Experiments over built datasets.")
+app.add_typer(train_app, name="train")
+app.add_typer(experiment_app, name="experiment")
+
+K_FILTER = typer.Option(None, "--k", help="Keep rows with this many backtracks (repeatable).")
+TASK_FILTER = typer.Option(None, "--task", help="Keep rows of this task.")
+NODES_FILTER = typer.Option(None, "--max-nodes",
+                            help="Keep rows whose measured difficulty (nodes expanded) is at "
+                                 "most this.")
+LIMIT = typer.Option(None, "--limit", help="Use at most this many rows.")
+SEED = typer.Option(0, "--seed", help="Seed for initialisation, data order and sampling.")
+
+
+@contextmanager
+def _trainer_errors() -> Iterator[None]:
+    """Nothing is downloaded; a missing extra or bad input is one line, exit 2."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    try:
+        import torch  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError:
+        _fail("the trainer needs the train extra: pip install torch==2.13.0 && "
+              "pip install -e '.[train]'", 2)
+    try:
+        yield
+    except UserError as error:
+        _fail(str(error), 2)
+
+
+def _row_filter(k: list[int] | None, task: str | None, max_nodes: int | None,
+                limit: int | None) -> Any:
+    from searchtrace.trainer.data import RowFilter, parse_k
+
+    return RowFilter(k=parse_k(k), task=task, max_nodes_expanded=max_nodes, limit=limit)
+
+
+@train_app.command("sft")
+def train_sft(
+    data: Path = typer.Option(..., "--data", help="Dataset folder (its train split)."),
+    model: str = typer.Option("tiny", "--model",
+                              help="`tiny` (built from scratch) or a local model folder."),
+    out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, then the model."),
+    size: str = typer.Option("1m", "--size", help="Size of `tiny`: 1m, 10m or 100m."),
+    epochs: float = typer.Option(3.0, "--epochs"),
+    learning_rate: float = typer.Option(3e-3, "--learning-rate"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    max_length: int = typer.Option(512, "--max-length", help="Longest sequence in tokens."),
+    seed: int = SEED,
+    k: list[int] = K_FILTER,
+    task: str = TASK_FILTER,
+    max_nodes: int = NODES_FILTER,
+    limit: int = LIMIT,
+) -> None:
+    """Supervised fine-tuning on prompt/completion rows (loss on the completion only)."""
+    with _trainer_errors():
+        from searchtrace.trainer.sft import SftSettings, run_sft
+
+        settings = SftSettings(epochs=epochs, learning_rate=learning_rate,
+                               batch_size=batch_size, max_length=max_length, size=size,
+                               seed=seed)
+        record = run_sft(data, model, out, settings, _row_filter(k, task, max_nodes, limit))
+    losses = record["losses"]
+    Console().print(f"SFT: {record['rows']} rows, {record['steps']} steps, loss "
+                    f"{losses[0]:.3f} -> {losses[-1]:.3f}; model in {out}", highlight=False)
+
+
+@train_app.command("rl")
+def train_rl(
+    data: Path = typer.Option(..., "--data", help="Dataset folder (its train prompts)."),
+    model: str = typer.Option(..., "--model", help="A trained checkpoint (e.g. an SFT run)."),
+    out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, then the model."),
+    steps: int = typer.Option(30, "--steps"),
+    learning_rate: float = typer.Option(5e-5, "--learning-rate"),
+    batch_size: int = typer.Option(16, "--batch-size",
+                                   help="Completions per step (prompts x generations)."),
+    num_generations: int = typer.Option(4, "--num-generations",
+                                        help="Completions per prompt (the GRPO group)."),
+    max_completion_length: int = typer.Option(256, "--max-completion-length"),
+    step_validity: bool = typer.Option(True, "--step-validity/--no-step-validity",
+                                       help="Reward the fraction of legal steps too."),
+    seed: int = SEED,
+    k: list[int] = K_FILTER,
+    task: str = TASK_FILTER,
+    max_nodes: int = NODES_FILTER,
+    limit: int = LIMIT,
+) -> None:
+    """GRPO with the verifiers as rewards: answer correct, format, step validity."""
+    with _trainer_errors():
+        from searchtrace.trainer.rl import RlSettings, run_rl
+
+        settings = RlSettings(steps=steps, learning_rate=learning_rate, batch_size=batch_size,
+                              num_generations=num_generations,
+                              max_completion_length=max_completion_length,
+                              step_validity=step_validity, seed=seed)
+        record = run_rl(data, model, out, settings, _row_filter(k, task, max_nodes, limit))
+    rewards = record["reward"]
+    Console().print(f"RL: {record['steps']} steps, mean reward {rewards[0]:.3f} -> "
+                    f"{rewards[-1]:.3f}; model in {out}", highlight=False)
+
+
+@app.command("eval")
+def eval_command(
+    model: Path = typer.Option(..., "--model", help="A trained model folder."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder."),
+    split: str = typer.Option("test", "--split"),
+    limit: int = typer.Option(200, "--limit", help="Evaluate at most this many problems."),
+    max_new_tokens: int = typer.Option(320, "--max-new-tokens"),
+    out: Path = typer.Option(None, "--out", help="Report folder (default: MODEL/eval-SPLIT)."),
+) -> None:
+    """Accuracy on a split by the verifiers, and how the outputs behave (backtracks, legal
+    steps, length, parse failures): eval.json and eval.md."""
+    with _trainer_errors():
+        from searchtrace.trainer.data import RowFilter, load_split
+        from searchtrace.trainer.evaluate import evaluate_rows, write_report
+        from searchtrace.trainer.models import load_model
+
+        rows = load_split(data, split, RowFilter(limit=limit))
+        network, tokenizer = load_model(str(model))
+        summary, judged = evaluate_rows(network, tokenizer, rows, max_new_tokens=max_new_tokens)
+        folder = out or model / f"eval-{split}"
+        write_report(folder, summary, judged,
+                     {"model": str(model), "data": str(data), "split": split})
+    Console().print(summary.table() + f"\nreport: {folder}/eval.md", highlight=False)
+
+
+@experiment_app.command("backtrack-sweep")
+def backtrack_sweep_command(
+    config: Path = typer.Argument(..., help="YAML sweep config."),
+    out: Path = typer.Option(..., "--out", help="Folder for data, runs, evals and results."),
+) -> None:
+    """Build a dataset per k, SFT a model on each, evaluate, RL, evaluate again; write
+    results.csv, results.md and results.png."""
+    with _trainer_errors():
+        from searchtrace.trainer.experiment import backtrack_sweep, load_sweep
+
+        load_sweep(config)
+        results = _run_flow(lambda: backtrack_sweep(config, out))
+    Console().print((out / "results.md").read_text(), highlight=False)
+    Console().print(f"{len(results)} k values; plot: {out / 'results.png'}", highlight=False)
+
+
 def main() -> None:
     app(prog_name="searchtrace")
 
