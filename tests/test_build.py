@@ -110,6 +110,18 @@ def test_load_dataset_reads_the_folder_offline(built: Path) -> None:
     assert dataset["train"][0]["completion"].startswith("<think>\n")
 
 
+def test_another_build_in_a_folder_of_the_same_name_loads_its_own_rows(
+    built: Path, tmp_path: Path, countdown_config: dict
+) -> None:
+    # `datasets` caches a local folder by its name and config name; the card names the
+    # config by build key, so the first folder's cached rows are never served for this one.
+    load_dataset(str(built))
+    countdown_config["splits"] = {"train": 20, "test": 6}
+    other = tmp_path / built.name
+    run_build(parse_config(countdown_config), other)
+    assert {s: len(d) for s, d in load_dataset(str(other)).items()} == {"train": 20, "test": 6}
+
+
 def test_the_same_config_builds_a_byte_identical_folder(built: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     run_build(parse_config(SMALL_COUNTDOWN), again)

@@ -118,11 +118,15 @@ def test_latest_moves_only_after_the_gate_passes(tmp_path: Path) -> None:
     assert latest_version(root) == v1
     assert sorted(p.name for p in root.iterdir() if not p.name.startswith(".")) == [
         LATEST, v1.name]
-    manifest = build_flow(config=str(second), out=str(root), versioned=True)
+    assert {s: len(d) for s, d in load_dataset(str(root / LATEST)).items()} == {
+        "train": 42, "test": 13}
+    third = write_config(tmp_path, {**SMALL_COUNTDOWN, "splits": {"train": 30, "test": 10}},
+                         "third.yaml")
+    manifest = build_flow(config=str(third), out=str(root), versioned=True)
     v2 = version_folder(root, manifest["build_key"])
     assert latest_version(root) == v2 and v1.is_dir()
-    loaded = load_dataset(str(root / LATEST))
-    assert {s: len(d) for s, d in loaded.items()} == SMALL_COUNTDOWN["splits"]
+    loaded = load_dataset(str(root / LATEST))  # the new version, not a cached old one
+    assert {s: len(d) for s, d in loaded.items()} == {"train": 30, "test": 10}
 
 
 def test_a_failure_that_can_pass_is_retried_and_the_build_completes(

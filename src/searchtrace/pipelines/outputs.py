@@ -172,9 +172,13 @@ def _difficulty_mix(config: BuildConfig, split: str, bag: dict[str, list]) -> di
 
 def dataset_card(config: BuildConfig, stats: dict[str, Any], plot: str) -> str:
     """The dataset's README.md: `configs:` for `datasets`, then what, how, mix and limits."""
+    # The config is named by the build key: `datasets` caches a local folder under its
+    # base name and config name, so a plain "default" would serve one build's cached rows
+    # for another folder of the same name (or a rebuilt one).
     header = {
         "configs": [{
-            "config_name": "default",
+            "config_name": f"build-{build_key(config)[:12]}",
+            "default": True,
             "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in config.splits],
         }],
         "tags": ["searchtrace", "search-traces", "backtracking", config.task.name],

@@ -4,6 +4,7 @@ style)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,18 +32,26 @@ class RowFilter:
 
 
 def load_split(data: str | Path, split: str, row_filter: RowFilter = RowFilter()) -> Any:
-    """The split's rows that pass `row_filter`, in the shards' order; a UserError when the
-    folder is not a dataset, the split is missing or nothing is left."""
-    from datasets import load_dataset
+    """The split's rows that pass `row_filter`, in the manifest's shard order; a UserError
+    when the folder is not a dataset, the split is missing or nothing is left.
+
+    The shards the manifest lists are read into memory, not through `load_dataset`'s cache,
+    which is keyed by path and could serve an earlier dataset built at the same path.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Dataset
 
     data = Path(data)
     if not (data / "manifest.json").is_file():
         raise UserError(f"--data: not a searchtrace dataset folder (no manifest.json): {data}")
-    splits = load_dataset(str(data))
-    if split not in splits:
-        raise UserError(f"--split: {data} has no split {split!r}; it has "
-                        f"{', '.join(sorted(splits))}")
-    rows = splits[split].filter(row_filter.keeps)
+    manifest = json.loads((data / "manifest.json").read_text())
+    shards = [data / f["path"] for f in manifest["files"] if f["split"] == split]
+    if not shards:
+        splits = sorted({f["split"] for f in manifest["files"]})
+        raise UserError(f"--split: {data} has no split {split!r}; it has {', '.join(splits)}")
+    table = pa.concat_tables([pq.read_table(path) for path in shards])
+    rows = Dataset(table).filter(row_filter.keeps)
     if row_filter.limit is not None:
         rows = rows.select(range(min(row_filter.limit, len(rows))))
     if len(rows) == 0:
