@@ -106,7 +106,7 @@ def test_a_finished_run_is_reused_and_an_interrupted_one_resumes(
     assert (interrupted / "checkpoint-40").is_dir()
     with caplog.at_level(logging.INFO, logger="searchtrace.trainer"):
         resumed = run_sft(data, "tiny", interrupted, QUICK_SFT)
-    assert "resuming SFT from" in caplog.text and "checkpoint-40" in caplog.text
+    assert "resuming from" in caplog.text and "checkpoint-40" in caplog.text
     assert resumed["resumed_from_step"] == 40 and resumed["steps"] == 45
     assert record["resumed_from_step"] == 0
 

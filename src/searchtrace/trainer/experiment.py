@@ -138,6 +138,7 @@ def _plot(path: Path, sweep: SweepConfig, results: list[dict[str, Any]]) -> None
         backtracks.plot(ks, [r[f"{stage}_backtracks"] for r in results], marker="o", label=label)
     accuracy.set_xlabel("backtracks per SFT trace (k)")
     accuracy.set_ylabel("test accuracy")
+    accuracy.set_ylim(0, 1)
     accuracy.legend(fontsize=8)
     backtracks.set_xlabel("backtracks per SFT trace (k)")
     backtracks.set_ylabel("backtracks per model output")

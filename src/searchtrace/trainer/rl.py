@@ -21,6 +21,7 @@ from searchtrace.trainer.runs import (
     last_checkpoint,
     logged_losses,
     logger,
+    train_and_save,
     write_run_record,
 )
 
@@ -83,9 +84,7 @@ def run_rl(data: str | Path, model: str, out: str | Path, settings: RlSettings =
         dataloader_num_workers=0, disable_tqdm=True, **device_args())
     trainer = GRPOTrainer(model=network, reward_funcs=reward_functions(settings.step_validity),
                           args=args, train_dataset=rows, processing_class=tokenizer)
-    trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(str(out))
-    tokenizer.save_pretrained(str(out))
+    train_and_save(trainer, tokenizer, out, resume)
     history = trainer.state.log_history
     rewards = {name: logged_losses(history, f"rewards/{name}/mean")
                for name in ("answer_reward", "format_reward", "step_validity_reward")}

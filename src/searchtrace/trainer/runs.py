@@ -52,3 +52,13 @@ def write_run_record(out: Path, record: dict[str, Any]) -> dict[str, Any]:
 
 def logged_losses(log_history: list[dict[str, Any]], key: str = "loss") -> list[float]:
     return [entry[key] for entry in log_history if key in entry]
+
+
+def train_and_save(trainer: Any, tokenizer: Any, out: Path, resume: str | None) -> None:
+    """Train (from `resume` when an interrupted run left a checkpoint) and save the model
+    and tokenizer as a Hugging Face checkpoint in `out`."""
+    if resume:
+        logger.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))

@@ -17,6 +17,7 @@ from searchtrace.trainer.runs import (
     last_checkpoint,
     logged_losses,
     logger,
+    train_and_save,
     write_run_record,
 )
 
@@ -52,8 +53,6 @@ def run_sft(data: str | Path, model: str, out: str | Path, settings: SftSettings
     texts = (row["prompt"] + row["completion"] for row in rows)
     network, tokenizer = load_model(resume or model, texts=texts, size=settings.size,
                                     max_positions=settings.max_length, seed=settings.seed)
-    if resume:
-        logger.info("resuming SFT from %s", resume)
     args = SFTConfig(
         output_dir=str(out), num_train_epochs=settings.epochs,
         per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
@@ -65,9 +64,7 @@ def run_sft(data: str | Path, model: str, out: str | Path, settings: SftSettings
     trainer = SFTTrainer(model=network, args=args,
                          train_dataset=rows.select_columns(["prompt", "completion"]),
                          processing_class=tokenizer)
-    trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(str(out))
-    tokenizer.save_pretrained(str(out))
+    train_and_save(trainer, tokenizer, out, resume)
     losses = logged_losses(trainer.state.log_history)
     return write_run_record(out, {"settings": described, "rows": len(rows),
                                   "parameters": parameter_count(network),
