@@ -139,12 +139,12 @@ def test_evaluation_numbers_on_a_handcrafted_set(data: Path) -> None:
         good,  # correct, 1 backtrack, every step legal
         good.replace("</answer>", "+1</answer>"),  # wrong answer, steps legal
         "no think block at all",  # malformed
-        good.replace("try ", "tyr ", 1),  # first line unparsable
+        good.replace("try ", "tyr ", 1),  # first line unparsable, answer still right
     ]
     judged = [analyse(row["task"], row["problem"], c, row["style"]) for c in handcrafted]
     summary = summarise(judged)
     assert summary.problems == 4
-    assert summary.accuracy == 0.25
+    assert summary.accuracy == 0.5  # accuracy judges the answer alone
     assert summary.format_rate == 0.75
     assert summary.mean_backtracks == (1 + 1 + 0 + 1) / 4
     assert summary.legal_step_fraction == (1 + 1 + 0 + 0) / 4

@@ -51,12 +51,11 @@ def load_split(data: str | Path, split: str, row_filter: RowFilter = RowFilter()
         splits = sorted({f["split"] for f in manifest["files"]})
         raise UserError(f"--split: {data} has no split {split!r}; it has {', '.join(splits)}")
     table = pa.concat_tables([pq.read_table(path) for path in shards])
-    rows = Dataset(table).filter(row_filter.keeps)
-    if row_filter.limit is not None:
-        rows = rows.select(range(min(row_filter.limit, len(rows))))
-    if len(rows) == 0:
+    facts = table.select(["num_backtracks", "task", "difficulty"]).to_pylist()
+    kept = [i for i, row in enumerate(facts) if row_filter.keeps(row)][: row_filter.limit]
+    if not kept:
         raise UserError(f"no {split} rows of {data} pass the filter {_describe(row_filter)}")
-    return rows.select_columns(list(KEEP_COLUMNS))
+    return Dataset(table.take(kept).select(list(KEEP_COLUMNS)))
 
 
 def _describe(row_filter: RowFilter) -> str:

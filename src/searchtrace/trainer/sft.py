@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from searchtrace.trainer.data import RowFilter, load_split
-from searchtrace.trainer.models import load_model, parameter_count
+from searchtrace.trainer.models import TINY, load_model, parameter_count, tiny_size
 from searchtrace.trainer.runs import (
     checkpoint_step,
     device_args,
@@ -47,6 +47,8 @@ def run_sft(data: str | Path, model: str, out: str | Path, settings: SftSettings
     if (done := finished_run(out, described)) is not None:
         logger.info("SFT run in %s is finished; reusing it", out)
         return done
+    if model == TINY:
+        tiny_size(settings.size)  # an unknown size fails before any data is read
     set_seed(settings.seed)
     rows = load_split(data, "train", row_filter)
     resume = last_checkpoint(out)
