@@ -121,15 +121,28 @@ def build(
             raise UserError(f"--workers: must be at least 1, got {workers}")
     except UserError as error:
         _fail(str(error), 2)
+    started = datetime.now(UTC)
+    if not (force or versioned) and _is_cached(out, cfg):
+        # Answered here, without starting Prefect's ephemeral server (~10 s); the flow gives
+        # the same answer when called from Python or a schedule.
+        _report_built(out, json.loads((out / "manifest.json").read_text()), cfg.name, False,
+                      started)
+        return
     from searchtrace.flows.build import build_flow, reporting_progress
 
-    started = datetime.now(UTC)
     with _progress_bars() as report, reporting_progress(report):
         manifest = _run_flow(lambda: build_flow(
             config=str(config), out=str(out), workers=workers, beam_args=beam_args,
             force=force, overwrite=overwrite, versioned=versioned, sample_rate=sample_rate,
             max_rejection_rate=max_rejection_rate))
     _report_built(out, manifest, cfg.name, versioned, started)
+
+
+def _is_cached(out: Path, config: Any) -> bool:
+    from searchtrace.flows.versions import is_cached
+    from searchtrace.version import build_key
+
+    return is_cached(out, build_key(config))
 
 
 def _report_built(out: Path, manifest: dict[str, Any], name: str, versioned: bool,

@@ -94,8 +94,9 @@ def plan_build(config: BuildConfig, out: str, *, versioned: bool, force: bool,
             raise BuildError(f"version folder {final} exists but does not match its manifest; "
                              "pass --force to rebuild it")
         if root is None and not (overwrite or force):
-            raise UserError(f"output folder exists and holds another build: {final}; pass "
-                            "--overwrite to replace it")
+            raise UserError(f"output folder exists and holds another build (another config, "
+                            f"code or schema version): {final}; pass --overwrite to replace "
+                            "it, or build with --versioned to keep both")
     staging = staging_folder(final, key)
     if force:
         shutil.rmtree(staging, ignore_errors=True)
