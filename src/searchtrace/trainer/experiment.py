@@ -94,7 +94,8 @@ def backtrack_sweep(config: str | Path, out: str | Path) -> list[dict[str, Any]]
                 row["sft_rows"] = record["rows"]
             else:
                 record = run_rl(data_dirs[k], str(out / "runs" / f"sft-k{k}"), run_dir, rl)
-                row["rl_final_reward"] = (record["reward"] or [None])[-1]
+                rewards = record["reward"]
+                row["rl_final_reward"] = round(rewards[-1], 4) if rewards else None
             model, tokenizer = load_model(str(run_dir))
             summary, judged = evaluate_rows(model, tokenizer, eval_rows,
                                             max_new_tokens=sweep.eval.max_new_tokens)
