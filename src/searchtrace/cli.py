@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -348,6 +349,8 @@ def _trainer_errors() -> Iterator[None]:
     """Nothing is downloaded; a missing extra or bad input is one line, exit 2."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    # TRL 1.16 calls transformers APIs that transformers 5 renamed; not the user's concern.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
     try:
         import torch  # noqa: F401
         import trl  # noqa: F401

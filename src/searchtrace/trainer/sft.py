@@ -67,7 +67,9 @@ def run_sft(data: str | Path, model: str, out: str | Path, settings: SftSettings
                          train_dataset=rows.select_columns(["prompt", "completion"]),
                          processing_class=tokenizer)
     train_and_save(trainer, tokenizer, out, resume)
-    losses = logged_losses(trainer.state.log_history)
+    history = trainer.state.log_history
+    # A run shorter than `logging_steps` logs only its mean training loss.
+    losses = logged_losses(history) or logged_losses(history, "train_loss")
     return write_run_record(out, {"settings": described, "rows": len(rows),
                                   "parameters": parameter_count(network),
                                   "steps": trainer.state.global_step,
