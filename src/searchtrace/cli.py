@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from searchtrace.errors import BuildError, UserError
+from searchtrace.solvers.policy import PolicyError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Build search-trace datasets with an exact number of backtracks.")
@@ -36,9 +37,13 @@ def main_options(
     """Libraries log only errors by default, so errors stay one line (Beam, for one,
     warns on import about optional Google Cloud clients); Prefect's run logs show with
     --verbose (and always for `schedule`, a long-running service) and always reach the
-    Prefect server. Telemetry is off."""
+    Prefect server. Beam's own report of a failed step (a traceback, logged before the
+    failure reaches us) shows only with --verbose: the command says what failed in one
+    line. Telemetry is off."""
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     shows_runs = verbose or ctx.invoked_subcommand == "schedule"
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if shows_runs else "CRITICAL")
@@ -81,6 +86,8 @@ def _run_flow(run: Callable[[], Any]) -> Any:
         _fail(str(error), 2)
     except BuildError as error:
         _fail(str(error), 1)
+    except PolicyError as error:
+        _fail(f"{error}; nothing was published (run again to resume)", 1)
     except KeyboardInterrupt:
         _fail("interrupted; run the same command again to resume where it stopped", 130)
     except Exception as error:  # after the Beam task's retries: report, don't dump
@@ -110,6 +117,10 @@ def build(
                                    help="Write OUT/v-<build key>/ and move OUT/latest."),
     sample_rate: float = SAMPLE_RATE,
     max_rejection_rate: float = MAX_REJECTION_RATE,
+    retries: int = typer.Option(2, "--retries",
+                                help="Times the Beam task is retried after a failure that "
+                                     "can pass (a crashed worker, a policy server down); "
+                                     "each retry resumes."),
 ) -> None:
     """Build a dataset as a Prefect flow: validate, plan, Beam, gate, publish. Extra
     `--flag=value` arguments go to Beam (e.g. `--runner=...`)."""
@@ -120,6 +131,8 @@ def build(
         cfg = load_config(config)  # bad input fails here, before Prefect starts
         if workers < 1:
             raise UserError(f"--workers: must be at least 1, got {workers}")
+        if retries < 0:
+            raise UserError(f"--retries: must be 0 or more, got {retries}")
     except UserError as error:
         _fail(str(error), 2)
     started = datetime.now(UTC)
@@ -135,7 +148,7 @@ def build(
         manifest = _run_flow(lambda: build_flow(
             config=str(config), out=str(out), workers=workers, beam_args=beam_args,
             force=force, overwrite=overwrite, versioned=versioned, sample_rate=sample_rate,
-            max_rejection_rate=max_rejection_rate))
+            max_rejection_rate=max_rejection_rate, retries=retries))
     _report_built(out, manifest, cfg.name, versioned, started)
 
 
@@ -327,6 +340,34 @@ def gallery(out: Path = typer.Option(Path("docs/tasks.md"), "--out",
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_gallery())
     console.print(f"wrote {out}")
+
+
+@app.command("serve-policy")
+def serve_policy_command(
+    checkpoint: str = typer.Argument(..., help="Local Hugging Face model folder (config.json, "
+                                               "weights, tokenizer)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on (0: a free one)."),
+    device: str = typer.Option("auto", "--device",
+                               help="auto (the GPU if there is one, else the CPU), cpu, "
+                                    "cuda, cuda:1, ..."),
+    batch_prompts: int = typer.Option(64, "--batch-prompts",
+                                      help="Prompts sampled together in one generate call."),
+    served_model_name: str = typer.Option(None, "--served-model-name",
+                                          help="The model id clients name and /v1/models "
+                                               "lists (default: CHECKPOINT as given)."),
+) -> None:
+    """Serve a checkpoint as an OpenAI-compatible completions server (/v1/completions,
+    /v1/models, /health) for the http policy backend where vLLM cannot run, e.g. on a
+    CPU; runs until interrupted. Nothing is downloaded."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from searchtrace.solvers.policy_server import serve_policy
+
+    try:
+        serve_policy(checkpoint, host, port, device=device, batch_prompts=batch_prompts,
+                     served_model_name=served_model_name)
+    except UserError as error:
+        _fail(str(error), 2)
 
 
 train_app = typer.Typer(no_args_is_help=True,

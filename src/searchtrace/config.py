@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
@@ -52,12 +53,80 @@ class MctsSection(_Strict):
         return MctsSettings(**self.model_dump())
 
 
+class LlmMctsSection(_Strict):
+    """Language-model-guided MCTS: waves per problem at most (one expansion each, or
+    `expansions_per_wave`), the PUCT exploration constant, where values come from (the
+    rules, policy rollouts, or both), how often a node whose proposals all broke the rules
+    is asked again before it closes, and how many problems are searched together (their
+    frontiers go to the policy in one batched call per wave)."""
+
+    simulations: int = Field(default=32, ge=1, le=100_000)
+    exploration: float = Field(default=1.0, gt=0, le=100)
+    value: Literal["rules", "rollout", "both"] = "rules"
+    expansions_per_wave: int = Field(default=1, ge=1, le=1024)
+    resamples: int = Field(default=2, ge=0, le=100)
+    problems_per_batch: int = Field(default=64, ge=1, le=100_000)
+    rollout_max_tokens: int = Field(default=256, ge=1, le=100_000)
+
+
 class SolverSection(_Strict):
     """The search algorithm and its node budget (nodes expanded before giving up)."""
 
-    name: Literal["dfs", "bfs", "astar", "best_first", "iddfs", "mcts"] = "dfs"
+    name: Literal["dfs", "bfs", "astar", "best_first", "iddfs", "mcts", "llm_mcts"] = "dfs"
     node_budget: int = Field(default=20_000, ge=1, le=10_000_000)
     mcts: MctsSection = MctsSection()
+    llm_mcts: LlmMctsSection = LlmMctsSection()
+
+
+class PolicySection(_Strict):
+    """The language model that proposes steps for `llm_mcts`, and how it is sampled.
+
+    backend `http`: an OpenAI-compatible completions server at `url` (vLLM, SGLang,
+    `transformers serve`, `searchtrace serve-policy`); it is never guessed, nothing is
+    contacted unless it is set. `model` is the served name (default: the server's only
+    model). backend `local`: the Hugging Face checkpoint folder `checkpoint`, sampled in
+    this process on `device` (auto: the GPU if there is one); `checkpoint_sha256`, which
+    every resolved config records, pins its weights (another digest is an error).
+    """
+
+    backend: Literal["http", "local"]
+    url: str | None = None
+    model: str | None = None
+    checkpoint: str | None = None
+    checkpoint_sha256: str | None = None
+    device: str = "auto"
+    samples: int = Field(default=4, ge=1, le=256)
+    temperature: float = Field(default=1.0, ge=0, le=10)
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    max_step_tokens: int = Field(default=48, ge=1, le=10_000)
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    retries: int = Field(default=2, ge=0, le=20)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    max_prompts_per_request: int = Field(default=256, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _backend_fields(self) -> PolicySection:
+        if self.backend == "http":
+            if not self.url:
+                raise ValueError("backend http needs `url`, the server's base address "
+                                 "ending in /v1, e.g. http://127.0.0.1:8000/v1")
+            if not self.url.startswith(("http://", "https://")):
+                raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
+            if self.checkpoint is not None:
+                raise ValueError("`checkpoint` is for backend local; backend http uses `url`")
+        else:
+            if not self.checkpoint:
+                raise ValueError("backend local needs `checkpoint`, a local Hugging Face "
+                                 "model folder")
+            if self.url is not None:
+                raise ValueError("`url` is for backend http; backend local uses `checkpoint`")
+        return self
+
+    def described(self) -> dict[str, Any]:
+        """What every row records about the policy that proposed its moves."""
+        return {"backend": self.backend, "samples": self.samples,
+                "temperature": self.temperature, "top_p": self.top_p,
+                "max_step_tokens": self.max_step_tokens}
 
 
 class TraceSection(_Strict):
@@ -153,6 +222,17 @@ class BuildConfig(_Strict):
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     difficulty_mix: DifficultyMix | None = None
     output: OutputSection = OutputSection()
+    policy: PolicySection | None = None
+
+    @model_validator(mode="after")
+    def _policy_for_llm_mcts(self) -> BuildConfig:
+        if self.solver.name == "llm_mcts" and self.policy is None:
+            raise ValueError("solver llm_mcts needs a `policy:` section (backend http with "
+                             "url, or backend local with checkpoint)")
+        if self.solver.name != "llm_mcts" and self.policy is not None:
+            raise ValueError(f"policy: only solver llm_mcts uses a policy; solver is "
+                             f"{self.solver.name}")
+        return self
 
     @model_validator(mode="after")
     def _natural_needs_a_walk(self) -> BuildConfig:
@@ -185,7 +265,29 @@ class BuildConfig(_Strict):
         """The config as written to the output, knobs resolved against the preset."""
         out = self.model_dump(mode="json")
         out["task"]["knobs"] = self.task_config().model_dump(mode="json")
+        if self.policy is not None and self.policy.checkpoint is not None:
+            # which weights propose the moves is part of what was built
+            out["policy"]["checkpoint_sha256"] = _checkpoint_digest(self.policy.checkpoint)
         return out
+
+
+def _checkpoint_digest(checkpoint: str) -> str:
+    folder = Path(checkpoint)
+    if not (folder / "config.json").is_file():
+        raise UserError(f"policy.checkpoint: {checkpoint!r} is not a local Hugging Face "
+                        "model folder (no config.json); nothing is downloaded")
+    stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns)
+                  for f in sorted(folder.iterdir()) if f.is_file())
+    return _digest_of(str(folder.resolve()), stamp)
+
+
+@cache
+def _digest_of(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
+    """The checkpoint's digest, read once per unchanged folder (`stamp`: names, sizes,
+    modification times)."""
+    from searchtrace.solvers.policy_local import checkpoint_digest
+
+    return checkpoint_digest(folder)
 
 
 def _one_line(error: ValidationError, prefix: str = "") -> str:
@@ -238,5 +340,12 @@ def parse_config(raw: Any) -> BuildConfig:
     except TypeError as error:
         raise UserError(f"invalid config: {error}") from None
     config.task_config()  # unknown task, bad preset or knobs fail here, before any work
+    policy = config.policy
+    if policy is not None and policy.checkpoint is not None:
+        digest = _checkpoint_digest(policy.checkpoint)  # a missing checkpoint fails here too
+        if policy.checkpoint_sha256 not in (None, digest):
+            raise UserError(f"policy.checkpoint_sha256: the weights in {policy.checkpoint} "
+                            f"have sha256 {digest}, the config pins "
+                            f"{policy.checkpoint_sha256}")
     return config
 

@@ -58,6 +58,7 @@ from searchtrace.pipelines.transforms import (
 from searchtrace.pipelines.writer import read_staged_batches, shard_count, staged_files
 from searchtrace.registry import get_task
 from searchtrace.schemas.rows import TraceRow
+from searchtrace.solvers.policy import PolicyError
 from searchtrace.version import build_key
 
 MAX_ROUNDS = 8
@@ -176,6 +177,10 @@ def build_staged(
     pool_workers = 0 if _names_runner(beam_args) else workers
     if pool_workers == 1 and not isolate:
         pool_workers = 0
+    if config.policy is not None and config.policy.backend == "local":
+        # one copy of the model, in this process: forking after torch started is unsafe,
+        # and the model batches the frontier itself
+        pool_workers = 0
     shards = {split: shard_count(n, config.output.rows_per_shard)
               for split, n in config.splits.items()}
     try:
@@ -185,9 +190,29 @@ def build_staged(
     except BuildError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    except Exception as error:
+        # the runner wraps a worker's failure; a policy that failed is said plainly (what
+        # was staged before it stays, so the next attempt resumes there)
+        failed = _innermost(error, PolicyError)
+        if failed is None:
+            raise
+        raise PolicyError(str(failed)) from None
     write_outputs(config, dataset, shards, _bucket_summary(states), rejections, rounds=rounds)
     dataset.rename(finished)
     return StagedBuild(finished, resumed)
+
+
+def _innermost(error: BaseException, kind: type[Exception]) -> BaseException | None:
+    """The deepest exception of `kind` in `error`'s chain of causes, if any."""
+    found = None
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kind):
+            found = current
+        current = current.__cause__ or current.__context__
+    return found
 
 
 def publish(dataset: Path, out: Path) -> None:
@@ -216,6 +241,7 @@ def _run_rounds(
     the buckets, the rejections, the rounds run and the batches found already done."""
     states = [_BucketState(b) for b in plan_buckets(config)]
     pilot = _pilot_success_rates(config, states)
+    batch_size = _batch_size(config)
     config_json = config.model_dump_json()
     stage_dir = staging / "staged"
     stage_dir.mkdir(exist_ok=True)
@@ -227,8 +253,8 @@ def _run_rounds(
             extra = _candidates_needed(state, pilot[state.bucket])
             bucket = state.bucket
             batches += [CandidateRange(bucket.split, bucket.k, bucket.ordinal, start,
-                                       min(start + BATCH_SIZE, state.attempted + extra))
-                        for start in range(state.attempted, state.attempted + extra, BATCH_SIZE)]
+                                       min(start + batch_size, state.attempted + extra))
+                        for start in range(state.attempted, state.attempted + extra, batch_size)]
             state.attempted += extra
         fresh = [batch for batch in batches if batch_name(batch) not in done]
         resumed += len(batches) - len(fresh)
@@ -285,6 +311,14 @@ def _plain(rejections: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     return {bucket: dict(sorted(reasons.items())) for bucket, reasons in sorted(rejections.items())}
 
 
+def _batch_size(config: BuildConfig) -> int:
+    """Candidates per pipeline element; an llm_mcts batch is searched together, so its
+    size bounds the frontier sent to the policy in one call."""
+    if config.solver.name == "llm_mcts":
+        return config.solver.llm_mcts.problems_per_batch
+    return BATCH_SIZE
+
+
 def _pilot_success_rates(
     config: BuildConfig, states: list[_BucketState]
 ) -> dict[Bucket, dict[int, float]]:
@@ -292,8 +326,12 @@ def _pilot_success_rates(
     and land in that level, measured in-process (a cautious lower bound).
 
     It only sizes the first round (so one Beam run is usually enough); the pipeline
-    processes these candidates again and alone decides what is written.
+    processes these candidates again and alone decides what is written. An llm_mcts
+    build has no pilot (it would search with the model twice): its first round tries the
+    requested count, and later rounds are sized by the success rate observed.
     """
+    if config.solver.name == "llm_mcts":
+        return {s.bucket: dict.fromkeys(range(len(s.bucket.levels)), 1.0) for s in states}
     task = get_task(config.task.name)
     task_config = config.task_config()
     rates = {}

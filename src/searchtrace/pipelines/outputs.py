@@ -135,7 +135,7 @@ def _stats(
     total_rows = sum(config.splits.values())
     difficulties = {split: [d["nodes_expanded"] for d in bag["difficulty"]]
                     for split, bag in per_split.items()}
-    return {
+    stats = {
         "name": config.name,
         "task": config.task.name,
         "k_mode": "natural" if mix == "natural" else "exact",
@@ -145,7 +145,35 @@ def _stats(
         "rows": total_rows,
         "rounds": rounds,
         "versions": _versions(config),
-    }, difficulties
+    }
+    if config.policy is not None:
+        stats["policy"] = _policy_stats(dataset)
+    return stats, difficulties
+
+
+def _policy_stats(dataset: Path) -> dict[str, Any]:
+    """What the language-model policy did for the written rows: the model, the frontier
+    batch sizes its calls reached, and its proposals that broke a rule, by rule."""
+    models: set[str] = set()
+    batch_max: list[int] = []
+    batch_mean: list[float] = []
+    proposals = rejected = 0
+    by_rule: Counter[str] = Counter()
+    for path in sorted((dataset / "data").glob("*.parquet")):
+        table = pq.read_table(path, columns=["policy", "search_tree"]).to_pydict()
+        for policy, tree_json in zip(table["policy"], table["search_tree"], strict=True):
+            models.add(json.loads(policy)["model"])
+            tree = json.loads(tree_json)
+            batch_max.append(tree["stats"]["frontier_batch_max"])
+            batch_mean.append(tree["stats"]["frontier_batch_mean"])
+            proposals += tree["stats"]["proposals"]
+            rejected += tree["stats"]["rejected_proposals"]
+            by_rule.update(n["reason"][0] for n in tree["nodes"]
+                           if "proposal" in n and n["move"] is None and n["reason"])
+    return {"models": sorted(models), "frontier_batch_max": max(batch_max, default=0),
+            "frontier_batch_mean": _summary(batch_mean),
+            "proposals": proposals, "rejected_proposals": rejected,
+            "distinct_rejected_by_rule": dict(by_rule.most_common())}
 
 
 def _difficulty_mix(config: BuildConfig, split: str, bag: dict[str, list]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,9 @@ from searchtrace.pipelines.plan import NATURAL, Candidate
 from searchtrace.registry import Task
 from searchtrace.schemas.rows import SCHEMA_VERSION, Difficulty, TraceRow
 from searchtrace.solvers.dfs import solve_dfs
+from searchtrace.solvers.llm_mcts import SOLVER_NAME as LLM_SOLVER
+from searchtrace.solvers.llm_mcts import LlmMctsSettings, SearchProblem, solve_llm_mcts
+from searchtrace.solvers.policy import Policy, Sampling
 from searchtrace.solvers.registry import solve
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
@@ -53,18 +57,59 @@ def generate_candidate(
 def step_values(trace: Trace, tree: SearchTree) -> list[float | None]:
     """Per move step, the MCTS estimate that the step leads to a solution (None where the
     search has no estimate, e.g. a node added when widening); empty for other solvers."""
-    if not tree.solver.startswith("mcts"):
+    if "mcts" not in tree.solver:
         return []
     return [tree.nodes[s.node].value for s in trace.steps if s.kind == MOVE]
 
 
+def solve_problem(config: BuildConfig, task: Task, generated: Generated) -> SearchTree:
+    """Search one problem with the configured symbolic solver."""
+    rules = task.rules(generated.problem.data)
+    solver = config.solver
+    return solve(solver.name, rules, solver.node_budget, solver.mcts.settings(), generated.seed)
+
+
 def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow | Rejected:
     """Solve and render one problem at its bucket's k; only a verified row comes back."""
+    return finish_row(config, task, generated, solve_problem(config, task, generated))
+
+
+def build_rows_with_policy(config: BuildConfig, task: Task, generated: Sequence[Generated],
+                           policy: Policy) -> list[TraceRow | Rejected]:
+    """Search all `generated` problems together with the language-model policy, then
+    finish each row as any other; raises PolicyError (no rows) if the policy fails."""
+    problems = [SearchProblem(task.rules(g.problem.data), task.step_text(g.problem.data),
+                              g.problem.prompt) for g in generated]
+    trees = solve_llm_mcts(problems, policy, llm_mcts_settings(config), config.traces.style,
+                           config.solver.node_budget, seed=generated[0].seed if generated else 0)
+    assert config.policy is not None  # the config requires it for llm_mcts
+    described = json.dumps({"model": policy.model, **config.policy.described(),
+                            "value": config.solver.llm_mcts.value}, sort_keys=True)
+    return [finish_row(config, task, g, tree, described)
+            for g, tree in zip(generated, trees, strict=True)]
+
+
+def llm_mcts_settings(config: BuildConfig) -> LlmMctsSettings:
+    section, policy = config.solver.llm_mcts, config.policy
+    assert policy is not None  # the config requires it for llm_mcts
+    step = Sampling(n=policy.samples, temperature=policy.temperature, top_p=policy.top_p,
+                    max_tokens=policy.max_step_tokens, stop=("\n",))
+    return LlmMctsSettings(simulations=section.simulations, exploration=section.exploration,
+                           value=section.value, expansions_per_wave=section.expansions_per_wave,
+                           resamples=section.resamples, step=step,
+                           rollout_max_tokens=section.rollout_max_tokens)
+
+
+def finish_row(config: BuildConfig, task: Task, generated: Generated, tree: SearchTree,
+               policy: str = "") -> TraceRow | Rejected:
+    """Linearize, render and verify a solved tree; `policy` describes the language model
+    that proposed the moves (empty for symbolic solvers)."""
     problem, candidate = generated.problem, generated.candidate
     rules = task.rules(problem.data)
     solver = config.solver
-    tree = solve(solver.name, rules, solver.node_budget, solver.mcts.settings(), generated.seed)
     if tree.solution is None:
+        if tree.solver == LLM_SOLVER:
+            return Rejected("solve:policy_found_no_solution")
         exhausted = any(n.status == "budget" for n in tree.nodes)
         return Rejected("solve:node_budget_exhausted" if exhausted else "solve:unsolvable")
     # Difficulty is measured by one reference solver (DFS with the task's move order),
@@ -109,6 +154,7 @@ def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow
         placement=traces.placement,
         style=traces.style,
         solver=tree.solver,
+        policy=policy,
         difficulty=difficulty,
         knobs=json.dumps(problem.knobs, sort_keys=True),
         problem=json.dumps(problem.data, sort_keys=True),

@@ -25,8 +25,16 @@ from typing import Any
 from searchtrace.config import BuildConfig
 from searchtrace.generators.base import TaskConfig
 from searchtrace.pipelines.plan import CandidateRange
-from searchtrace.pipelines.process import Generated, Rejected, build_row, generate_candidate
+from searchtrace.pipelines.process import (
+    Generated,
+    Rejected,
+    build_row,
+    build_rows_with_policy,
+    generate_candidate,
+)
 from searchtrace.registry import Task, get_task
+from searchtrace.solvers.policies import make_policy
+from searchtrace.solvers.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,15 @@ def _context(config_json: str) -> tuple[BuildConfig, Task, TaskConfig]:
     return config, get_task(config.task.name), config.task_config()
 
 
+@cache
+def _policy(config_json: str) -> Policy:
+    """This process's policy for the build (a server client or a loaded model), opened
+    once and kept for the process's life."""
+    config = _context(config_json)[0]
+    assert config.policy is not None  # the config requires it for llm_mcts
+    return make_policy(config.policy)
+
+
 class _Heartbeat:
     """This process's count of finished candidates, in a file the driver sums."""
 
@@ -96,10 +113,17 @@ def solve_batch(config_json: str, batch: CandidateRange, progress_dir: str) -> B
     config, task, task_config = _context(config_json)
     records: list[dict[str, Any]] = []
     rejected: list[tuple[str, int, str]] = []
-    for candidate in batch.candidates():
-        result = generate_candidate(task, task_config, candidate, config.seed)
-        if isinstance(result, Generated):
-            result = build_row(config, task, result)
+    candidates = batch.candidates()
+    results = [generate_candidate(task, task_config, c, config.seed) for c in candidates]
+    if config.solver.name == "llm_mcts":
+        # the batch's problems are searched together: one policy call per wave
+        generated = [r for r in results if isinstance(r, Generated)]
+        rows = iter(build_rows_with_policy(config, task, generated, _policy(config_json)))
+        results = [next(rows) if isinstance(r, Generated) else r for r in results]
+    else:
+        results = [build_row(config, task, r) if isinstance(r, Generated) else r
+                   for r in results]
+    for candidate, result in zip(candidates, results, strict=True):
         if isinstance(result, Rejected):
             rejected.append((candidate.split, candidate.k, result.reason))
             continue

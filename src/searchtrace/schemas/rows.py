@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "2"  # 2: step_values
+SCHEMA_VERSION = "3"  # 2: step_values; 3: policy
 
 DIFFICULTY = pa.struct([
     ("nodes_expanded", pa.int64()),   # nodes the reference DFS expanded to solve it
@@ -33,6 +33,7 @@ ROW_SCHEMA = pa.schema([
     ("placement", pa.string()),
     ("style", pa.string()),
     ("solver", pa.string()),
+    ("policy", pa.string()),  # JSON: model and sampling of an llm_mcts policy; "" otherwise
     ("difficulty", DIFFICULTY),
     ("knobs", pa.string()),
     ("problem", pa.string()),
@@ -76,6 +77,7 @@ class TraceRow:
     placement: str
     style: str
     solver: str
+    policy: str
     difficulty: Difficulty
     knobs: str
     problem: str

@@ -50,14 +50,14 @@ def solve_mcts(rules: Rules, node_budget: int, settings: MctsSettings, seed: int
             expanded.add(leaf)
             _expand(rules, tree, leaf, priors, settings)
             if tree.solution is not None:
-                _backpropagate(tree, tree.solution, 1.0)
+                backpropagate(tree, tree.solution, 1.0)
                 break
             _mark_dead(tree, leaf, dead)
             open_children = [c for c in node.children if c not in dead]
             if open_children:
                 leaf = draw.choice(open_children)
         value = _evaluate(rules, tree, leaf, draw, settings)
-        _backpropagate(tree, leaf, value)
+        backpropagate(tree, leaf, value)
         if tree.solution is not None:
             break
     mark_unexpanded(tree, expanded)
@@ -156,7 +156,8 @@ def _rollout(rules: Rules, tree: SearchTree, node_id: int, draw: random.Random,
     return 0.0
 
 
-def _backpropagate(tree: SearchTree, node_id: int, value: float) -> None:
+def backpropagate(tree: SearchTree, node_id: int, value: float) -> None:
+    """Add one visit with `value` to the node and every ancestor."""
     current: int | None = node_id
     while current is not None:
         node = tree.nodes[current]

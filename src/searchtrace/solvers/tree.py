@@ -14,7 +14,9 @@ class Node:
     """One state the search created. `state` lives in memory only; the stored tree keeps
     the moves. `g`/`h` are set by best-first searches (cost so far, heuristic); `visits`
     and `value_sum` by Monte Carlo tree search (value: the share of simulations through
-    the node that reached a solution)."""
+    the node that reached a solution). A language-model-guided search records the line
+    the model proposed (`proposal`) and the share of samples that proposed it (`prior`);
+    a proposal that broke the rules is a dead end with no move and no state."""
 
     id: int
     parent: int | None
@@ -29,6 +31,8 @@ class Node:
     h: float | None = None
     visits: int = 0
     value_sum: float = 0.0
+    proposal: str | None = None
+    prior: float | None = None
 
     @property
     def value(self) -> float | None:
@@ -49,6 +53,7 @@ class SearchTree:
     solution: int | None = None
     nodes_expanded: int = 0
     children_generated: int = 0  # successors the expansions produced (branching factor)
+    stats: dict[str, Any] = field(default_factory=dict)  # solver-specific, e.g. batch sizes
 
     def add(self, parent: int | None, move: Any, state: Any, *, widened: bool = False) -> Node:
         depth = 0 if parent is None else self.nodes[parent].depth + 1
@@ -103,9 +108,13 @@ class SearchTree:
                 node["g"], node["h"] = n.g, n.h
             if n.visits:
                 node["visits"], node["value"] = n.visits, round(n.value_sum / n.visits, 6)
+            if n.proposal is not None:
+                node["proposal"] = n.proposal
+            if n.prior is not None:
+                node["prior"] = n.prior
             nodes.append(node)
-        return json.dumps(
-            {"solver": self.solver, "solution": self.solution,
-             "nodes_expanded": self.nodes_expanded, "nodes": nodes},
-            separators=(",", ":"), default=str,
-        )
+        tree = {"solver": self.solver, "solution": self.solution,
+                "nodes_expanded": self.nodes_expanded, "nodes": nodes}
+        if self.stats:
+            tree["stats"] = self.stats
+        return json.dumps(tree, separators=(",", ":"), default=str)

@@ -147,8 +147,8 @@ class _ExcursionFinder:
         used_keys = {rules.state_key(tree.nodes[c].state) for c in tree.nodes[branch].children
                      if c in self.on_path}
         for child in list(tree.nodes[branch].children):
-            if child in self.on_path:
-                continue
+            if child in self.on_path or tree.nodes[child].state is None:
+                continue  # the path itself, or a proposal that broke the rules (no state)
             key = rules.state_key(tree.nodes[child].state)
             if key in used_keys:
                 continue
@@ -175,7 +175,7 @@ class _ExcursionFinder:
         stack = [start]
         while stack:
             node = tree.nodes[stack.pop()]
-            if node.depth - base_depth > self.max_len:
+            if node.depth - base_depth > self.max_len or node.state is None:
                 continue
             if node.status == "dead_end" and node.reason is not None:
                 return tree.path_to(node.id)[base_depth + 1 :]

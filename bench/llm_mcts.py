@@ -1,0 +1,181 @@
+"""LLM-guided MCTS speed: problems searched per minute (in-process policy vs the same model
+behind an OpenAI-compatible server), and expansions and tokens per second by frontier
+batch size, with the speed-up of batching the frontier over expanding one node a call.
+
+    # CPU: in-process vs HTTP (starts `searchtrace serve-policy` itself)
+    python bench/llm_mcts.py compare --checkpoint runs/sft-countdown-3 --problems 64
+    # frontier batch sizes, in-process (on the GPU when there is one)
+    python bench/llm_mcts.py frontier --checkpoint runs/sft-countdown-3 --sizes 1 16 64 256
+    # the same against a running vLLM server
+    python bench/llm_mcts.py frontier --url http://127.0.0.1:8000/v1 --sizes 1 16 64 256
+
+Problems come from the config's task (default configs/countdown-llm-mcts-local.yaml);
+the search settings are the config's, except where a flag says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from searchtrace.config import BuildConfig, load_config
+from searchtrace.pipelines.plan import Candidate
+from searchtrace.pipelines.process import Generated, generate_candidate, llm_mcts_settings
+from searchtrace.registry import get_task
+from searchtrace.solvers.llm_mcts import LlmMctsSettings, SearchProblem, solve_llm_mcts
+from searchtrace.solvers.policy import Policy
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def problems_for(config: BuildConfig, count: int) -> list[SearchProblem]:
+    """The first `count` problems of the config's train split."""
+    task = get_task(config.task.name)
+    found: list[SearchProblem] = []
+    index = 0
+    while len(found) < count:
+        made = generate_candidate(task, config.task_config(), Candidate("train", 0, 0, index),
+                                  config.seed)
+        index += 1
+        if isinstance(made, Generated):
+            data = made.problem.data
+            found.append(SearchProblem(task.rules(data), task.step_text(data),
+                                       made.problem.prompt))
+    return found
+
+
+def local_policy(checkpoint: str) -> Policy:
+    from searchtrace.solvers.policy_local import LocalPolicy
+
+    return LocalPolicy(checkpoint)
+
+
+def http_policy(url: str) -> Policy:
+    from searchtrace.solvers.policy_http import HttpPolicy
+
+    return HttpPolicy(url, timeout_s=600)
+
+
+def search(policy: Policy, problems: list[SearchProblem], settings: LlmMctsSettings,
+           config: BuildConfig) -> dict[str, Any]:
+    """One batched search over `problems`; what it did and how fast."""
+    before = (policy.stats.calls, policy.stats.tokens, policy.stats.samples)
+    started = time.perf_counter()
+    trees = solve_llm_mcts(problems, policy, settings, config.traces.style,
+                           config.solver.node_budget, seed=config.seed)
+    seconds = time.perf_counter() - started
+    expansions = sum(t.nodes_expanded for t in trees)
+    tokens = policy.stats.tokens - before[1]
+    sizes = policy.stats.batch_sizes[before[0]:]
+    return {"problems": len(problems), "solved": sum(t.solution is not None for t in trees),
+            "seconds": round(seconds, 2), "expansions": expansions,
+            "expansions_per_s": round(expansions / seconds, 2),
+            "tokens_per_s": round(tokens / seconds, 1),
+            "samples": policy.stats.samples - before[2],
+            "calls": len(sizes), "frontier_max": max(sizes, default=0),
+            "problems_per_min": round(len(problems) / seconds * 60, 1)}
+
+
+def serve(checkpoint: str) -> tuple[subprocess.Popen, str]:
+    """`searchtrace serve-policy` on a free local port, once it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "searchtrace.cli", "serve-policy",
+                                checkpoint, "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process, f"http://127.0.0.1:{port}/v1"
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise SystemExit("the policy server did not start")
+
+
+def compare(args: argparse.Namespace, config: BuildConfig) -> list[dict[str, Any]]:
+    problems = problems_for(config, args.problems)
+    settings = llm_mcts_settings(config)
+    results = [{"backend": "in-process", **search(local_policy(args.checkpoint), problems,
+                                                  settings, config)}]
+    process, url = serve(args.checkpoint)
+    try:
+        results.append({"backend": "http (serve-policy)",
+                        **search(http_policy(url), problems, settings, config)})
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+    return results
+
+
+def frontier(args: argparse.Namespace, config: BuildConfig) -> list[dict[str, Any]]:
+    """Fixed waves at each frontier size: every problem expands one node a wave, so a
+    wave's call carries `size` prompts while the trees are open."""
+    policy = http_policy(args.url) if args.url else local_policy(args.checkpoint)
+    base = llm_mcts_settings(config)
+    settings = LlmMctsSettings(step=base.step, simulations=args.waves,
+                               exploration=base.exploration, value="rules",
+                               expansions_per_wave=1, resamples=args.waves)
+    search(policy, problems_for(config, 2), settings, config)  # warm-up (kernels, caches)
+    results = []
+    for size in args.sizes:
+        row = search(policy, problems_for(config, size), settings, config)
+        results.append({"frontier": size, **row})
+    one = results[0]["expansions_per_s"] if args.sizes[0] == 1 else None
+    for row in results:
+        row["speedup_vs_1"] = round(row["expansions_per_s"] / one, 1) if one else None
+    return results
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["compare", "frontier"])
+    parser.add_argument("--config", default=str(ROOT / "configs/countdown-llm-mcts-local.yaml"))
+    parser.add_argument("--checkpoint", help="local model folder (in-process / served)")
+    parser.add_argument("--url", help="frontier mode: an OpenAI-compatible server instead")
+    parser.add_argument("--problems", type=int, default=32)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 64, 256])
+    parser.add_argument("--waves", type=int, default=4)
+    args = parser.parse_args()
+    if not args.checkpoint and not (args.mode == "frontier" and args.url):
+        parser.error("--checkpoint is required (or --url in frontier mode)")
+    stand_in = {"policy": {"checkpoint": args.checkpoint}} if args.checkpoint else None
+    if args.url and not args.checkpoint:
+        stand_in = {"policy": {"backend": "http", "url": args.url, "checkpoint": None}}
+    config = load_config(args.config, stand_in)
+    rows = compare(args, config) if args.mode == "compare" else frontier(args, config)
+    device = "cpu"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            device = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    print(f"device: {device}; cores: {os.cpu_count()}")
+    print(table(rows))
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()

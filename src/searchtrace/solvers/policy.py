@@ -1,0 +1,99 @@
+"""The policy a language-model-guided search asks for next steps, behind one interface.
+
+Two backends implement it: any OpenAI-compatible completions server (`policy_http`) and
+a transformers model loaded in this process (`policy_local`). A policy answers a whole
+batch of prompts at once, `n` samples each, or raises `PolicyError`: never a partial
+answer, so a search never builds on a half-answered batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class PolicyError(Exception):
+    """The policy could not answer a batch (server down, slow, or answering wrongly)."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How each prompt is sampled: `n` completions of at most `max_tokens` tokens, cut
+    before the first stop string (which is not returned)."""
+
+    n: int
+    temperature: float
+    top_p: float
+    max_tokens: int
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sampled completion: its text and the sum of its tokens' log-probabilities
+    (None where the backend did not report them)."""
+
+    text: str
+    logprob: float | None
+    tokens: int
+
+
+@dataclass
+class PolicyStats:
+    """What a policy did: calls, prompts per call (the frontier batch sizes reached),
+    samples, generated tokens and seconds spent waiting for answers."""
+
+    calls: int = 0
+    prompts: int = 0
+    samples: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    batch_sizes: list[int] = field(default_factory=list)
+
+    def record(self, prompts: int, answers: Sequence[Sequence[Sample]], seconds: float) -> None:
+        self.calls += 1
+        self.prompts += prompts
+        self.samples += sum(len(a) for a in answers)
+        self.tokens += sum(s.tokens for a in answers for s in a)
+        self.seconds += seconds
+        self.batch_sizes.append(prompts)
+
+
+class Policy(Protocol):
+    """Samples continuations of text prompts. `model` names what answers (recorded on
+    every row); `stats` accumulates over the policy's life."""
+
+    model: str
+    stats: PolicyStats
+
+    def complete(self, prompts: Sequence[str], sampling: Sampling,
+                 seed: int) -> list[list[Sample]]:
+        """`sampling.n` samples for each prompt, in prompt order; raises PolicyError."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def timed_complete(policy: Policy, prompts: Sequence[str], sampling: Sampling,
+                   seed: int) -> list[list[Sample]]:
+    """`policy.complete`, checked for a full answer and recorded in its stats."""
+    started = time.monotonic()
+    answers = policy.complete(prompts, sampling, seed)
+    if len(answers) != len(prompts) or any(len(a) != sampling.n for a in answers):
+        raise PolicyError(
+            f"policy {policy.model} answered {len(answers)} of {len(prompts)} prompts "
+            f"with {sorted({len(a) for a in answers})} samples each, asked for {sampling.n}")
+    policy.stats.record(len(prompts), answers, time.monotonic() - started)
+    return answers
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """`text` up to the first stop string, as OpenAI-compatible servers return it."""
+    cut = len(text)
+    for marker in stop:
+        found = text.find(marker)
+        if found != -1:
+            cut = min(cut, found)
+    return text[:cut]
