@@ -67,12 +67,17 @@ def http_policy(url: str) -> Policy:
 
 
 def search(policy: Policy, problems: list[SearchProblem], settings: LlmMctsSettings,
-           config: BuildConfig) -> dict[str, Any]:
-    """One batched search over `problems`; what it did and how fast."""
+           config: BuildConfig, batch: int | None = None) -> dict[str, Any]:
+    """Search `problems` in batches of `batch` (default: all at once), one batch after
+    the other; what it did and how fast."""
+    batch = batch or len(problems)
     before = (policy.stats.calls, policy.stats.tokens, policy.stats.samples)
+    trees = []
     started = time.perf_counter()
-    trees = solve_llm_mcts(problems, policy, settings, config.traces.style,
-                           config.solver.node_budget, seed=config.seed)
+    for start in range(0, len(problems), batch):
+        trees += solve_llm_mcts(problems[start:start + batch], policy, settings,
+                                config.traces.style, config.solver.node_budget,
+                                seed=config.seed + start)
     seconds = time.perf_counter() - started
     expansions = sum(t.nodes_expanded for t in trees)
     tokens = policy.stats.tokens - before[1]
@@ -107,7 +112,7 @@ def serve(checkpoint: str) -> tuple[subprocess.Popen, str]:
 
 
 def compare(args: argparse.Namespace, config: BuildConfig) -> list[dict[str, Any]]:
-    problems = problems_for(config, args.problems)
+    problems = problems_for(config, args.problems or 32)
     settings = llm_mcts_settings(config)
     results = [{"backend": "in-process", **search(local_policy(args.checkpoint), problems,
                                                   settings, config)}]
@@ -121,18 +126,18 @@ def compare(args: argparse.Namespace, config: BuildConfig) -> list[dict[str, Any
 
 
 def frontier(args: argparse.Namespace, config: BuildConfig) -> list[dict[str, Any]]:
-    """Fixed waves at each frontier size: every problem expands one node a wave, so a
-    wave's call carries `size` prompts while the trees are open."""
+    """The same problems (`--problems`, default the largest size) at each frontier size:
+    searched `size` at a time, every tree expanding one node a wave, so a wave's call
+    carries up to `size` prompts; size 1 is one node a call."""
     policy = http_policy(args.url) if args.url else local_policy(args.checkpoint)
     base = llm_mcts_settings(config)
     settings = LlmMctsSettings(step=base.step, simulations=args.waves,
                                exploration=base.exploration, value="rules",
                                expansions_per_wave=1, resamples=args.waves)
-    search(policy, problems_for(config, 2), settings, config)  # warm-up (kernels, caches)
-    results = []
-    for size in args.sizes:
-        row = search(policy, problems_for(config, size), settings, config)
-        results.append({"frontier": size, **row})
+    problems = problems_for(config, args.problems or max(args.sizes))
+    search(policy, problems[:2], settings, config)  # warm-up (kernels, caches)
+    results = [{"frontier": size, **search(policy, problems, settings, config, size)}
+               for size in args.sizes]
     one = results[0]["expansions_per_s"] if args.sizes[0] == 1 else None
     for row in results:
         row["speedup_vs_1"] = round(row["expansions_per_s"] / one, 1) if one else None
@@ -153,7 +158,9 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "configs/countdown-llm-mcts-local.yaml"))
     parser.add_argument("--checkpoint", help="local model folder (in-process / served)")
     parser.add_argument("--url", help="frontier mode: an OpenAI-compatible server instead")
-    parser.add_argument("--problems", type=int, default=32)
+    parser.add_argument("--problems", type=int,
+                        help="problems searched (compare: default 32; frontier: the largest "
+                             "size)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 64, 256])
     parser.add_argument("--waves", type=int, default=4)
     args = parser.parse_args()

@@ -17,6 +17,7 @@ from searchtrace.config import parse_config
 from searchtrace.errors import UserError
 from searchtrace.flows.gate import default_sample_rate, run_gate
 from searchtrace.pipelines.build import run_build
+from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
 from tests.conftest import SMALL_COUNTDOWN
 
 
@@ -95,6 +96,20 @@ def test_a_high_rejection_rate_fails_under_a_low_ceiling(clean: Path) -> None:
     stats = json.loads((clean / "stats.json").read_text())
     assert sum(sum(r.values()) for r in stats["rejections"].values()) > 0
     assert "rejection_rate" in run_gate(clean, max_rejection_rate=0.0).rules_failed()
+
+
+def test_problems_a_policy_did_not_solve_are_left_out_of_the_rejection_rate(
+        copy: Path) -> None:
+    stats = json.loads((copy / "stats.json").read_text())
+    label = next(iter(stats["rejections"]))
+    stats["buckets"][0]["candidates"] += 1000
+    stats["rejections"][label][UNSOLVED_BY_POLICY] = 1000
+    (copy / "stats.json").write_text(json.dumps(stats))
+    assert "rejection_rate" not in run_gate(copy).rules_failed()
+    del stats["rejections"][label][UNSOLVED_BY_POLICY]
+    stats["rejections"][label]["verify:wrong_state"] = 1000  # a rejection that does count
+    (copy / "stats.json").write_text(json.dumps(stats))
+    assert "rejection_rate" in run_gate(copy).rules_failed()
 
 
 def test_a_corrupted_completion_fails_reverification(copy: Path) -> None:

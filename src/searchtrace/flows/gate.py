@@ -23,6 +23,7 @@ from searchtrace.config import BuildConfig, parse_config
 from searchtrace.errors import UserError
 from searchtrace.pipelines.outputs import sha256_of
 from searchtrace.pipelines.plan import NATURAL, plan_buckets
+from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
 from searchtrace.registry import get_task
 from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
 from searchtrace.verifiers.base import Verdict
@@ -157,12 +158,19 @@ def _splits_disjoint(rows: list[dict]) -> list[GateFailure]:
 
 
 def _rejection_rate(stats: dict, ceiling: float) -> list[GateFailure]:
-    tried = sum(b["candidates"] for b in stats["buckets"])
-    rejected = sum(sum(reasons.values()) for reasons in stats["rejections"].values())
+    """The share of candidates rejected. Problems a language-model policy did not solve
+    are left out: they measure the model, not the data (an llm_mcts build keeps what its
+    model solves, as ReST-MCTS* does), and stats.json counts them under their reason."""
+    unsolved = sum(reasons.get(UNSOLVED_BY_POLICY, 0)
+                   for reasons in stats["rejections"].values())
+    tried = sum(b["candidates"] for b in stats["buckets"]) - unsolved
+    rejected = sum(sum(reasons.values()) for reasons in stats["rejections"].values()) - unsolved
     rate = rejected / tried if tried else 0.0
     if rate > ceiling:
-        return [GateFailure("rejection_rate", f"{rate:.1%} of {tried} candidates were "
-                                              f"rejected, above the {ceiling:.1%} ceiling")]
+        left_out = f" (leaving out {unsolved} the policy did not solve)" if unsolved else ""
+        return [GateFailure("rejection_rate", f"{rate:.1%} of {tried} candidates{left_out} "
+                                              f"were rejected, above the {ceiling:.1%} "
+                                              "ceiling")]
     return []
 
 

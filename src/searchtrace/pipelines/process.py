@@ -30,6 +30,8 @@ from searchtrace.traces.trace import MOVE, Trace
 from searchtrace.verifiers.replay import verify_completion
 from searchtrace.version import code_version
 
+UNSOLVED_BY_POLICY = "solve:policy_found_no_solution"
+
 
 @dataclass(frozen=True)
 class Rejected:
@@ -109,7 +111,7 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, tree: Sear
     solver = config.solver
     if tree.solution is None:
         if tree.solver == LLM_SOLVER:
-            return Rejected("solve:policy_found_no_solution")
+            return Rejected(UNSOLVED_BY_POLICY)
         exhausted = any(n.status == "budget" for n in tree.nodes)
         return Rejected("solve:node_budget_exhausted" if exhausted else "solve:unsolvable")
     # Difficulty is measured by one reference solver (DFS with the task's move order),

@@ -67,6 +67,9 @@ class LocalPolicy:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a build's own progress bar says enough
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
