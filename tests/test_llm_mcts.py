@@ -187,6 +187,8 @@ def _check_rows(out: Path, model: str) -> None:
     assert stats["models"] == [model] and 1 <= stats["frontier_batch_max"] <= 8
     assert stats["proposals"] >= 12 * len(rows)  # every tree expanded its root at least
     assert sum(stats["distinct_rejected_by_rule"].values()) <= stats["rejected_proposals"]
+    card = (out / "README.md").read_text()
+    assert f"- policy: `{model}`" in card and f"{stats['proposals']} proposals" in card
 
 
 def test_a_build_with_the_in_process_policy_writes_only_verified_rows(

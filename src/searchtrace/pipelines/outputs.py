@@ -198,6 +198,20 @@ def _difficulty_mix(config: BuildConfig, split: str, bag: dict[str, list]) -> di
             "achieved_difficulty": {name: levels.count(i) for i, name in enumerate(names)}}
 
 
+def _policy_lines(config: BuildConfig, stats: dict[str, Any]) -> list[str]:
+    """For an llm_mcts build: which model proposed the moves, sampled how, and how often
+    its proposals broke a rule."""
+    if config.policy is None:
+        return []
+    policy, used = config.policy, stats["policy"]
+    models = ", ".join(f"`{m}`" for m in used["models"])
+    return [f"- policy: {models} ({policy.backend}), {policy.samples} samples per expansion "
+            f"at temperature {policy.temperature:g}, top_p {policy.top_p:g}; "
+            f"{used['rejected_proposals']} of {used['proposals']} proposals broke a rule "
+            "(kept in `search_tree`, not in the traces); no solution was used unless the "
+            "rules confirmed it"]
+
+
 def dataset_card(config: BuildConfig, stats: dict[str, Any], plot: str) -> str:
     """The dataset's README.md: `configs:` for `datasets`, then what, how, mix and limits."""
     # The config is named by the build key: `datasets` caches a local folder under its
@@ -222,6 +236,7 @@ def dataset_card(config: BuildConfig, stats: dict[str, Any], plot: str) -> str:
              "recorded, and the answer correct.", "",
              "## How it was built", "",
              f"- solver: `{config.solver.name}` (node budget {config.solver.node_budget})",
+             *_policy_lines(config, stats),
              f"- traces: style `{config.traces.style}`, placement `{config.traces.placement}`, "
              f"dead ends at most {config.traces.max_dead_end_length} moves",
              f"- task knobs: `{json.dumps(config.resolved()['task']['knobs'])}` "
