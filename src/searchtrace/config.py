@@ -272,10 +272,9 @@ class BuildConfig(_Strict):
 
 
 def _checkpoint_digest(checkpoint: str) -> str:
-    folder = Path(checkpoint)
-    if not (folder / "config.json").is_file():
-        raise UserError(f"policy.checkpoint: {checkpoint!r} is not a local Hugging Face "
-                        "model folder (no config.json); nothing is downloaded")
+    from searchtrace.solvers.policy_local import model_folder
+
+    folder = model_folder(checkpoint, "policy.checkpoint")
     stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns)
                   for f in sorted(folder.iterdir()) if f.is_file())
     return _digest_of(str(folder.resolve()), stamp)

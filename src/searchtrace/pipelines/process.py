@@ -27,6 +27,7 @@ from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.trace import MOVE, Trace
+from searchtrace.verifiers.base import Rules
 from searchtrace.verifiers.replay import verify_completion
 from searchtrace.version import code_version
 
@@ -64,16 +65,13 @@ def step_values(trace: Trace, tree: SearchTree) -> list[float | None]:
     return [tree.nodes[s.node].value for s in trace.steps if s.kind == MOVE]
 
 
-def solve_problem(config: BuildConfig, task: Task, generated: Generated) -> SearchTree:
-    """Search one problem with the configured symbolic solver."""
+def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow | Rejected:
+    """Solve (with the configured symbolic solver) and render one problem at its bucket's
+    k; only a verified row comes back."""
     rules = task.rules(generated.problem.data)
     solver = config.solver
-    return solve(solver.name, rules, solver.node_budget, solver.mcts.settings(), generated.seed)
-
-
-def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow | Rejected:
-    """Solve and render one problem at its bucket's k; only a verified row comes back."""
-    return finish_row(config, task, generated, solve_problem(config, task, generated))
+    tree = solve(solver.name, rules, solver.node_budget, solver.mcts.settings(), generated.seed)
+    return finish_row(config, task, generated, rules, tree)
 
 
 def build_rows_with_policy(config: BuildConfig, task: Task, generated: Sequence[Generated],
@@ -87,8 +85,8 @@ def build_rows_with_policy(config: BuildConfig, task: Task, generated: Sequence[
     assert config.policy is not None  # the config requires it for llm_mcts
     described = json.dumps({"model": policy.model, **config.policy.described(),
                             "value": config.solver.llm_mcts.value}, sort_keys=True)
-    return [finish_row(config, task, g, tree, described)
-            for g, tree in zip(generated, trees, strict=True)]
+    return [finish_row(config, task, g, problem.rules, tree, described)
+            for g, problem, tree in zip(generated, problems, trees, strict=True)]
 
 
 def llm_mcts_settings(config: BuildConfig) -> LlmMctsSettings:
@@ -102,12 +100,11 @@ def llm_mcts_settings(config: BuildConfig) -> LlmMctsSettings:
                            rollout_max_tokens=section.rollout_max_tokens)
 
 
-def finish_row(config: BuildConfig, task: Task, generated: Generated, tree: SearchTree,
-               policy: str = "") -> TraceRow | Rejected:
-    """Linearize, render and verify a solved tree; `policy` describes the language model
-    that proposed the moves (empty for symbolic solvers)."""
+def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rules,
+               tree: SearchTree, policy: str = "") -> TraceRow | Rejected:
+    """Linearize, render and verify a solved tree (searched with `rules`); `policy`
+    describes the language model that proposed the moves (empty for symbolic solvers)."""
     problem, candidate = generated.problem, generated.candidate
-    rules = task.rules(problem.data)
     solver = config.solver
     if tree.solution is None:
         if tree.solver == LLM_SOLVER:

@@ -29,7 +29,8 @@ from searchtrace.solvers.tree import Node, SearchTree
 from searchtrace.traces.parse import parse_line
 from searchtrace.traces.render import render_think_lines
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
-from searchtrace.verifiers.base import DeadEnd, Rules, StepText, Violation
+from searchtrace.verifiers.base import DeadEnd, Rules, StepText, Verdict
+from searchtrace.verifiers.replay import read_dead_end, read_move
 
 SOLVER_NAME = "llm_mcts"
 VALUES = ("rules", "rollout", "both")
@@ -209,23 +210,10 @@ def read_proposal(rules: Rules, text: StepText, style: str, state: Any,
     event = parse_line(line.strip(), style)
     if event is None:
         return Rejection("unparsable_step", f"cannot read {line.strip()[:80]!r}")
-    if event.kind == MOVE:
-        move = text.parse_move(event.phrases[0], style)
-        if move is None:
-            return Rejection("unparsable_move", f"cannot read move {event.phrases[0]!r}")
-        result = rules.apply(state, move)
-        if isinstance(result, Violation):
-            return Rejection(result.code, result.message)
-        wrong = text.state_claim_error(event.phrases[1], result, style)
-        if wrong is not None:
-            return Rejection("wrong_state", wrong)
-        return move, result
-    if event.kind == DEAD_END:
-        claim = text.parse_dead_end(event.phrases[0], style)
-        if claim is None:
-            return Rejection("unparsable_dead_end", f"cannot read dead end {event.phrases[0]!r}")
-        why_false = rules.confirm_dead_end(state, claim)
-        return claim if why_false is None else Rejection("false_dead_end", why_false)
+    if event.kind in (MOVE, DEAD_END):
+        read = (read_move(rules, text, style, state, event.phrases) if event.kind == MOVE
+                else read_dead_end(rules, text, style, state, event.phrases[0]))
+        return Rejection(read.code, read.message) if isinstance(read, Verdict) else read
     if event.kind == BACKTRACK:
         return Rejection("backtrack_without_dead_end", "a backtrack must follow a dead-end claim")
     assert event.kind == GOAL

@@ -36,6 +36,16 @@ class Generation:
         return Sample(self.text, self.logprob, len(self.token_ids))
 
 
+def model_folder(path: str | Path, field: str) -> Path:
+    """`path` if it is a local Hugging Face model folder, else a UserError naming `field`
+    (nothing is ever downloaded in its place)."""
+    folder = Path(path)
+    if not (folder / "config.json").is_file():
+        raise UserError(f"{field}: {str(path)!r} is not a local Hugging Face model folder "
+                        "(no config.json); nothing is downloaded")
+    return folder
+
+
 def checkpoint_digest(path: str | Path) -> str:
     """A sha256 over a checkpoint's weight and config files: which weights answered."""
     folder = Path(path)
@@ -53,10 +63,7 @@ class LocalPolicy:
 
     def __init__(self, checkpoint: str | Path, *, device: str = "auto",
                  batch_prompts: int = DEFAULT_BATCH_PROMPTS) -> None:
-        path = Path(checkpoint)
-        if not (path / "config.json").is_file():
-            raise UserError(f"policy.checkpoint: {str(path)!r} is not a local Hugging Face "
-                            "model folder (no config.json); nothing is downloaded")
+        path = model_folder(checkpoint, "policy.checkpoint")
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer

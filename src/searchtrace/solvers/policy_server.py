@@ -30,7 +30,12 @@ from starlette.exceptions import HTTPException
 
 from searchtrace.errors import UserError
 from searchtrace.solvers.policy import PolicyError, Sampling
-from searchtrace.solvers.policy_local import DEFAULT_BATCH_PROMPTS, Generation, LocalPolicy
+from searchtrace.solvers.policy_local import (
+    DEFAULT_BATCH_PROMPTS,
+    Generation,
+    LocalPolicy,
+    model_folder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -227,9 +232,7 @@ def serve_policy(checkpoint: str | Path, host: str = "127.0.0.1", port: int = 80
         raise UserError(f"--batch-prompts: must be at least 1, got {batch_prompts}")
     if not 0 <= port <= 65535:
         raise UserError(f"--port: must be 0..65535, got {port}")
-    if not (Path(checkpoint) / "config.json").is_file():
-        raise UserError(f"CHECKPOINT: {str(checkpoint)!r} is not a local Hugging Face model "
-                        "folder (no config.json); nothing is downloaded")
+    model_folder(checkpoint, "CHECKPOINT")  # checked before the port is taken
     listener = _bind(host, port)
     try:
         policy = LocalPolicy(checkpoint, device=device, batch_prompts=batch_prompts)

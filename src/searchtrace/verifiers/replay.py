@@ -9,12 +9,13 @@ It returns the first failure and never raises on arbitrary text.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from searchtrace.registry import Task
 from searchtrace.traces.parse import parse_line, split_completion
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
-from searchtrace.verifiers.base import OK, Verdict, Violation
+from searchtrace.verifiers.base import OK, DeadEnd, Rules, StepText, Verdict, Violation
 
 
 def verify_completion(
@@ -25,6 +26,34 @@ def verify_completion(
         return _replay(task, data, completion, style, num_backtracks)
     except Exception as error:  # a verifier must answer, whatever the text does to a parser
         return Verdict.fail("verifier_error", f"{type(error).__name__}: {error}")
+
+
+def read_move(rules: Rules, text: StepText, style: str, state: Any,
+              phrases: tuple[str, ...]) -> tuple[Any, Any] | Verdict:
+    """A move line's (move, next state) at `state`, or the failure: the move unreadable,
+    illegal by the rules, or the stated next state untrue."""
+    move = text.parse_move(phrases[0], style)
+    if move is None:
+        return Verdict.fail("unparsable_move", f"cannot read move {phrases[0]!r}")
+    result = rules.apply(state, move)
+    if isinstance(result, Violation):
+        return Verdict.fail(result.code, result.message)
+    wrong_state = text.state_claim_error(phrases[1], result, style)
+    if wrong_state is not None:
+        return Verdict.fail("wrong_state", wrong_state)
+    return move, result
+
+
+def read_dead_end(rules: Rules, text: StepText, style: str, state: Any,
+                  phrase: str) -> DeadEnd | Verdict:
+    """A dead-end claim the rules confirm of `state`, or the failure: unreadable or false."""
+    claim = text.parse_dead_end(phrase, style)
+    if claim is None:
+        return Verdict.fail("unparsable_dead_end", f"cannot read dead end {phrase!r}")
+    why_false = rules.confirm_dead_end(state, claim)
+    if why_false is not None:
+        return Verdict.fail("false_dead_end", why_false)
+    return claim
 
 
 def _replay(
@@ -52,25 +81,15 @@ def _replay(
             if after_dead_end:
                 return Verdict.fail("move_after_dead_end",
                                     "a move continues from a dead end without backtracking", index)
-            move = text.parse_move(event.phrases[0], style)
-            if move is None:
-                return Verdict.fail("unparsable_move", f"cannot read move {event.phrases[0]!r}",
-                                    index)
-            result = rules.apply(state, move)
-            if isinstance(result, Violation):
-                return Verdict.fail(result.code, result.message, index)
-            wrong_state = text.state_claim_error(event.phrases[1], result, style)
-            if wrong_state is not None:
-                return Verdict.fail("wrong_state", wrong_state, index)
+            step = read_move(rules, text, style, state, event.phrases)
+            if isinstance(step, Verdict):
+                return replace(step, line=index)
+            move, result = step
             path.append((result, move))
         elif event.kind == DEAD_END:
-            claim = text.parse_dead_end(event.phrases[0], style)
-            if claim is None:
-                return Verdict.fail("unparsable_dead_end",
-                                    f"cannot read dead end {event.phrases[0]!r}", index)
-            why_false = rules.confirm_dead_end(state, claim)
-            if why_false is not None:
-                return Verdict.fail("false_dead_end", why_false, index)
+            claim = read_dead_end(rules, text, style, state, event.phrases[0])
+            if isinstance(claim, Verdict):
+                return replace(claim, line=index)
             after_dead_end = True
         elif event.kind == BACKTRACK:
             if not after_dead_end:
