@@ -69,6 +69,13 @@ class Rules(Protocol, Generic[State, Move]):
 
     def dead_end(self, state: State) -> DeadEnd | None: ...
 
+    def solvable(self, state: State) -> bool:
+        """Whether a goal is reachable from `state` by legal moves under the rules and the
+        problem's stated limits. Exact (an exhaustive search or a complete solver, memoised
+        by state key), never a heuristic: the linearizer and the verifier rely on it to
+        prove that a backtrack abandons only states with no solution."""
+        ...
+
     def confirm_dead_end(self, state: State, claim: DeadEnd) -> str | None:
         """None when the claim is true of `state`, otherwise why it is false."""
         ...
