@@ -317,7 +317,10 @@ def test_an_unwritable_out_is_one_line_and_exit_2_without_retries(tmp_path: Path
 # 4. a build that starts its own Prefect server, on a machine two other processes keep busy
 
 
+@pytest.mark.slow  # about 110 s here with two burners on two cores (20 s unloaded)
 def test_a_cli_build_starts_its_own_prefect_server_under_load(tmp_path: Path) -> None:
+    """Prefect's default 20 s for its ephemeral server to start was not enough: with two
+    burners its first start (a fresh database) failed after about 60 s."""
     config = write_config(tmp_path, SMALL_COUNTDOWN)
     env = {k: v for k, v in os.environ.items()
            if k not in ("PREFECT_API_URL", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")}

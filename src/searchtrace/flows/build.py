@@ -6,6 +6,9 @@ a full disk freed, a lost connection to a remote runner); a bad config or a mix 
 cannot be met fails at once. A retry, like a run started again after a crash, resumes in
 the build's staging folder. The same build key again returns the existing dataset at
 once (`force` rebuilds it). The flow's return value is the published dataset's manifest.
+From the plan to the publish the flow holds the lock on its output folder; it never builds
+into the current, config, root or home folder and replaces only a dataset or an empty
+folder (`pipelines.outdir`).
 """
 
 from __future__ import annotations

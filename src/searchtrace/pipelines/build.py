@@ -12,7 +12,9 @@ Everything happens in a staging folder beside the output, named by the build key
 killed at any point and started again resumes there: the plan is deterministic, staged
 files record the candidate batches they complete, shards already written are kept, and a
 finished dataset waiting to be published is published. Nothing is visible at the output
-path until the whole dataset is written and renamed into place.
+path until the whole dataset is written and renamed into place. A build holds the lock on
+its output (`pipelines.outdir`) for its whole run, so no two builds share a staging folder,
+and a staging folder that two builds once shared is repaired on resume.
 """
 
 from __future__ import annotations
