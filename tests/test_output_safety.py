@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -66,11 +66,12 @@ def write_config(folder: Path, config: dict, name: str = "config.yaml") -> Path:
     return path
 
 
-def wait_for(ready: Path, process: subprocess.Popen, limit: float = 240) -> None:
+def wait_for(ready: Callable[[], bool], process: subprocess.Popen, limit: float = 240) -> None:
+    """Poll until `ready()` while the build `process` runs."""
     deadline = time.monotonic() + limit
-    while not ready.exists():
+    while not ready():
         assert process.poll() is None, f"the build ended early: {process.communicate()}"
-        assert time.monotonic() < deadline, f"{ready} never appeared"
+        assert time.monotonic() < deadline, "the build never got there"
         time.sleep(0.02)
 
 
@@ -209,7 +210,7 @@ def test_a_folder_created_during_a_cli_build_is_not_replaced(tmp_path: Path) -> 
     config = write_config(tmp_path, SMALL_COUNTDOWN)
     out = tmp_path / "out"
     build = start_cli("build", str(config), "--out", str(out))
-    wait_for(lock_path(out), build)
+    wait_for(lambda: any(tmp_path.glob(".out.staging-*")), build)  # planned: out was absent
     before = user_folder(out)
     _, stderr = build.communicate(timeout=300)
     assert build.returncode == 2, stderr
@@ -227,7 +228,7 @@ def test_builds_into_an_output_another_build_holds_exit_2_at_once(tmp_path: Path
     other = write_config(tmp_path, {**LONG_COUNTDOWN, "seed": 4}, "other.yaml")
     out = tmp_path / "out"
     first = start_cli("build", str(long), "--out", str(out))
-    wait_for(lock_path(out), first)
+    wait_for(lock_path(out).exists, first)
     seconds = time.monotonic()
     second, third = (start_cli("build", str(path), "--out", str(out)) for path in (long, other))
     for process in (second, third):

@@ -33,7 +33,7 @@ LEGACY_MANIFEST_KEYS = frozenset({"build_key", "code_version", "schema_version",
 
 def check_out_path(out: Path, *, inputs: Sequence[Path] = ()) -> None:
     """Refuse an output path a build must never replace or fill: the current folder (`.`,
-    ``), the root or home folder, a folder holding any of them, or a folder holding one of
+    `""`), the root or home folder, a folder holding any of them, or a folder holding one of
     `inputs` (the config or suite file)."""
     target = Path(out).resolve()
     cwd = Path.cwd().resolve()
