@@ -26,7 +26,7 @@ from searchtrace.solvers.classify import classify, mark_unexpanded
 from searchtrace.solvers.mcts import backpropagate
 from searchtrace.solvers.policy import Policy, Sampling, timed_complete
 from searchtrace.solvers.tree import Node, SearchTree
-from searchtrace.traces.parse import parse_line
+from searchtrace.traces.parse import MAX_LINE_CHARS, parse_line
 from searchtrace.traces.render import render_think_lines
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
 from searchtrace.verifiers.base import DeadEnd, Rules, StepText, Verdict
@@ -207,9 +207,13 @@ def read_proposal(rules: Rules, text: StepText, style: str, state: Any,
                   line: str) -> tuple[Any, Any] | DeadEnd | Rejection:
     """What a proposed line means at `state`: a legal (move, next state); a dead-end claim
     the rules confirm; or a rejection with the rule that the line breaks."""
-    event = parse_line(line.strip(), style)
+    line = line.strip()
+    if len(line) > MAX_LINE_CHARS:
+        return Rejection("line_too_long", f"the line has {len(line)} characters, at most "
+                         f"{MAX_LINE_CHARS} are read")
+    event = parse_line(line, style)
     if event is None:
-        return Rejection("unparsable_step", f"cannot read {line.strip()[:80]!r}")
+        return Rejection("unparsable_step", f"cannot read {line[:80]!r}")
     if event.kind in (MOVE, DEAD_END):
         read = (read_move(rules, text, style, state, event.phrases) if event.kind == MOVE
                 else read_dead_end(rules, text, style, state, event.phrases[0]))

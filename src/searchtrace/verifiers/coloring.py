@@ -514,8 +514,10 @@ class ColoringText:
 MAX_ANSWER_CHARS = 2000
 _ANSWER_IGNORED = str.maketrans({ch: " " for ch in "{}[]()\"'"})
 _ANSWER_SEP = re.compile(r"(?:[\s,;.]|\band\b)*", re.IGNORECASE)
+# The spaces after the separator are matched only after one (`\s*` twice in a row would
+# split every run of spaces both ways: quadratic in its length).
 _ANSWER_PAIR = re.compile(
-    r"(?:node\s*)?([0-9]{1,4})\s*(?:[:=]|->|-|\bis\b)?\s*([A-Za-z]{1,12})\b", re.IGNORECASE)
+    r"(?:node\s*)?([0-9]{1,4})\s*(?:(?:[:=]|->|-|\bis\b)\s*)?([A-Za-z]{1,12})\b", re.IGNORECASE)
 _ANSWER_COLOR = {**{name: i + 1 for i, name in enumerate(COLOR_NAMES)},
                  **{letter.lower(): i + 1 for i, letter in enumerate(COLOR_LETTERS)}}
 

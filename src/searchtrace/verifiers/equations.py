@@ -1329,9 +1329,10 @@ def format_solution(solution: Sequence[Sequence[Fraction]], variables: Sequence[
                      for v, value in zip(variables, solution[0], strict=True))
 
 
-_PART_SPLIT = re.compile(r"\s*(?:,|;|\bor\b|\band\b)\s*")
+# A separator between the parts of a solution; the whitespace around it is stripped from
+# the parts, not matched, as `\s*` on both sides is retried along every run of spaces.
+_PART_SEPARATOR = re.compile(r",|;|\bor\b|\band\b")
 _ASSIGNMENT = re.compile(r"^([xy])\s*=\s*(.+)$")
-_TUPLE = re.compile(r"^\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)$")
 
 
 def _value(text: str) -> Fraction | None:
@@ -1339,19 +1340,43 @@ def _value(text: str) -> Fraction | None:
     return None if p is None else constant_value(p)
 
 
+def _split_parts(body: str) -> list[str]:
+    """The non-empty parts of `body` between separators, each without the whitespace next
+    to a separator."""
+    pieces = _PART_SEPARATOR.split(body)
+    last = len(pieces) - 1
+    parts = [piece.lstrip() if i else piece for i, piece in enumerate(pieces)]
+    return [p for p in (p.rstrip() if i < last else p for i, p in enumerate(parts)) if p]
+
+
+def _pair(body: str) -> tuple[str, str] | None:
+    """The two values of `(a, b)` (a newline may follow), each stripped; None when `body`
+    is not one bracket pair holding two values and one comma."""
+    if body.endswith("\n"):
+        body = body[:-1]
+    if len(body) < 2 or body[0] != "(" or body[-1] != ")":
+        return None
+    inner = body[1:-1]
+    if "(" in inner or ")" in inner or inner.count(",") != 1:
+        return None
+    first, _, second = inner.partition(",")
+    if not first or not second:
+        return None
+    return first.strip(), second.strip()
+
+
 def parse_solution(text: str, variables: Sequence[str]) -> frozenset[tuple[Fraction, ...]] | str:
     """Points from `x = 2 or x = -3`, `x = 1, y = 2`, `(1, 2)`, `{-3, 2}`; else why not."""
     body = text.strip().rstrip(".").strip()
     if body.startswith("{") and body.endswith("}"):
         body = body[1:-1]
-    if len(variables) == 2:
-        match = _TUPLE.match(body)
-        if match is not None:
-            values = [_value(match.group(1)), _value(match.group(2))]
-            if None in values:
-                return f"cannot read the values in {body!r}"
-            return frozenset({tuple(values)})  # type: ignore[arg-type]
-    parts = [p for p in _PART_SPLIT.split(body) if p]
+    pair = _pair(body) if len(variables) == 2 else None
+    if pair is not None:
+        values = [_value(pair[0]), _value(pair[1])]
+        if None in values:
+            return f"cannot read the values in {body!r}"
+        return frozenset({tuple(values)})  # type: ignore[arg-type]
+    parts = _split_parts(body)
     if not parts:
         return "no solution is given"
     found: dict[str, list[Fraction]] = {v: [] for v in variables}
@@ -1479,11 +1504,13 @@ def _steps(n: int) -> str:
 
 _COUNT = r"([0-9]{1,3})"
 _NATURAL_STATE = re.compile(rf"^Now (.+), with {_COUNT} steps? left$")
-_NATURAL_SYSTEM = re.compile(rf"^Now the equations are (.+) and (.+), with {_COUNT} steps? left$")
+_SYSTEM_PREFIX = "Now the equations are "
+_SYSTEM_TAIL = re.compile(rf", with {_COUNT} steps? left$")
 _NATURAL_SOLVED = re.compile(r"^So (.+)$")
 _COMPACT_STATE = re.compile(rf"^(.+) \({_COUNT} left\)$")
 _NATURAL_REF = re.compile(rf"^the equation (.+) with {_COUNT} steps? left$")
-_NATURAL_REF_SYSTEM = re.compile(rf"^the equations (.+) and (.+) with {_COUNT} steps? left$")
+_REF_SYSTEM_PREFIX = "the equations "
+_REF_SYSTEM_TAIL = re.compile(rf" with {_COUNT} steps? left$")
 _NUM = r"([0-9]{1,30}(?:/[0-9]{1,30})?)"
 _DEAD = {
     ("natural", OUT_OF_STEPS): re.compile(
@@ -1537,12 +1564,16 @@ class EquationsText:
                 return None
             pieces = match.group(1).split("; ")
             count = match.group(2)
+        elif self.system:
+            read = _equation_pair(text, _SYSTEM_PREFIX, _SYSTEM_TAIL)
+            if read is None:
+                return None
+            pieces, count = read
         else:
-            pattern = _NATURAL_SYSTEM if self.system else _NATURAL_STATE
-            match = pattern.match(text)
+            match = _NATURAL_STATE.match(text)
             if match is None:
                 return None
-            pieces, count = list(match.groups()[:-1]), match.groups()[-1]
+            pieces, count = [match.group(1)], match.group(2)
         return self._equations(pieces, count)
 
     def _equations(self, pieces: Sequence[str], count: str) -> tuple[tuple[Equation, ...],
@@ -1624,9 +1655,12 @@ class EquationsText:
         if _style(style) == "compact":
             read = self._read_state(text, "compact")
         else:
-            match = (_NATURAL_REF_SYSTEM if self.system else _NATURAL_REF).match(text)
-            read = None if match is None else self._equations(match.groups()[:-1],
-                                                              match.groups()[-1])
+            if self.system:
+                said = _equation_pair(text, _REF_SYSTEM_PREFIX, _REF_SYSTEM_TAIL)
+            else:
+                match = _NATURAL_REF.match(text)
+                said = None if match is None else ([match.group(1)], match.group(2))
+            read = None if said is None else self._equations(*said)
         return None if read is None else ("ref", read[0], read[1])
 
     def ref_key(self, state: EqState, move_in: EqMove | None) -> Hashable:
@@ -1640,6 +1674,22 @@ class EquationsText:
             return said
         plural = len(state.solution) > 1
         return f"The solution{'s are' if plural else ' is'} {said}"
+
+
+def _equation_pair(text: str, prefix: str, tail: re.Pattern[str]) -> tuple[list[str], str] | None:
+    """The two equation texts and the step count of `PREFIX first and second TAIL`, cut at
+    the last ` and ` that leaves both non-empty. Cut with str methods: a pattern with two
+    wildcard groups would retry the second one at every ` and `."""
+    if not text.startswith(prefix):
+        return None
+    end = tail.search(text, len(prefix))
+    if end is None:
+        return None
+    middle = text[len(prefix) : end.start()]
+    cut = middle.rfind(" and ", 1, len(middle) - 1)
+    if cut == -1:
+        return None
+    return [middle[:cut], middle[cut + len(" and ") :]], end.group(1)
 
 
 def _solution_ref(text: str, style: str, variables: Sequence[str]) -> Hashable | None:

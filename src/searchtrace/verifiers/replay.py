@@ -4,7 +4,9 @@ Checks, in order of the text: every line parses; every move is legal and the sta
 line states is the true state; every dead-end claim is true of the current state; every
 backtrack follows a dead end and returns to a state on the current path; the trace ends in
 a goal state; the backtrack count equals `num_backtracks`; the answer solves the problem.
-It returns the first failure and never raises on arbitrary text.
+It returns the first failure and never raises on arbitrary text. A completion over
+MAX_COMPLETION_CHARS or a line over MAX_LINE_CHARS fails unread (`completion_too_long`,
+`line_too_long`), so no text keeps the verifier busy for long.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from dataclasses import replace
 from typing import Any
 
 from searchtrace.registry import Task
-from searchtrace.traces.parse import parse_line, split_completion
+from searchtrace.traces.parse import (
+    MAX_COMPLETION_CHARS,
+    MAX_LINE_CHARS,
+    parse_line,
+    split_completion,
+)
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from searchtrace.verifiers.base import OK, DeadEnd, Rules, StepText, Verdict, Violation
 
@@ -59,6 +66,9 @@ def read_dead_end(rules: Rules, text: StepText, style: str, state: Any,
 def _replay(
     task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None
 ) -> Verdict:
+    if isinstance(completion, str) and len(completion) > MAX_COMPLETION_CHARS:
+        return Verdict.fail("completion_too_long", f"the completion has {len(completion)} "
+                            f"characters, at most {MAX_COMPLETION_CHARS} are read")
     parts = split_completion(completion)
     if parts is None:
         return Verdict.fail("bad_format", "expected <think>...</think> then <answer>...</answer>")
@@ -73,6 +83,9 @@ def _replay(
     for index, line in enumerate(lines):
         if solved:
             return Verdict.fail("step_after_goal", "a step follows the goal", index)
+        if len(line) > MAX_LINE_CHARS:
+            return Verdict.fail("line_too_long", f"the line has {len(line)} characters, at "
+                                f"most {MAX_LINE_CHARS} are read", index)
         event = parse_line(line, style)
         if event is None:
             return Verdict.fail("unparsable_step", f"cannot read {line[:80]!r}", index)

@@ -739,7 +739,9 @@ _PUSH_ITEM = re.compile(
     r"(up|down|left|right|u|d|l|r)(?![a-z])",
     re.IGNORECASE,
 )
-_LIST_MARK = re.compile(r"(?m)^\s*(?:[0-9]{1,3}[.)]|[-*])[ \t]+")
+# A list mark at a line start, after the line's own indentation (not across blank lines:
+# `\s*` from every line start of a blank run would read the rest of the run each time).
+_LIST_MARK = re.compile(r"(?m)^[^\S\n]*(?:[0-9]{1,3}[.)]|[-*])[ \t]+")
 _FILLER = re.compile(r"\b(?:then|and|next|finally)\b", re.IGNORECASE)
 _LURD = re.compile(r"[lurdLURD\s,]+")
 _LETTER_WORDS = {"u": "up", "d": "down", "l": "left", "r": "right"}
