@@ -9,6 +9,7 @@ answer, so a search never builds on a half-answered batch.
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -97,3 +98,39 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
         if found != -1:
             cut = min(cut, found)
     return text[:cut]
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a policy server's base address (e.g. http://127.0.0.1:8000/v1),
+    or None: a phrase to follow the field's name. Checked when the config is read, so a
+    bad address fails at once rather than after retries. A URL with credentials in it
+    (`user:pass@`) is refused and never quoted: a key belongs in an environment variable
+    (`api_key_env`), not in config.yaml or the build key."""
+    if "@" in url:
+        return ("must not carry a user name or password (user:pass@host); put the "
+                "server's key in an environment variable and name it in api_key_env")
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as error:
+        return f"is not a valid URL ({error})"
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        return "has a port outside 1..65535"
+    if not parts.hostname:
+        return "names no host (e.g. http://127.0.0.1:8000/v1)"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "must not have a ?query or #fragment: it is the base address ending in /v1"
+    import httpx
+
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as error:
+        return f"is not a valid URL ({error})"
+    return None
