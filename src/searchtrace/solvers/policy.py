@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 import urllib.parse
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Protocol
+
+from searchtrace.errors import UserError
 
 
 class PolicyError(Exception):
@@ -75,6 +77,35 @@ class Policy(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one request may ask of `searchtrace serve-policy` (policy_server.py): past any
+    limit it answers 4xx naming the limit and the flag that raises it (each field's flag:
+    --max-body-mb, ...). The defaults leave room above the http policy's defaults (256
+    prompts a request, a few samples of a few dozen tokens): a request body of 8 MiB, 256
+    prompts of 32,768 characters, 64 samples each of at most 1,024 tokens, 8 stop strings
+    of 128 characters."""
+
+    max_body_mb: int = 8
+    max_prompts: int = 256
+    max_prompt_chars: int = 32_768
+    max_n: int = 64
+    max_tokens: int = 1024
+    max_stop_strings: int = 8
+    max_stop_chars: int = 128
+
+    def __post_init__(self) -> None:
+        for limit in fields(self):
+            value = getattr(self, limit.name)
+            if value < 1:
+                raise UserError(f"--{limit.name.replace('_', '-')}: must be at least 1, "
+                                f"got {value}")
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.max_body_mb * 1024 * 1024
 
 
 def timed_complete(policy: Policy, prompts: Sequence[str], sampling: Sampling,

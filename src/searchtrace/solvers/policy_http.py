@@ -63,8 +63,8 @@ class _WrongAnswer(Exception):
     """A server answer that does not fit the request: what is wrong with it."""
 
 
-class _Final(Exception):
-    """A failure retrying cannot mend (a wrong answer): the reason, to report at once."""
+class _TooLong(Exception):
+    """An answer longer than the request's limit: retrying would only read it again."""
 
 
 def _one_line(text: str) -> str:
@@ -167,29 +167,32 @@ class HttpPolicy:
 
     async def _exchange(self, method: str, path: str, body: dict[str, Any] | None,
                         limit: int) -> tuple[int, bytes]:
-        """One try: the status and the body, read up to `limit` bytes (an error's body
-        up to ERROR_BYTES, all a message needs); _Final past the limit."""
+        """One try: the status and the body, read up to `limit` bytes (its declared
+        length is checked first); _TooLong past it. An error's body is read up to
+        ERROR_BYTES, all its message needs."""
         async with self._client.stream(method, self.url + path, json=body) as response:
-            cap = limit if response.is_success else ERROR_BYTES
+            success = response.is_success
+            cap = limit if success else ERROR_BYTES
             declared = response.headers.get("content-length", "")
-            if response.is_success and declared.isdigit() and int(declared) > cap:
-                raise _Final(f"the answer is {int(declared)} bytes, over the {cap} read")
+            if success and declared.isdigit() and int(declared) > cap:
+                raise _TooLong
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > cap:
-                    if response.is_success:
-                        raise _Final(f"the answer is over the {cap} bytes read")
+                    if success:
+                        raise _TooLong
                     break
             return response.status_code, b"".join(chunks)[:cap]
 
     async def _request(self, method: str, path: str, body: dict[str, Any] | None,
-                       what: str, limit: int) -> tuple[Any, int]:
+                       what: str, limit: int, fits: str) -> tuple[Any, int]:
         """The JSON answer to one request and the tries it took. Each try must end within
-        `timeout_s`; transient failures are retried (until the task is cancelled: another
-        part of the batch failed); a final failure raises PolicyError."""
+        `timeout_s`, and its answer within `limit` bytes (what `fits` can take);
+        transient failures are retried (until the task is cancelled: another part of the
+        batch failed); a final failure raises PolicyError."""
         attempt = 0
         while True:
             attempt += 1
@@ -200,8 +203,9 @@ class HttpPolicy:
                 reason = f"timed out after {self.timeout_s:g} s"
             except httpx.TransportError as error:
                 reason = _transport_reason(error, self.timeout_s)
-            except _Final as error:
-                raise self._error(f"answered wrongly to {what}: {error}", attempt) from None
+            except _TooLong:
+                raise self._error(f"answered wrongly to {what}: the answer is over {limit} "
+                                  f"bytes, more than {fits} can take", attempt) from None
             else:
                 if 200 <= status < 300:
                     try:
@@ -220,7 +224,7 @@ class HttpPolicy:
         """The id of the one model the server serves; PolicyError if it serves none or
         several (the config must then name one)."""
         answer, tries = await self._request("GET", "/models", None, "GET /models",
-                                            MODELS_BYTES)
+                                            MODELS_BYTES, "a list of models")
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, list) or not all(
                 isinstance(entry, dict) and isinstance(entry.get("id"), str) for entry in data):
@@ -272,10 +276,13 @@ class HttpPolicy:
             body["logprobs"] = 1
         what = (f"{len(prompts)} {'prompt' if len(prompts) == 1 else 'prompts'} for model "
                 f"{self.model!r}")
-        limit = ANSWER_BYTES + len(prompts) * sampling.n * (
-            CHOICE_BYTES + sampling.max_tokens * TOKEN_BYTES)
+        samples = len(prompts) * sampling.n
+        limit = ANSWER_BYTES + samples * (CHOICE_BYTES + sampling.max_tokens * TOKEN_BYTES)
+        fits = (f"{samples} {'sample' if samples == 1 else 'samples'} of at most "
+                f"{sampling.max_tokens} tokens")
         async with self._slots:
-            answer, tries = await self._request("POST", "/completions", body, what, limit)
+            answer, tries = await self._request("POST", "/completions", body, what, limit,
+                                                fits)
         try:
             return _samples(answer, len(prompts), sampling)
         except _WrongAnswer as error:
