@@ -884,10 +884,11 @@ def test_bound_to_every_interface_any_address_passes_but_no_other_name() -> None
         async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
             return [(await client.get("/v1/models", headers={"host": host})).status_code
                     for host in ("192.0.2.7:8000", "[2001:db8::1]:8000", "policy.lan",
-                                 "rebound.example")]
+                                 "rebound.example", "")]
 
-    assert asyncio.run(statuses("0.0.0.0")) == [200, 200, 200, 421]
-    assert asyncio.run(statuses("192.0.2.7")) == [200, 421, 200, 421]
+    assert asyncio.run(statuses("0.0.0.0")) == [200, 200, 200, 421, 421]
+    assert asyncio.run(statuses("")) == [200, 200, 200, 421, 421]
+    assert asyncio.run(statuses("192.0.2.7")) == [200, 421, 200, 421, 421]
 
 
 KEY = "sk-test-5b1e"

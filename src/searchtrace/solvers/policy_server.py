@@ -194,8 +194,8 @@ class Guard:
                  api_key: str | None) -> None:
         self.app = app
         self.any_address = bind_host in WILDCARDS
-        self.names = LOCAL_NAMES | {_host_name(bind_host)} | {
-            _host_name(name) for name in allowed_hosts}
+        self.names = (LOCAL_NAMES | {_host_name(bind_host)} | {
+            _host_name(name) for name in allowed_hosts}) - {""}  # no Host names nothing
         self.key = f"Bearer {api_key}".encode() if api_key else None
 
     def _host_ok(self, header: str) -> bool:
