@@ -602,7 +602,7 @@ def test_a_dripping_server_cannot_stretch_the_deadline(where: str) -> None:
                 policy.complete(["a"], ONE, seed=1)
         finally:
             policy.close()
-    assert time.monotonic() - started < 1.8
+    assert time.monotonic() - started < 3  # the drip lasts 12 s
     assert str(failure.value) == f"policy server {url} timed out after 1 s (1 try)"
 
 
