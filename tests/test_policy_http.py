@@ -1,10 +1,12 @@
 """The http policy backend against a real server: `searchtrace serve-policy` on a small
 checkpoint, run as a user runs it (answers checked with the official OpenAI client and
-types), and small stub servers for what a healthy server never does (refuse, stall,
-fail once, answer wrongly, overlap requests)."""
+types; its limits, content type, Host and key checks), and small stub servers for what a
+healthy server never does (refuse, stall, drip, answer without end, fail once, answer
+wrongly, overlap requests)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -21,11 +23,17 @@ from typing import Any
 import httpx
 import openai
 import pytest
+import yaml
 from openai.types import Completion
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
+from searchtrace.config import parse_config
 from searchtrace.errors import UserError
-from searchtrace.solvers.policy import PolicyError, Sampling
-from searchtrace.solvers.policy_http import HttpPolicy
+from searchtrace.solvers.policies import make_policy
+from searchtrace.solvers.policy import PolicyError, Sampling, ServerLimits
+from searchtrace.solvers.policy_http import ANSWER_BYTES, CHOICE_BYTES, TOKEN_BYTES, HttpPolicy
+from searchtrace.solvers.policy_server import Guard
 
 MODEL = "tiny-policy"
 LINES = "try 3+4=7 -> [7, 2]\nback to [1, 2]\ntry 1+2=3 -> [3]\n"
@@ -68,17 +76,18 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def server(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`searchtrace serve-policy` on a free port, as a process; yields its /v1 address."""
+@contextmanager
+def serving(checkpoint: Path, log: Path, *flags: str,
+            env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`searchtrace serve-policy` with `flags` on a free port, as a process; yields its
+    /v1 address and the process once /health answers."""
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "stderr.txt"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     with log.open("w") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "searchtrace.cli", "serve-policy", str(checkpoint),
-             "--port", str(port), "--served-model-name", MODEL],
-            stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+             "--port", str(port), "--served-model-name", MODEL, *flags],
+            stdout=subprocess.DEVNULL, stderr=stderr,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **(env or {})})
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -90,7 +99,7 @@ def server(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             except httpx.TransportError:
                 pass  # not listening yet
             time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"http://127.0.0.1:{port}/v1", process
     finally:
         process.terminate()
         try:
@@ -98,6 +107,21 @@ def server(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def served(checkpoint: Path,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """The server with its default limits: its /v1 address and process id."""
+    log = tmp_path_factory.mktemp("server") / "stderr.txt"
+    with serving(checkpoint, log) as (url, process):
+        yield url, process.pid
+
+
+@pytest.fixture(scope="module")
+def server(served: tuple[str, int]) -> str:
+    """The default server's /v1 address."""
+    return served[0]
 
 
 def post(server: str, **body: Any) -> httpx.Response:
@@ -333,6 +357,7 @@ class StubServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), StubHandler)
         self.answer = answer
         self.requests: list[tuple[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
 
 
 class StubHandler(BaseHTTPRequestHandler):
@@ -349,6 +374,7 @@ class StubHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length)) if length else None
         self.server.requests.append((self.path, body))
+        self.server.headers.append({key.lower(): value for key, value in self.headers.items()})
         status, payload = self.server.answer(self.path, body)
         data = json.dumps(payload).encode()
         self.send_response(status)
@@ -502,3 +528,412 @@ def test_serve_policy_refuses_a_folder_without_a_model(tmp_path: Path) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "no config.json" in lines[0] and str(tmp_path) in lines[0]
+
+
+
+# A runaway server can neither stall a build nor swell the client (issue 11, item 3).
+
+ONE = Sampling(n=1, temperature=1.0, top_p=1.0, max_tokens=4)
+
+
+@contextmanager
+def raw_server(respond: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that reads each request (head and body) and hands the
+    connection to `respond`, in a thread per connection: for answers no HTTP server
+    library sends on purpose. Yields its /v1 address."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def read_request(connection: socket.socket) -> bool:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            body += connection.recv(65536)
+        return True
+
+    def handle(connection: socket.socket) -> None:
+        with connection:
+            try:
+                if read_request(connection):
+                    respond(connection)
+            except OSError:
+                pass  # the client hung up, as the tests expect it to
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    finally:
+        listener.close()
+
+
+HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n"
+
+
+@pytest.mark.parametrize("where", ["head", "body"])
+def test_a_dripping_server_cannot_stretch_the_deadline(where: str) -> None:
+    """One byte every 0.2 s keeps every read inside a 1 s timeout; the deadline is on the
+    whole exchange, so the try still ends after 1 s."""
+    def respond(connection: socket.socket) -> None:
+        if where == "body":
+            connection.sendall(HEAD)
+        for byte in (HEAD if where == "head" else b" " * 60)[:60]:
+            connection.sendall(bytes([byte]))
+            time.sleep(0.2)
+
+    with raw_server(respond) as url:
+        policy = HttpPolicy(url, model="m", timeout_s=1, retries=0)
+        started = time.monotonic()
+        try:
+            with pytest.raises(PolicyError) as failure:
+                policy.complete(["a"], ONE, seed=1)
+        finally:
+            policy.close()
+    assert time.monotonic() - started < 3  # the drip lasts 12 s
+    assert str(failure.value) == f"policy server {url} timed out after 1 s (1 try)"
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_endless_answer_is_read_no_further_than_its_samples_can_take(
+        declared: bool) -> None:
+    """A 300 MB answer (declared, or streamed until the connection closes) to a request
+    for one sample of 4 tokens is refused at once, after at most its limit is read, and
+    not tried again."""
+    sent = [0]
+
+    def respond(connection: socket.socket) -> None:
+        length = b"Content-Length: 300000000" if declared else b"Connection: close"
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           + length + b"\r\n\r\n" + b'{"choices": [{"index": 0, "text": "')
+        block = b"x" * 65536
+        while sent[0] < 50_000_000:
+            connection.sendall(block)
+            sent[0] += len(block)
+
+    with raw_server(respond) as url:
+        policy = HttpPolicy(url, model="m", retries=2)
+        try:
+            with pytest.raises(PolicyError) as failure:
+                policy.complete(["a"], ONE, seed=1)
+        finally:
+            policy.close()
+    limit = ANSWER_BYTES + CHOICE_BYTES + 4 * TOKEN_BYTES
+    assert str(failure.value) == (
+        f"policy server {url} answered wrongly to 1 prompt for model 'm': the answer is "
+        f"over {limit} bytes, more than 1 sample of at most 4 tokens can take (1 try)")
+    assert sent[0] < 10_000_000  # what the socket buffers took before the client hung up
+
+
+def test_a_proposal_longer_than_its_tokens_can_hold_is_a_wrong_answer() -> None:
+    def answer(path: str, body: Any) -> tuple[int, Any]:
+        status, payload = completion(body)
+        payload["choices"][0]["text"] = "x" * 5000
+        return status, payload
+
+    with stub(answer) as (url, _):
+        policy = HttpPolicy(url, model="m")
+        try:
+            with pytest.raises(PolicyError) as failure:
+                policy.complete(["a"], ONE, seed=1)
+        finally:
+            policy.close()
+    assert str(failure.value) == (
+        f"policy server {url} answered wrongly to 1 prompt for model 'm': choice 0 has "
+        "5000 characters, more than 4 tokens hold (1 try)")
+
+
+BRACKETS = "bad [/x] [bold]request[/]\n\x1b[31mred\x1b[0m"
+
+
+def test_a_server_message_is_quoted_literally_on_one_line() -> None:
+    def answer(path: str, body: Any) -> tuple[int, Any]:
+        return 400, {"error": {"message": BRACKETS, "type": "x", "code": None}}
+
+    with stub(answer) as (url, _):
+        policy = HttpPolicy(url, model="m")
+        try:
+            with pytest.raises(PolicyError) as failure:
+                policy.complete(["a"], ONE, seed=1)
+        finally:
+            policy.close()
+    assert str(failure.value) == (
+        f"policy server {url} answered HTTP 400 to 1 prompt for model 'm': bad [/x] "
+        "[bold]request[/] ?[31mred?[0m (1 try)")
+
+
+def llm_build(url: str, **policy: Any) -> dict[str, Any]:
+    """A small llm_mcts build whose policy is the server at `url`."""
+    return {"name": "policy-url", "seed": 3,
+            "task": {"name": "countdown", "preset": "easy",
+                     "knobs": {"count": 3, "number_range": [1, 7], "target_range": [3, 50]}},
+            "solver": {"name": "llm_mcts", "node_budget": 8,
+                       "llm_mcts": {"simulations": 2, "problems_per_batch": 2}},
+            "traces": {"k_mix": {0: 1.0}, "style": "compact"},
+            "policy": {"backend": "http", "url": url, "model": "m", "retries": 0, **policy},
+            "splits": {"train": 2, "test": 1}}
+
+
+def build(config: dict[str, Any], folder: Path,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`searchtrace build` of `config` into folder/out, as a user runs it."""
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run(
+        [sys.executable, "-m", "searchtrace.cli", "build", str(path), "--out",
+         str(folder / "out"), "--retries", "0"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "COLUMNS": "300", **(env or {})})
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_build_prints_a_server_message_with_brackets_in_one_line(tmp_path: Path) -> None:
+    def answer(path: str, body: Any) -> tuple[int, Any]:
+        return 400, {"error": {"message": BRACKETS, "type": "x", "code": None}}
+
+    with stub(answer) as (url, _):
+        result = build(llm_build(url), tmp_path)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"policy server {url} answered HTTP 400" in lines[0]
+    assert "bad [/x] [bold]request[/] ?[31mred?[0m (1 try)" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+# Bad policy URLs are config errors; credentials never reach an error, config.yaml or
+# the build key; a key comes from the environment (issue 11, item 10).
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("http://127.0.0.1:99999/v1", "has a port outside 1..65535"),
+    ("http://127.0.0.1:0/v1", "has a port outside 1..65535"),
+    ("http://127.0.0.1 :8000/v1", "must not contain spaces or control characters"),
+    ("http:///v1", "names no host"),
+    ("ftp://127.0.0.1/v1", "must start with http:// or https://"),
+    ("http://127.0.0.1:8000/v1?key=1", "must not have a ?query or #fragment"),
+    ("http://[::1/v1", "is not a valid URL"),
+])
+def test_bad_policy_urls_are_config_errors(url: str, problem: str) -> None:
+    with pytest.raises(UserError) as failure:
+        parse_config(llm_build(url))
+    message = str(failure.value)
+    assert message.startswith(f"invalid config: policy: url {problem}")
+    assert message.endswith(f"got {url!r}") and "\n" not in message
+    with pytest.raises(UserError, match=r"^policy\.url: "):
+        HttpPolicy(url, model="m")
+
+
+def test_a_bad_policy_url_fails_the_build_at_once_before_staging(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = build(llm_build("http://127.0.0.1:99999/v1"), tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == ("error: invalid config: policy: url has a port outside "
+                                      "1..65535, got 'http://127.0.0.1:99999/v1'")
+    assert time.monotonic() - started < 30  # no tries, no backoff: the config is wrong
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["config.yaml"]
+
+
+@pytest.mark.parametrize("url", ["http://alice:s3cret@127.0.0.1:8000/v1",
+                                 "http://s3cret@127.0.0.1:8000/v1",
+                                 "http://alice:s3/cret@127.0.0.1:8000/v1"])
+def test_credentials_in_a_policy_url_are_refused_and_never_quoted(url: str) -> None:
+    with pytest.raises(UserError) as in_config:
+        parse_config(llm_build(url))
+    with pytest.raises(UserError) as in_client:
+        HttpPolicy(url, model="m")
+    for message in (str(in_config.value), str(in_client.value)):
+        assert "must not carry a user name or password" in message
+        assert "api_key_env" in message
+        assert "s3" not in message and "alice" not in message
+
+
+def test_the_key_comes_from_the_named_variable_as_a_bearer_token(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCHTRACE_TEST_POLICY_KEY", "k-7f3a")
+    with stub(lambda path, body: completion(body)) as (url, server):
+        config = parse_config(llm_build(url, api_key_env="SEARCHTRACE_TEST_POLICY_KEY"))
+        assert config.policy is not None
+        policy = make_policy(config.policy)
+        try:
+            policy.complete(["a"], ONE, seed=1)
+        finally:
+            policy.close()
+    assert server.headers[0]["authorization"] == "Bearer k-7f3a"
+    assert "k-7f3a" not in json.dumps(config.resolved())
+    monkeypatch.delenv("SEARCHTRACE_TEST_POLICY_KEY")
+    with pytest.raises(UserError, match=r"^policy\.api_key_env: the environment variable "
+                                        r"SEARCHTRACE_TEST_POLICY_KEY is not set"):
+        parse_config(llm_build(url, api_key_env="SEARCHTRACE_TEST_POLICY_KEY"))
+    with pytest.raises(UserError, match="api_key_env: String should match pattern"):
+        parse_config(llm_build(url, api_key_env="not a name"))
+
+
+# serve-policy refuses what could take it down or let a web page drive it (item 5).
+
+def rss_mib(pid: int) -> float:
+    """A process's resident memory, MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines()
+                    if line.startswith("VmRSS:")).split()[1]) / 1024
+
+
+JSON = {"content-type": "application/json"}
+
+
+def test_a_100_mb_body_is_refused_unread_and_the_server_stays_up(
+        served: tuple[str, int]) -> None:
+    url, pid = served
+    before = rss_mib(pid)
+    huge = b'{"prompt": "' + b"a" * 100_000_000 + b'"}'
+    declared = httpx.post(f"{url}/completions", content=huge, headers=JSON, timeout=60)
+    del huge
+
+    def streamed() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"prompt": "'
+        for _ in range(100):
+            yield b"a" * 1_000_000
+        yield b'"}'
+
+    chunked = httpx.post(f"{url}/completions", content=streamed(), headers=JSON, timeout=60)
+    for response in (declared, chunked):
+        assert response.status_code == 413
+        error = response.json()["error"]
+        assert error["code"] == "request_too_large"
+        assert error["message"] == ("the body is over this server's limit of 8 MiB "
+                                    "(serve-policy --max-body-mb)")
+    assert rss_mib(pid) - before < 50
+    assert post(url, prompt="try", max_tokens=2).status_code == 200
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"prompt": "a" * 1_000_000}, "prompt: 1000000 is over this server's limit of 32768 "
+                                  "characters a prompt (serve-policy --max-prompt-chars)"),
+    ({"prompt": ["a"] * 100_000}, "prompt: 100000 is over this server's limit of 256 "
+                                  "prompts a request (serve-policy --max-prompts)"),
+    ({"prompt": "a", "stop": ["x" * 1_000_000]},
+     "stop: 1000000 is over this server's limit of 128 characters a stop string "
+     "(serve-policy --max-stop-chars)"),
+    ({"prompt": "a", "stop": list("abcdefghi")},
+     "stop: 9 is over this server's limit of 8 stop strings (serve-policy "
+     "--max-stop-strings)"),
+    ({"prompt": "a", "max_tokens": 1e9}, "max_tokens: 1000000000 is over this server's "
+                                        "limit of 1024 tokens a sample (serve-policy "
+                                        "--max-tokens)"),
+    ({"prompt": "a", "n": 65}, "n: 65 is over this server's limit of 64 samples a prompt "
+                               "(serve-policy --max-n)"),
+])
+def test_requests_past_a_limit_get_a_400_naming_it(server: str, body: dict[str, Any],
+                                                    message: str) -> None:
+    started = time.monotonic()
+    response = post(server, **body)
+    assert time.monotonic() - started < 5  # refused, not generated
+    assert response.status_code == 400
+    assert response.json()["error"] == {"message": message, "type": "invalid_request_error",
+                                        "code": None}
+
+
+@pytest.mark.parametrize(("content_type", "content"), [
+    ("text/plain", b'{"prompt": "a", "max_tokens": 2}'),
+    ("application/x-www-form-urlencoded", b"prompt=a&max_tokens=2"),
+    (None, b'{"prompt": "a", "max_tokens": 2}'),
+])
+def test_only_json_bodies_are_answered(server: str, content_type: str | None,
+                                       content: bytes) -> None:
+    """A web page may send text or a form to any address without asking first; JSON
+    needs the server's consent (CORS), which this server never gives."""
+    headers = {"content-type": content_type} if content_type else {}
+    response = httpx.post(f"{server}/completions", content=content, headers=headers,
+                          timeout=60)
+    assert response.status_code == 415
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert error["message"].startswith("the body must be JSON (Content-Type: "
+                                       "application/json)")
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    ("rebound.example:8000", 421), ("127.0.0.1.nip.io", 421), ("", 421),
+    ("localhost:1234", 200), ("LOCALHOST.", 200), ("127.0.0.1", 200), ("[::1]:80", 200),
+])
+def test_the_host_header_must_name_this_server(server: str, host: str, status: int) -> None:
+    """A page whose DNS name is rebound to 127.0.0.1 still sends its own name."""
+    response = httpx.get(f"{server}/models", headers={"host": host}, timeout=10)
+    assert response.status_code == status
+    if status == 421:
+        assert response.json()["error"]["code"] == "misdirected_request"
+
+
+def test_bound_to_every_interface_any_address_passes_but_no_other_name() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await JSONResponse({"ok": True})(scope, receive, send)
+
+    async def statuses(bind: str) -> list[int]:
+        transport = httpx.ASGITransport(app=Guard(app, bind, ["policy.lan"], None))
+        async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+            return [(await client.get("/v1/models", headers={"host": host})).status_code
+                    for host in ("192.0.2.7:8000", "[2001:db8::1]:8000", "policy.lan",
+                                 "rebound.example", "")]
+
+    assert asyncio.run(statuses("0.0.0.0")) == [200, 200, 200, 421, 421]
+    assert asyncio.run(statuses("")) == [200, 200, 200, 421, 421]
+    assert asyncio.run(statuses("192.0.2.7")) == [200, 421, 200, 421, 421]
+
+
+KEY = "sk-test-5b1e"
+
+
+@pytest.fixture(scope="module")
+def guarded(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server with a key (from its environment variable), a host name allowed and
+    small limits; yields its /v1 address."""
+    log = tmp_path_factory.mktemp("guarded") / "stderr.txt"
+    with serving(checkpoint, log, "--allowed-host", "policy.lan", "--max-prompts", "2",
+                 "--max-body-mb", "1", env={"SEARCHTRACE_POLICY_API_KEY": KEY}) as (url, _):
+        yield url
+
+
+def test_a_key_guards_every_endpoint_but_health(guarded: str) -> None:
+    models = f"{guarded}/models"
+    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": KEY}):
+        response = httpx.get(models, headers=headers, timeout=10)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "invalid_api_key"
+        assert KEY not in response.text
+    assert httpx.get(guarded.removesuffix("/v1") + "/health", timeout=10).status_code == 200
+    allowed = httpx.get(models, headers={"authorization": f"Bearer {KEY}",
+                                         "host": "policy.lan:80"}, timeout=10)
+    assert allowed.status_code == 200
+    with pytest.raises(PolicyError) as failure:
+        HttpPolicy(guarded)
+    assert str(failure.value) == (f"policy server {guarded} answered HTTP 401 to GET "
+                                  "/models: a valid API key is needed: send Authorization: "
+                                  "Bearer <key> (1 try)")
+    policy = HttpPolicy(guarded, api_key=KEY, max_prompts_per_request=3)
+    try:
+        assert [len(row) for row in policy.complete(PROMPTS[:2], ONE, seed=1)] == [1, 1]
+        with pytest.raises(PolicyError, match=r"HTTP 400 .*prompt: 3 is over this server's "
+                                              r"limit of 2 prompts a request \(serve-policy "
+                                              r"--max-prompts\) \(1 try\)"):
+            policy.complete(PROMPTS[:3], ONE, seed=1)
+    finally:
+        policy.close()
+    too_big = httpx.post(f"{guarded}/completions", content=b" " * (1024 * 1024 + 1),
+                         headers={**JSON, "authorization": f"Bearer {KEY}"}, timeout=10)
+    assert too_big.status_code == 413
+
+
+def test_serve_policy_limits_must_be_positive() -> None:
+    with pytest.raises(UserError, match=r"^--max-n: must be at least 1, got 0$"):
+        ServerLimits(max_n=0)

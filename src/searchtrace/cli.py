@@ -19,9 +19,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from searchtrace.errors import BuildError, UserError
-from searchtrace.solvers.policy import PolicyError
+from searchtrace.solvers.policy import PolicyError, ServerLimits
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Build search-trace datasets with an exact number of backtracks.")
@@ -60,7 +61,9 @@ MAX_REJECTION_RATE = typer.Option(0.5, "--max-rejection-rate",
 
 
 def _fail(message: str, code: int) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # the message is printed literally: it may quote a server's or a user's brackets
+    console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
+                  soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -362,16 +365,47 @@ def serve_policy_command(
     served_model_name: str = typer.Option(None, "--served-model-name",
                                           help="The model id clients name and /v1/models "
                                                "lists (default: CHECKPOINT as given)."),
+    api_key: str = typer.Option(None, "--api-key", envvar="SEARCHTRACE_POLICY_API_KEY",
+                                show_default=False,
+                                help="Require `Authorization: Bearer KEY` on every request "
+                                     "but /health (the environment variable keeps it out "
+                                     "of the process list)."),
+    allowed_host: list[str] = typer.Option(None, "--allowed-host",
+                                           help="Another name clients may give in the Host "
+                                                "header (repeatable). localhost, loopback "
+                                                "addresses and the bound address always "
+                                                "work; any IP address too when bound to "
+                                                "0.0.0.0 or ::."),
+    max_body_mb: int = typer.Option(ServerLimits.max_body_mb, "--max-body-mb",
+                                    help="Largest request body, MiB."),
+    max_prompts: int = typer.Option(ServerLimits.max_prompts, "--max-prompts",
+                                    help="Most prompts a request."),
+    max_prompt_chars: int = typer.Option(ServerLimits.max_prompt_chars, "--max-prompt-chars",
+                                         help="Longest prompt, in characters."),
+    max_n: int = typer.Option(ServerLimits.max_n, "--max-n", help="Most samples a prompt (`n`)."),
+    max_tokens: int = typer.Option(ServerLimits.max_tokens, "--max-tokens",
+                                   help="Largest `max_tokens` a request may ask."),
+    max_stop_strings: int = typer.Option(ServerLimits.max_stop_strings, "--max-stop-strings",
+                                         help="Most stop strings a request."),
+    max_stop_chars: int = typer.Option(ServerLimits.max_stop_chars, "--max-stop-chars",
+                                       help="Longest stop string, in characters."),
 ) -> None:
     """Serve a checkpoint as an OpenAI-compatible completions server (/v1/completions,
     /v1/models, /health) for the http policy backend where vLLM cannot run, e.g. on a
-    CPU; runs until interrupted. Nothing is downloaded."""
+    CPU; runs until interrupted. Nothing is downloaded. Requests past the limits, with a
+    body that is not JSON, a Host header naming another host, or (with --api-key) without
+    the key get a 4xx and the server keeps serving."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from searchtrace.solvers.policy_server import serve_policy
 
     try:
+        limits = ServerLimits(
+            max_body_mb=max_body_mb, max_prompts=max_prompts,
+            max_prompt_chars=max_prompt_chars, max_n=max_n, max_tokens=max_tokens,
+            max_stop_strings=max_stop_strings, max_stop_chars=max_stop_chars)
         serve_policy(checkpoint, host, port, device=device, batch_prompts=batch_prompts,
-                     served_model_name=served_model_name)
+                     served_model_name=served_model_name, limits=limits, api_key=api_key,
+                     allowed_hosts=allowed_host or ())
     except UserError as error:
         _fail(str(error), 2)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -21,6 +22,7 @@ from searchtrace.errors import UserError
 from searchtrace.generators.base import TaskConfig
 from searchtrace.registry import get_task
 from searchtrace.solvers.mcts import MctsSettings
+from searchtrace.solvers.policy import url_problem
 from searchtrace.solvers.registry import DEPTH_FIRST
 
 MAX_K = 64
@@ -84,14 +86,19 @@ class PolicySection(_Strict):
     backend `http`: an OpenAI-compatible completions server at `url` (vLLM, SGLang,
     `transformers serve`, `searchtrace serve-policy`); it is never guessed, nothing is
     contacted unless it is set. `model` is the served name (default: the server's only
-    model). backend `local`: the Hugging Face checkpoint folder `checkpoint`, sampled in
-    this process on `device` (auto: the GPU if there is one); `checkpoint_sha256`, which
-    every resolved config records, pins its weights (another digest is an error).
+    model). The url is checked when the config is read (scheme, host, port; no
+    `user:pass@`, which would be stored in config.yaml). `api_key_env` names the
+    environment variable holding the server's key, sent as `Authorization: Bearer`; the
+    key itself is never in the config. backend `local`: the Hugging Face checkpoint folder
+    `checkpoint`, sampled in this process on `device` (auto: the GPU if there is one);
+    `checkpoint_sha256`, which every resolved config records, pins its weights (another
+    digest is an error).
     """
 
     backend: Literal["http", "local"]
     url: str | None = None
     model: str | None = None
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     checkpoint: str | None = None
     checkpoint_sha256: str | None = None
     device: str = "auto"
@@ -110,16 +117,19 @@ class PolicySection(_Strict):
             if not self.url:
                 raise ValueError("backend http needs `url`, the server's base address "
                                  "ending in /v1, e.g. http://127.0.0.1:8000/v1")
-            if not self.url.startswith(("http://", "https://")):
-                raise ValueError(f"url must start with http:// or https://, got {self.url!r}")
+            problem = url_problem(self.url)
+            if problem is not None:  # quoted unless it carries credentials
+                raise ValueError(f"url {problem}" if "@" in self.url
+                                 else f"url {problem}, got {self.url!r}")
             if self.checkpoint is not None:
                 raise ValueError("`checkpoint` is for backend local; backend http uses `url`")
         else:
             if not self.checkpoint:
                 raise ValueError("backend local needs `checkpoint`, a local Hugging Face "
                                  "model folder")
-            if self.url is not None:
-                raise ValueError("`url` is for backend http; backend local uses `checkpoint`")
+            if self.url is not None or self.api_key_env is not None:
+                raise ValueError("`url` and `api_key_env` are for backend http; backend "
+                                 "local uses `checkpoint`")
         return self
 
     def described(self) -> dict[str, Any]:
@@ -340,6 +350,9 @@ def parse_config(raw: Any) -> BuildConfig:
         raise UserError(f"invalid config: {error}") from None
     config.task_config()  # unknown task, bad preset or knobs fail here, before any work
     policy = config.policy
+    if policy is not None and policy.api_key_env and not os.environ.get(policy.api_key_env):
+        raise UserError(f"policy.api_key_env: the environment variable "
+                        f"{policy.api_key_env} is not set; export the server's key in it")
     if policy is not None and policy.checkpoint is not None:
         digest = _checkpoint_digest(policy.checkpoint)  # a missing checkpoint fails here too
         if policy.checkpoint_sha256 not in (None, digest):

@@ -9,9 +9,12 @@ answer, so a search never builds on a half-answered batch.
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Protocol
+
+from searchtrace.errors import UserError
 
 
 class PolicyError(Exception):
@@ -76,6 +79,35 @@ class Policy(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one request may ask of `searchtrace serve-policy` (policy_server.py): past any
+    limit it answers 4xx naming the limit and the flag that raises it (each field's flag:
+    --max-body-mb, ...). The defaults leave room above the http policy's defaults (256
+    prompts a request, a few samples of a few dozen tokens): a request body of 8 MiB, 256
+    prompts of 32,768 characters, 64 samples each of at most 1,024 tokens, 8 stop strings
+    of 128 characters."""
+
+    max_body_mb: int = 8
+    max_prompts: int = 256
+    max_prompt_chars: int = 32_768
+    max_n: int = 64
+    max_tokens: int = 1024
+    max_stop_strings: int = 8
+    max_stop_chars: int = 128
+
+    def __post_init__(self) -> None:
+        for limit in fields(self):
+            value = getattr(self, limit.name)
+            if value < 1:
+                raise UserError(f"--{limit.name.replace('_', '-')}: must be at least 1, "
+                                f"got {value}")
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.max_body_mb * 1024 * 1024
+
+
 def timed_complete(policy: Policy, prompts: Sequence[str], sampling: Sampling,
                    seed: int) -> list[list[Sample]]:
     """`policy.complete`, checked for a full answer and recorded in its stats."""
@@ -97,3 +129,39 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
         if found != -1:
             cut = min(cut, found)
     return text[:cut]
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a policy server's base address (e.g. http://127.0.0.1:8000/v1),
+    or None: a phrase to follow the field's name. Checked when the config is read, so a
+    bad address fails at once rather than after retries. A URL with credentials in it
+    (`user:pass@`) is refused and never quoted: a key belongs in an environment variable
+    (`api_key_env`), not in config.yaml or the build key."""
+    if "@" in url:
+        return ("must not carry a user name or password (user:pass@host); put the "
+                "server's key in an environment variable and name it in api_key_env")
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as error:
+        return f"is not a valid URL ({error})"
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        return "has a port outside 1..65535"
+    if not parts.hostname:
+        return "names no host (e.g. http://127.0.0.1:8000/v1)"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "must not have a ?query or #fragment: it is the base address ending in /v1"
+    import httpx
+
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as error:
+        return f"is not a valid URL ({error})"
+    return None

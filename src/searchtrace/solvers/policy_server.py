@@ -6,10 +6,18 @@ serves the same API faster.
 
 One model answers one request at a time: generation runs in a worker thread under a
 lock, so the event loop (and `/health`) stays responsive while a batch is sampled.
+
+It refuses, with an OpenAI-style 4xx and without stopping, what could take it down or
+let another site drive it: bodies, prompt counts and lengths, stop strings, `n` and
+`max_tokens` past `ServerLimits`; bodies that are not JSON by content type (a web page can
+send text/plain or a form to any address without asking, but not JSON); a Host header
+that is neither a localhost name nor the bound address (a page whose DNS name is rebound
+to 127.0.0.1 sends its own name); and, when a key is set, requests without it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import secrets
@@ -27,9 +35,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from searchtrace.errors import UserError
-from searchtrace.solvers.policy import PolicyError, Sampling
+from searchtrace.solvers.policy import PolicyError, Sampling, ServerLimits
 from searchtrace.solvers.policy_local import (
     DEFAULT_BATCH_PROMPTS,
     Generation,
@@ -41,6 +50,10 @@ logger = logging.getLogger(__name__)
 
 # The floor for a reported log-probability: JSON has no -inf (vLLM clamps the same way).
 MIN_LOGPROB = -9999.0
+# Host names that always reach this machine itself (addresses: any loopback one).
+LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain"})
+# Bind addresses meaning "every interface": clients may then name any IP address.
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 
 
 class CompletionRequest(BaseModel):
@@ -52,7 +65,7 @@ class CompletionRequest(BaseModel):
 
     model: str | None = None
     prompt: str | list[str]
-    n: int = Field(default=1, ge=1, le=256)
+    n: int = Field(default=1, ge=1)
     max_tokens: int | None = Field(default=16, ge=1)
     temperature: float | None = Field(default=1.0, ge=0, le=10)
     top_p: float | None = Field(default=1.0, gt=0, le=1)
@@ -75,7 +88,8 @@ def _problems(error: ValidationError) -> str:
                      f"{problem['msg']}" for problem in error.errors())
 
 
-def _refusal(body: CompletionRequest, prompts: list[str], stop: list[str]) -> str | None:
+def _refusal(body: CompletionRequest, prompts: list[str], stop: list[str],
+             limits: ServerLimits) -> str | None:
     """Why a well-formed body still cannot be answered, or None."""
     if body.stream:
         return "stream: streaming is not supported by this server"
@@ -87,6 +101,22 @@ def _refusal(body: CompletionRequest, prompts: list[str], stop: list[str]) -> st
         return "prompt: prompts must not be empty"
     if any(not marker for marker in stop):
         return "stop: stop strings must not be empty"
+    longest = max(len(prompt) for prompt in prompts)
+    checks = [
+        ("prompt", len(prompts), limits.max_prompts, "prompts a request", "--max-prompts"),
+        ("prompt", longest, limits.max_prompt_chars, "characters a prompt",
+         "--max-prompt-chars"),
+        ("n", body.n, limits.max_n, "samples a prompt", "--max-n"),
+        ("max_tokens", body.max_tokens or 0, limits.max_tokens, "tokens a sample",
+         "--max-tokens"),
+        ("stop", len(stop), limits.max_stop_strings, "stop strings", "--max-stop-strings"),
+        ("stop", max(map(len, stop), default=0), limits.max_stop_chars,
+         "characters a stop string", "--max-stop-chars"),
+    ]
+    for field, value, limit, unit, flag in checks:
+        if value > limit:
+            return (f"{field}: {value} is over this server's limit of {limit} {unit} "
+                    f"(serve-policy {flag})")
     return None
 
 
@@ -143,8 +173,81 @@ def _completion_body(name: str, generations: list[list[Generation]], with_logpro
                       "total_tokens": prompt_tokens + completion_tokens}}
 
 
-def create_app(policy: LocalPolicy, served_model_name: str) -> FastAPI:
-    """The server's endpoints over a loaded `policy`, answering to `served_model_name`."""
+def _host_name(header: str) -> str:
+    """The name in a Host header, without its port, lower-case, without a final dot."""
+    name = header.strip().lower()
+    if name.startswith("["):  # [v6 address]:port
+        name = name[1:name.find("]")] if "]" in name else name
+    elif name.count(":") == 1:
+        name = name.split(":")[0]
+    return name.rstrip(".")
+
+
+class Guard:
+    """ASGI middleware in front of the app: the Host header must name this server (a
+    localhost name, a loopback address, the bound address, an `allowed_hosts` entry, or,
+    when bound to every interface, any IP address: addresses cannot be rebound, names
+    can), else 421; with an `api_key`, every request but `/health` must carry it as
+    `Authorization: Bearer` (compared in constant time), else 401."""
+
+    def __init__(self, app: ASGIApp, bind_host: str, allowed_hosts: Sequence[str],
+                 api_key: str | None) -> None:
+        self.app = app
+        self.any_address = bind_host in WILDCARDS
+        self.names = (LOCAL_NAMES | {_host_name(bind_host)} | {
+            _host_name(name) for name in allowed_hosts}) - {""}  # no Host names nothing
+        self.key = f"Bearer {api_key}".encode() if api_key else None
+
+    def _host_ok(self, header: str) -> bool:
+        name = _host_name(header)
+        if name in self.names:
+            return True
+        try:
+            address = ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return address.is_loopback or self.any_address
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1"): value.decode("latin-1")
+                   for key, value in scope["headers"]}
+        refusal = None
+        if not self._host_ok(headers.get("host", "")):
+            refusal = _error(421, "the Host header must name this server (localhost, a "
+                                  "loopback address or the address it listens on; "
+                                  "serve-policy --allowed-host adds names)",
+                             "invalid_request_error", "misdirected_request")
+        elif self.key is not None and scope["path"] != "/health" and not secrets.compare_digest(
+                headers.get("authorization", "").encode("latin-1"), self.key):
+            refusal = _error(401, "a valid API key is needed: send Authorization: Bearer "
+                                  "<key>", "invalid_request_error", "invalid_api_key")
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None once it is over `limit` bytes (by its Content-Length,
+    before anything is read, or as it streams in)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def create_app(policy: LocalPolicy, served_model_name: str,
+               limits: ServerLimits = ServerLimits()) -> FastAPI:
+    """The server's endpoints over a loaded `policy`, answering to `served_model_name`,
+    refusing requests past `limits`. Put `Guard` in front of it to check Host and key."""
     app = FastAPI(title="searchtrace policy server", docs_url=None, redoc_url=None,
                   openapi_url=None)
     started = int(time.time())
@@ -170,10 +273,20 @@ def create_app(policy: LocalPolicy, served_model_name: str) -> FastAPI:
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> JSONResponse:
-        # Parsed here rather than by FastAPI: a JSON body whatever its content type, and
-        # OpenAI-style 400s instead of FastAPI's 422s.
+        # Parsed here rather than by FastAPI: a body read only up to its limit, and
+        # OpenAI-style 4xx instead of FastAPI's 422s.
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            return _error(415, f"the body must be JSON (Content-Type: application/json), "
+                               f"got {media_type or 'no content type'!r}",
+                          "invalid_request_error", "unsupported_media_type")
+        raw = await _read_body(request, limits.max_body_bytes)
+        if raw is None:
+            return _error(413, f"the body is over this server's limit of "
+                               f"{limits.max_body_mb} MiB (serve-policy --max-body-mb)",
+                          "invalid_request_error", "request_too_large")
         try:
-            body = CompletionRequest.model_validate_json(await request.body())
+            body = CompletionRequest.model_validate_json(raw)
         except ValidationError as error:
             return _error(400, f"invalid request: {_problems(error)}", "invalid_request_error")
         if body.model is not None and body.model != served_model_name:
@@ -182,7 +295,7 @@ def create_app(policy: LocalPolicy, served_model_name: str) -> FastAPI:
                           "model_not_found")
         prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
         stop = [body.stop] if isinstance(body.stop, str) else body.stop or []
-        refusal = _refusal(body, prompts, stop)
+        refusal = _refusal(body, prompts, stop, limits)
         if refusal is not None:
             return _error(400, refusal, "invalid_request_error")
         sampling = Sampling(
@@ -222,10 +335,14 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def serve_policy(checkpoint: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
                  device: str = "auto", batch_prompts: int = DEFAULT_BATCH_PROMPTS,
-                 served_model_name: str | None = None) -> None:
-    """Load `checkpoint` and serve it on host:port until interrupted. Bad input (no
-    checkpoint, a device it cannot load on, a port that cannot be bound) raises UserError
-    before anything is served; port 0 picks a free port (the line printed names it)."""
+                 served_model_name: str | None = None,
+                 limits: ServerLimits = ServerLimits(), api_key: str | None = None,
+                 allowed_hosts: Sequence[str] = ()) -> None:
+    """Load `checkpoint` and serve it on host:port until interrupted, refusing requests
+    past `limits`, naming another host (beyond `allowed_hosts`) or, with `api_key`,
+    without it. Bad input (no checkpoint, a device it cannot load on, a port that cannot
+    be bound) raises UserError before anything is served; port 0 picks a free port (the
+    line printed names it)."""
     import uvicorn
 
     if batch_prompts < 1:
@@ -246,6 +363,8 @@ def serve_policy(checkpoint: str | Path, host: str = "127.0.0.1", port: int = 80
     name = served_model_name or str(checkpoint)
     shown = f"[{host}]" if ":" in host else host
     print(f"serving {name} on http://{shown}:{listener.getsockname()[1]}/v1 "
-          f"({policy.device})", file=sys.stderr, flush=True)
-    config = uvicorn.Config(create_app(policy, name), log_level="warning", access_log=False)
+          f"({policy.device}{', API key required' if api_key else ''})", file=sys.stderr,
+          flush=True)
+    app = Guard(create_app(policy, name, limits), host, allowed_hosts, api_key)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[listener])
