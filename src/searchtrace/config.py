@@ -330,6 +330,12 @@ class _DepthLimitedLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
+def parse_yaml(text: str) -> Any:
+    """YAML text read with the safe loader; yaml.YAMLError for collections nested deeper
+    than MAX_DEPTH too."""
+    return yaml.load(text, Loader=_DepthLimitedLoader)  # a SafeLoader
+
+
 def read_yaml(path: Path, what: str) -> Any:
     """A YAML file's content, or a one-line UserError calling it `what` (config, suite...):
     not UTF-8 text, not valid YAML, or nested deeper than MAX_DEPTH."""
@@ -340,7 +346,7 @@ def read_yaml(path: Path, what: str) -> Any:
     except OSError as error:
         raise UserError(f"{what} {path} cannot be read: {error.strerror}") from None
     try:
-        return yaml.load(text, Loader=_DepthLimitedLoader)  # a SafeLoader
+        return parse_yaml(text)
     except yaml.YAMLError as error:
         raise UserError(f"{what} {path} is not valid YAML: {str(error).splitlines()[0]}") from None
 
