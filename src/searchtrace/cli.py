@@ -177,6 +177,10 @@ def _stderr_to(path: str | None) -> Iterator[None]:
         os.close(target)
 
 
+def _at_line(line: int | None) -> str:
+    return "" if line is None else f" at line {line}"
+
+
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
@@ -376,8 +380,8 @@ def inspect(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None
             _say(Text("completion:", "bold"))
             _say(row["completion"])
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as error:
-        _fail(f"{dataset} is not a readable searchtrace dataset ({type(error).__name__}: "
-              f"{error}); `searchtrace validate` names what is wrong", 1)
+        _fail(f"{dataset} cannot be shown ({type(error).__name__}: {error}); "
+              "`searchtrace validate` names what is wrong", 1)
 
 
 def _mix_table(stats: dict[str, Any]) -> tuple[Table, Counter[str]]:
@@ -408,7 +412,7 @@ def verify(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None:
     for failure in result.unreadable:
         _say(f"FAIL {failure.rule}: {failure.message}", error=True)
     for shard, row_id, verdict in result.failed[:5]:
-        _say(f"{shard} row {row_id}: {verdict.code} at line {verdict.line}: "
+        _say(f"{shard} row {row_id}: {verdict.code}{_at_line(verdict.line)}: "
              f"{verdict.message}", error=True)
     if not (result.checked or result.unreadable):
         _fail(f"no rows to verify under {dataset / 'data'}", 1)

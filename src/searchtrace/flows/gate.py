@@ -70,7 +70,7 @@ class GateReport:
         return {f.rule for f in self.failures}
 
 
-class _Versions(BaseModel):
+class RecordedVersions(BaseModel):
     """The versions config.yaml records beside the resolved config."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
@@ -80,7 +80,9 @@ class _Versions(BaseModel):
     build_key: str
 
 
-class _ManifestFile(BaseModel):
+class ManifestEntry(BaseModel):
+    """One shard the manifest lists: a file directly under data/, its split, rows, sha256."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     path: str = Field(pattern=r"^data/[^/\\]+\.parquet$")
@@ -89,28 +91,32 @@ class _ManifestFile(BaseModel):
     sha256: str
 
 
-class _Manifest(BaseModel):
+class Manifest(BaseModel):
+    """manifest.json: the build it belongs to and every shard."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     build_key: str
     code_version: str
     schema_version: str
     shards_per_split: dict[str, int]
-    files: list[_ManifestFile]
+    files: list[ManifestEntry]
 
 
-class _Bucket(BaseModel):
+class BucketCount(BaseModel):
+    """A bucket of stats.json: how many candidates it tried."""
+
     model_config = ConfigDict(frozen=True, strict=True)
 
     candidates: int = Field(ge=0)
 
 
-class _Stats(BaseModel):
+class StatsCounts(BaseModel):
     """What the gate reads of stats.json: candidates per bucket and rejections by reason."""
 
     model_config = ConfigDict(frozen=True, strict=True)
 
-    buckets: list[_Bucket]
+    buckets: list[BucketCount]
     rejections: dict[str, dict[str, int]]
 
 
@@ -119,7 +125,7 @@ class _Recorded:
     """config.yaml: the config it resolves to and the versions it records."""
 
     config: BuildConfig
-    versions: _Versions
+    versions: RecordedVersions
 
 
 def default_sample_rate(rows: int) -> float:
@@ -148,9 +154,9 @@ def run_gate(dataset: str | Path, *, sample_rate: float | None = None,
     failures: list[GateFailure] = []
     recorded = _read(failures, "config", dataset / "config.yaml", _config)
     manifest = _read(failures, "manifest", dataset / "manifest.json",
-                     lambda path: _Manifest.model_validate(_json(path)))
+                     lambda path: Manifest.model_validate(_json(path)))
     stats = _read(failures, "stats", dataset / "stats.json",
-                  lambda path: _Stats.model_validate(_json(path)))
+                  lambda path: StatsCounts.model_validate(_json(path)))
     shards, shard_failures = read_shards(dataset, ROW_COLUMNS)
     failures += shard_failures
     if manifest is not None and (dataset / "data").is_dir():
@@ -217,7 +223,7 @@ def _config(path: Path) -> _Recorded:
     if not isinstance(raw, dict):
         raise UserError("the top level must be a mapping of sections")
     try:
-        versions = _Versions.model_validate(raw.pop("versions", None))
+        versions = RecordedVersions.model_validate(raw.pop("versions", None))
     except ValidationError as error:
         raise UserError(f"versions (the code version, schema version and build key it "
                         f"records): {_first_error(error)}") from None
@@ -282,7 +288,7 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _manifest_matches(dataset: Path, manifest: _Manifest,
+def _manifest_matches(dataset: Path, manifest: Manifest,
                       unreadable: set[str]) -> list[GateFailure]:
     """Listed shards exist with their sha256 and row count, and none is unlisted; a shard
     that cannot be read is left out (its own failure says so)."""
@@ -291,10 +297,10 @@ def _manifest_matches(dataset: Path, manifest: _Manifest,
     for entry in manifest.files:
         path = dataset / entry.path
         listed.add(path.name)
+        if entry.path in unreadable:
+            continue
         if not path.is_file():
             failures.append(GateFailure("manifest", f"{entry.path} is listed but missing"))
-            continue
-        if entry.path in unreadable:
             continue
         if sha256_of(path) != entry.sha256:
             failures.append(GateFailure("manifest", f"{entry.path}: sha256 differs from the "
@@ -308,7 +314,7 @@ def _manifest_matches(dataset: Path, manifest: _Manifest,
     return failures
 
 
-def _one_build(recorded: _Recorded, manifest: _Manifest | None,
+def _one_build(recorded: _Recorded, manifest: Manifest | None,
                shards: dict[str, pa.Table] | None) -> list[GateFailure]:
     """config.yaml, the manifest and the rows belong to one build: the key recomputed
     from config.yaml's content (with the versions it records) is the key it records and
@@ -363,7 +369,7 @@ def _seed_follows(row: dict[str, Any], base_seed: int) -> bool:
     return Candidate(row["split"], 0, spawn_key[1], spawn_key[2]).seed(base_seed) == row["seed"]
 
 
-def _split_counts(config: BuildConfig, manifest: _Manifest) -> list[GateFailure]:
+def _split_counts(config: BuildConfig, manifest: Manifest) -> list[GateFailure]:
     """The manifest's rows per split are the config's splits, split for split."""
     listed: Counter[str] = Counter()
     for entry in manifest.files:
@@ -419,7 +425,7 @@ def _splits_disjoint(rows: list[dict]) -> list[GateFailure]:
     return failures
 
 
-def _rejection_rate(stats: _Stats, ceiling: float) -> list[GateFailure]:
+def _rejection_rate(stats: StatsCounts, ceiling: float) -> list[GateFailure]:
     """The share of candidates rejected. Problems a language-model policy did not solve
     are left out: they measure the model, not the data (an llm_mcts build keeps what its
     model solves, as ReST-MCTS* does), and stats.json counts them under their reason."""
@@ -486,6 +492,8 @@ def _verify_row(row: dict[str, Any]) -> Verdict:
 
 def _reverify(dataset: Path, rate: float) -> tuple[int, list[GateFailure]]:
     result = reverify_rows(dataset, rate)
-    return result.checked, [GateFailure("reverify", f"data/{shard} row {row_id}: {verdict.code} at "
-                                             f"line {verdict.line}: {verdict.message}")
+    return result.checked, [GateFailure("reverify", f"data/{shard} row {row_id}: {verdict.code}"
+                                                    + ("" if verdict.line is None else
+                                                       f" at line {verdict.line}")
+                                                    + f": {verdict.message}")
                      for shard, row_id, verdict in result.failed]
