@@ -46,8 +46,9 @@ def one_error_line(result: Result, code: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real build, published to a path and under a name that hold Rich markup."""
+def dataset(tmp_path_factory: pytest.TempPathFactory, prefect_api: str) -> Path:
+    """A real build (a Prefect flow on the session's test server), published to a path
+    and under a name that hold Rich markup."""
     folder = tmp_path_factory.mktemp("robust")
     config = folder / "config.yaml"
     config.write_text(yaml.safe_dump(TINY))
