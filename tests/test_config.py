@@ -263,3 +263,91 @@ def test_the_shipped_suite_names_valid_configs_and_distinct_outputs() -> None:
     sweep = {tuple(load_config(b.config, b.overrides).traces.k_mix)
              for name, b in builds.items() if name.startswith("countdown")}
     assert sweep == {(0,), (1,), (3,), (5,)}
+
+
+# ---- strict values: the whole config is checked before any work ---------------------------
+
+
+def test_an_empty_split_mapping_is_an_error() -> None:
+    """`splits: {}` would publish an empty dataset."""
+    assert "splits: must name at least one split among train, test" in error_of(
+        {**MINIMAL, "splits": {}})
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ({**MINIMAL, "seed": True}, "seed: Input should be a valid integer, got true"),
+        ({**MINIMAL, "solver": {"node_budget": True}}, "solver.node_budget: Input should be a "
+                                                       "valid integer, got true"),
+        ({**MINIMAL, "seed": 1.5}, "seed: Input should be a valid integer, got 1.5"),
+        ({**MINIMAL, "name": 7}, "name: Input should be a valid string, got 7"),
+        ({"task": {"name": "countdown", "knobs": {"count": True}}},
+         "task.knobs.count: Input should be a valid integer, got true"),
+        ({"task": {"name": "countdown", "knobs": {"allow_fractions": 1}}},
+         "task.knobs.allow_fractions: Input should be a valid boolean, got 1"),
+        (with_("traces", k_mix={0: True}), "traces.k_mix"),
+    ],
+)
+def test_a_boolean_is_not_a_number_nor_a_number_text(raw: dict, says: str) -> None:
+    """Lax validation read `true` as 1 and 7 as "7"; a config says what it means."""
+    assert says in error_of(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("task: {name: !!binary Y291bnRkb3du}\n",
+         "task.name: YAML value of type bytes"),
+        ("task: {name: countdown}\nname: !!binary eA==\n", "name: YAML value of type bytes"),
+        ("task: {name: countdown}\nseed: 2024-01-01\n", "seed: YAML value of type date"),
+        ("task: {name: countdown}\ndifficulty_mix:\n  buckets:\n    all: {range: [.nan, 10], "
+         "share: 1}\n", "difficulty_mix.buckets.all.range.0: must be a finite number, got nan"),
+        ("task: {name: countdown}\ndifficulty_mix:\n  buckets:\n    all: {range: [0, .inf], "
+         "share: 1}\n", "difficulty_mix.buckets.all.range.1: must be a finite number, got inf"),
+        ("task: {name: countdown}\ntraces: {k_mix: {0: .nan, 1: 1}}\n",
+         "traces.k_mix.0: must be a finite number, got nan"),
+        ("task: {name: countdown}\nsolver: {mcts: {exploration: -.inf}}\n",
+         "solver.mcts.exploration: must be a finite number, got -inf"),
+        ("task: {name: countdown, knobs: {number_range: [1, .inf]}}\n",
+         "task.knobs.number_range.1: must be a finite number, got inf"),
+    ],
+)
+def test_binary_dates_and_non_finite_numbers_are_refused(tmp_path: Path, text: str,
+                                                         says: str) -> None:
+    """`!!binary` was read as text; a NaN difficulty range ran the whole build and then
+    failed with a four-line error."""
+    path = tmp_path / "build.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("invalid config: ")
+    assert says in message
+
+
+def test_deep_nesting_is_one_line_not_a_recursion_error(tmp_path: Path) -> None:
+    """5,000 `[` gave a 1,004-line RecursionError traceback."""
+    path = tmp_path / "deep.yaml"
+    path.write_text("task: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(UserError, match=r"is not valid YAML: collections nested more than 32 "
+                                        r"deep \(line 1\)$"):
+        load_config(path)
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(200):
+        node["x"] = {}
+        node = node["x"]
+    assert "nested more than 32 deep" in error_of({**MINIMAL, "task": {"name": "countdown",
+                                                                      "knobs": deep}})
+
+
+def test_aliases_that_multiply_values_are_refused(tmp_path: Path) -> None:
+    """Aliases repeating lists grow a small file into millions of values."""
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 7)]
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError, match="more than 100000 values"):
+        load_config(path)
+

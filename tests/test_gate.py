@@ -7,17 +7,22 @@ import json
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from searchtrace.config import parse_config
 from searchtrace.errors import UserError
 from searchtrace.flows.gate import default_sample_rate, run_gate
 from searchtrace.pipelines.build import run_build
+from searchtrace.pipelines.outputs import sha256_of
+from searchtrace.pipelines.plan import largest_remainder
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
+from searchtrace.version import build_key
 from tests.conftest import SMALL_COUNTDOWN
 
 
@@ -146,3 +151,105 @@ def test_the_validate_command_exits_1_and_names_the_rule(copy: Path) -> None:
     failed = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert failed.returncode == 1
     assert "FAIL mix: split train" in failed.stderr
+
+
+# ---- one build: config.yaml, the manifest and the rows agree ----------------------------
+
+
+def read_yaml_file(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def relist(dataset: Path) -> None:
+    """Rewrite the manifest's files (rows, sha256) to match the shards now there, as
+    someone covering up an edit would."""
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    manifest["files"] = [{"path": f"data/{p.name}", "split": p.name.split("-", 1)[0],
+                          "rows": pq.ParquetFile(p).metadata.num_rows, "sha256": sha256_of(p)}
+                         for p in sorted((dataset / "data").glob("*.parquet"))]
+    (dataset / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_dropped_rows_with_a_config_and_manifest_edited_to_match_break_the_build_key(
+        copy: Path) -> None:
+    """Drop train rows so the k-mix of a smaller split is exact, then edit config.yaml's
+    splits and the manifest to match: every other rule passes, the build key does not."""
+    raw = read_yaml_file(copy / "config.yaml")
+    wanted = largest_remainder(34, {int(k): v for k, v in raw["traces"]["k_mix"].items()})
+    paths = sorted((copy / "data").glob("train-*.parquet"))
+    table = pa.concat_tables([pq.read_table(p) for p in paths])
+    kept, seen = [], Counter()
+    for index, k in enumerate(table.column("num_backtracks").to_pylist()):
+        if seen[k] < wanted.get(k, 0):
+            kept.append(index)
+            seen[k] += 1
+    for path in paths[1:]:
+        path.unlink()
+    rewrite(paths[0], table.take(kept))
+    raw["splits"]["train"] = 34
+    (copy / "config.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    relist(copy)
+    report = run_gate(copy)
+    assert report.rules_failed() == {"build_key"}, report.failures
+    assert "config.yaml records build key" in report.failures[0].message
+    assert report.rows == 47
+
+
+def test_rows_of_another_seed_fail_even_under_a_recomputed_key(copy: Path) -> None:
+    """A config.yaml whose key was recomputed for another seed still does not describe
+    the rows: their seeds derive from the seed they were built with."""
+    raw = read_yaml_file(copy / "config.yaml")
+    versions = raw.pop("versions")
+    raw["seed"] = 12
+    versions["build_key"] = build_key(parse_config(raw), versions["code"], versions["schema"])
+    (copy / "config.yaml").write_text(yaml.safe_dump({**raw, "versions": versions}))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest,
+                                                    "build_key": versions["build_key"]}))
+    report = run_gate(copy)
+    assert report.rules_failed() == {"build_key"}, report.failures
+    assert "does not follow from the config's seed 12" in report.failures[0].message
+
+
+def test_rows_of_another_code_version_break_the_build_key(copy: Path) -> None:
+    path = shard(copy, "test")
+    table = pq.read_table(path)
+    index = table.schema.get_field_index("code_version")
+    rewrite(path, table.set_column(index, "code_version", pa.array(["0.0.1+other"] *
+                                                                   table.num_rows)))
+    relist(copy)
+    failures = run_gate(copy).failures
+    assert [f.rule for f in failures] == ["build_key"]
+    assert "rows have code_version '0.0.1+other'" in failures[0].message
+
+
+def test_the_manifest_rows_per_split_must_be_the_config_splits(copy: Path) -> None:
+    manifest = json.loads((copy / "manifest.json").read_text())
+    train = next(f for f in manifest["files"] if f["split"] == "train")
+    train["split"] = "test"  # a train shard counted as test
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    failures = run_gate(copy).failures
+    assert [f.rule for f in failures] == ["split_counts"]
+    assert "config.yaml asks for {'train': 42, 'test': 13}" in failures[0].message
+
+
+def test_a_config_yaml_without_splits_fails_the_gate(copy: Path) -> None:
+    """`splits: {}` published an empty dataset that passed the gate."""
+    for path in (copy / "data").glob("*.parquet"):
+        path.unlink()
+    raw = read_yaml_file(copy / "config.yaml")
+    raw["splits"] = {}
+    (copy / "config.yaml").write_text(yaml.safe_dump(raw))
+    relist(copy)
+    failures = run_gate(copy).failures
+    assert [f.rule for f in failures] == ["config"]
+    assert failures[0].message.startswith("config.yaml: invalid config: splits: must name at "
+                                          "least one split")
+
+
+def test_a_truncated_shard_is_one_failure_naming_it(copy: Path) -> None:
+    path = shard(copy, "train")
+    path.write_bytes(path.read_bytes()[:500])
+    failures = run_gate(copy).failures
+    assert len(failures) == 1 and failures[0].rule == "shard", failures
+    assert failures[0].message.startswith(f"data/{path.name} is not a readable Parquet file")

@@ -7,26 +7,75 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from searchtrace.errors import BuildError, UserError
 from searchtrace.solvers.policy import PolicyError, ServerLimits
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Build search-trace datasets with an exact number of backtracks.")
 console = Console(stderr=True)
+VERBOSE: ContextVar[bool] = ContextVar("verbose", default=False)  # this invocation's --verbose
+
+
+def _say(text: str | Text, *, error: bool = False) -> None:
+    """Print `text` literally on stdout (stderr with `error`): names, paths and messages
+    from configs, datasets and servers are never read as Rich markup."""
+    (console if error else Console()).print(text, markup=False, highlight=False,
+                                            soft_wrap=True)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """End the command with `error: MESSAGE` on one line of stderr and exit `code`."""
+    one_line = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+    _say(Text.assemble(("error:", "bold red"), " ", one_line), error=True)
+    raise typer.Exit(code)
+
+
+class _OneLineErrors(TyperGroup):
+    """The last line of defence of every command: an error no command mapped still ends
+    as one line (exit 2 for bad input, 1 otherwise), never a traceback; `--verbose`
+    shows the traceback of an unexpected one."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except UserError as error:
+            _fail(str(error), 2)
+        except (BuildError, PolicyError) as error:
+            _fail(str(error), 1)
+        except OSError as error:
+            _fail(_os_error(error), 1)
+        except Exception as error:
+            if VERBOSE.get():
+                raise
+            _fail(f"internal error: {type(error).__name__}: {error} (--verbose shows where)",
+                  1)
+
+
+def _os_error(error: OSError) -> str:
+    """An operating-system error as a person reads it: what failed, and on which file."""
+    where = f": {error.filename}" if error.filename else ""
+    return f"{error.strerror or error}{where}"
+
+
+app = typer.Typer(cls=_OneLineErrors, add_completion=False, no_args_is_help=True,
+                  help="Build search-trace datasets with an exact number of backtracks.")
 
 
 @app.callback()
@@ -42,6 +91,7 @@ def main_options(
     failure reaches us) shows only with --verbose: the command says what failed in one
     line. Telemetry is off. Prefect's ephemeral server (started by a build without
     $PREFECT_API_URL) gets 120 s to start instead of 20, enough on a busy machine."""
+    VERBOSE.set(verbose)
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
     if not verbose:
@@ -52,6 +102,8 @@ def main_options(
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if shows_runs else "CRITICAL")
 
 
+PREFECT_HOME_PROBE_BYTES = 1 << 20
+
 # The validation gate's options, shared by `build` and `validate`.
 SAMPLE_RATE = typer.Option(None, "--sample-rate",
                            help="Share of rows the gate re-verifies (default: all rows under "
@@ -60,18 +112,13 @@ MAX_REJECTION_RATE = typer.Option(0.5, "--max-rejection-rate",
                                   help="Gate ceiling on the share of rejected candidates.")
 
 
-def _fail(message: str, code: int) -> None:
-    # the message is printed literally: it may quote a server's or a user's brackets
-    console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False,
-                  soft_wrap=True)
-    raise typer.Exit(code)
-
-
 @contextmanager
 def _progress_bars() -> Iterator[Callable[[str, int, int], None]]:
-    """Rich progress bars, one per (build, round) label."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    """Rich progress bars, one per (build, round) label, on a terminal only (the labels,
+    which hold the config's name, are literal text)."""
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         tasks: dict[str, Any] = {}
 
         def report(label: str, done: int, total: int) -> None:
@@ -82,9 +129,69 @@ def _progress_bars() -> Iterator[Callable[[str, int, int], None]]:
         yield report
 
 
+def _start_prefect() -> None:
+    """Start Prefect's ephemeral server (unless a server URL is set) before the flow does,
+    so that failing to is one line. It keeps its SQLite database under PREFECT_HOME: a
+    full or read-only disk there is found by writing 1 MiB first, not after the server's
+    start-up timeout. The server is a child process that inherits our stderr, where its
+    own errors would print hundreds of lines (a full disk's tracebacks, once per start-up
+    attempt): it gets /dev/null instead, unless --verbose."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    if settings.api.url or not settings.server.ephemeral.enabled:
+        return
+    home = Path(settings.home)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=home) as probe:
+            probe.write(bytes(PREFECT_HOME_PROBE_BYTES))
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        _fail(f"Prefect cannot write its database under {home} (PREFECT_HOME): "
+              f"{error.strerror}; free space there or point PREFECT_HOME at another folder", 1)
+    try:
+        with _stderr_to(None if VERBOSE.get() else os.devnull):
+            SubprocessASGIServer().start()
+    except RuntimeError as error:
+        _fail(f"Prefect's temporary server did not start ({_first_line(error)}); check that "
+              f"{home} (PREFECT_HOME) is writable with free space; --verbose shows its log", 1)
+
+
+@contextmanager
+def _stderr_to(path: str | None) -> Iterator[None]:
+    """File descriptor 2, which child processes inherit, pointed at `path` meanwhile
+    (None: left as it is)."""
+    if path is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    target = os.open(path, os.O_WRONLY)
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
+
+
+def _at_line(line: int | None) -> str:
+    return "" if line is None else f" at line {line}"
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def _run_flow(run: Callable[[], Any]) -> Any:
     """Run a flow; its errors end the command with one line: 2 for bad input, 1 for a
-    build that failed (an unmeetable mix, a failed gate, or retries exhausted)."""
+    build that failed (an unmeetable mix, a failed gate, or retries exhausted) or a
+    Prefect that cannot keep its records."""
+    _start_prefect()
     try:
         return run()
     except UserError as error:
@@ -181,8 +288,7 @@ def _report_built(out: Path, manifest: dict[str, Any], name: str, versioned: boo
            if record["rows_per_second"] else "from an earlier attempt")
     if datetime.fromisoformat(record["finished_at"]) < started.replace(microsecond=0):
         how = f"earlier (cache hit, build key {manifest['build_key'][:12]})"
-    Console().print(f"{name}: {folder} ({counts}) built {how}", highlight=False,
-                    soft_wrap=True)
+    _say(f"{name}: {folder} ({counts}) built {how}")
 
 
 @app.command()
@@ -237,14 +343,14 @@ def schedule(
         _fail(str(error), 2)
 
 
-def _open_dataset(path: Path) -> tuple[dict, list[Path]]:
+def _open_dataset(path: Path) -> tuple[Path, list[Path]]:
     stats_path = path / "stats.json"
     if not stats_path.is_file():
         raise UserError(f"not a searchtrace dataset (no stats.json): {path}")
     files = sorted((path / "data").glob("*.parquet"))
     if not files:
         raise UserError(f"no shards under {path / 'data'}")
-    return json.loads(stats_path.read_text()), files
+    return stats_path, files
 
 
 @app.command()
@@ -253,55 +359,75 @@ def inspect(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None
     import pyarrow.parquet as pq
 
     try:
-        stats, files = _open_dataset(dataset)
+        stats_path, files = _open_dataset(dataset)
     except UserError as error:
         _fail(str(error), 2)
-    out = Console()
-    out.print(f"[bold]{stats['name']}[/] task={stats['task']} mode={stats['k_mode']} "
-              f"code={stats['versions']['code']} schema={stats['versions']['schema']}")
+    try:
+        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+        table, rejected = _mix_table(stats)
+        first = pq.read_table(files[0]).slice(0, 1).to_pylist()
+        record_path = dataset / "build.json"
+        record = json.loads(record_path.read_text()) if record_path.is_file() else None
+        versions = stats["versions"]
+        _say(Text.assemble((str(stats["name"]), "bold"), f" task={stats['task']} mode="
+                           f"{stats['k_mode']} code={versions['code']} "
+                           f"schema={versions['schema']}"))
+        Console().print(table)
+        _say("rejected: " + (", ".join(f"{r}={n}" for r, n in rejected.most_common())
+                             or "none"))
+        if record is not None:
+            _say(f"built in {record['seconds']} s ({record['rows_per_second']} rows/s, "
+                 f"{record['workers']} workers)")
+        if first:
+            row = first[0]
+            _say(Text.assemble("\n", (f"row {row['id']}", "bold"), f" split={row['split']} "
+                               f"k={row['num_backtracks']} style={row['style']}"))
+            _say(Text.assemble(("prompt:", "bold"), f" {row['prompt']}"))
+            _say(Text("completion:", "bold"))
+            _say(row["completion"])
+    except (ValueError, KeyError, TypeError, AttributeError, OSError) as error:
+        _fail(f"{dataset} cannot be shown ({type(error).__name__}: {error}); "
+              "`searchtrace validate` names what is wrong", 1)
+
+
+def _mix_table(stats: dict[str, Any]) -> tuple[Table, Counter[str]]:
+    """stats.json's requested and achieved k-mix per split (cells are literal text, not
+    markup), and the rejections by reason."""
     table = Table("split", "rows", "k", "requested", "achieved")
     for split, entry in stats["splits"].items():
         requested = entry.get("requested_k", {})
         for k in sorted(set(requested) | set(entry["achieved_k"]), key=int):
-            table.add_row(split, str(entry["rows"]), str(k), str(requested.get(k, "-")),
-                          str(entry["achieved_k"].get(k, 0)))
-    out.print(table)
-    rejected = Counter()
+            table.add_row(*(Text(str(cell)) for cell in (
+                split, entry["rows"], k, requested.get(k, "-"), entry["achieved_k"].get(k, 0))))
+    rejected: Counter[str] = Counter()
     for reasons in stats["rejections"].values():
         rejected.update(reasons)
-    out.print("rejected: " + (", ".join(f"{r}={n}" for r, n in rejected.most_common()) or "none"))
-    record_path = dataset / "build.json"
-    if record_path.is_file():
-        t = json.loads(record_path.read_text())
-        out.print(f"built in {t['seconds']} s ({t['rows_per_second']} rows/s, "
-                  f"{t['workers']} workers)")
-    first = pq.read_table(files[0]).slice(0, 1).to_pylist()
-    if first:
-        row = first[0]
-        out.print(f"\n[bold]row {row['id']}[/] split={row['split']} "
-                  f"k={row['num_backtracks']} style={row['style']}")
-        out.print(f"[bold]prompt:[/] {row['prompt']}", highlight=False)
-        out.print("[bold]completion:[/]")
-        out.print(row["completion"], highlight=False, markup=False)
+    return table, rejected
 
 
 @app.command()
 def verify(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None:
-    """Re-verify every row from its text; exit 1 if any row fails."""
-    from searchtrace.flows.gate import reverify_rows
+    """Re-verify every row from its text; exit 1 if any row fails or a shard cannot be
+    read (each named on one line)."""
+    from searchtrace.flows.gate import looks_like_dataset, reverify_rows
 
-    try:
-        _open_dataset(dataset)
-    except UserError as error:
-        _fail(str(error), 2)
-    checked, failed = reverify_rows(dataset)
-    for shard, row_id, verdict in failed[:5]:
-        console.print(f"{shard} row {row_id}: {verdict.code} at line {verdict.line}: "
-                      f"{verdict.message}", highlight=False, markup=False)
-    codes = dict(Counter(verdict.code for _, _, verdict in failed))
-    Console().print(f"verified {checked} rows: {checked - len(failed)} ok, {len(failed)} failed"
-                    + (f" ({codes})" if failed else ""))
-    if failed:
+    if not looks_like_dataset(dataset):
+        _fail(f"not a searchtrace dataset (no manifest.json, stats.json or data/): {dataset}",
+              2)
+    result = reverify_rows(dataset)
+    for failure in result.unreadable:
+        _say(f"FAIL {failure.rule}: {failure.message}", error=True)
+    for shard, row_id, verdict in result.failed[:5]:
+        _say(f"{shard} row {row_id}: {verdict.code}{_at_line(verdict.line)}: "
+             f"{verdict.message}", error=True)
+    if not (result.checked or result.unreadable):
+        _fail(f"no rows to verify under {dataset / 'data'}", 1)
+    failed = len(result.failed)
+    codes = dict(Counter(verdict.code for _, _, verdict in result.failed))
+    _say(f"verified {result.checked} rows: {result.checked - failed} ok, {failed} failed"
+         + (f" ({codes})" if failed else "")
+         + (f"; {len(result.unreadable)} shard(s) unreadable" if result.unreadable else ""))
+    if failed or result.unreadable:
         raise typer.Exit(1)
 
 
@@ -321,9 +447,9 @@ def validate(
     except UserError as error:
         _fail(str(error), 2)
     for failure in report.failures:
-        console.print(f"FAIL {failure.rule}: {failure.message}", highlight=False, markup=False)
+        _say(f"FAIL {failure.rule}: {failure.message}", error=True)
     verdict = "passed" if report.ok else f"failed {len(report.failures)} check(s)"
-    Console().print(f"gate {verdict}: {report.rows} rows, {report.reverified} re-verified")
+    _say(f"gate {verdict}: {report.rows} rows, {report.reverified} re-verified")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -333,11 +459,10 @@ def tasks() -> None:
     """List the registered tasks and their presets."""
     from searchtrace.registry import all_tasks
 
-    out = Console()
     for task in all_tasks().values():
-        out.print(f"[bold]{task.name}[/]: {task.description}")
+        _say(Text.assemble((task.name, "bold"), f": {task.description}"))
         for preset, knobs in task.presets.items():
-            out.print(f"  {preset}: {json.dumps(knobs)}", highlight=False)
+            _say(f"  {preset}: {json.dumps(knobs)}")
 
 
 @app.command()
@@ -348,7 +473,7 @@ def gallery(out: Path = typer.Option(Path("docs/tasks.md"), "--out",
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_gallery())
-    console.print(f"wrote {out}")
+    _say(f"wrote {out}", error=True)
 
 
 @app.command("serve-policy")
@@ -477,8 +602,8 @@ def train_sft(
                                seed=seed)
         record = run_sft(data, model, out, settings, _row_filter(k, task, max_nodes, limit))
     losses = record["losses"]
-    Console().print(f"SFT: {record['rows']} rows, {record['steps']} steps, loss "
-                    f"{losses[0]:.3f} -> {losses[-1]:.3f}; model in {out}", highlight=False)
+    _say(f"SFT: {record['rows']} rows, {record['steps']} steps, loss "
+         f"{losses[0]:.3f} -> {losses[-1]:.3f}; model in {out}")
 
 
 @train_app.command("rl")
@@ -511,8 +636,8 @@ def train_rl(
                               step_validity=step_validity, seed=seed)
         record = run_rl(data, model, out, settings, _row_filter(k, task, max_nodes, limit))
     rewards = record["reward"]
-    Console().print(f"RL: {record['steps']} steps, mean reward {rewards[0]:.3f} -> "
-                    f"{rewards[-1]:.3f}; model in {out}", highlight=False)
+    _say(f"RL: {record['steps']} steps, mean reward {rewards[0]:.3f} -> "
+         f"{rewards[-1]:.3f}; model in {out}")
 
 
 @app.command("eval")
@@ -537,7 +662,7 @@ def eval_command(
         folder = out or model / f"eval-{split}"
         write_report(folder, summary, judged,
                      {"model": str(model), "data": str(data), "split": split})
-    Console().print(summary.table() + f"\nreport: {folder}/eval.md", highlight=False)
+    _say(summary.table() + f"\nreport: {folder}/eval.md")
 
 
 @experiment_app.command("backtrack-sweep")
@@ -552,8 +677,8 @@ def backtrack_sweep_command(
 
         load_sweep(config)
         results = _run_flow(lambda: backtrack_sweep(config, out))
-    Console().print((out / "results.md").read_text(), highlight=False)
-    Console().print(f"{len(results)} k values; plot: {out / 'results.png'}", highlight=False)
+    _say((out / "results.md").read_text())
+    _say(f"{len(results)} k values; plot: {out / 'results.png'}")
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from functools import cache
 from itertools import pairwise
@@ -27,6 +29,10 @@ from searchtrace.solvers.registry import DEPTH_FIRST
 
 MAX_K = 64
 SPLITS = ("train", "test")
+# A config is a few sections of a few levels; anything deeper or bigger is not one (and
+# would exhaust the YAML composer's recursion or expand aliases without end).
+MAX_DEPTH = 32
+MAX_VALUES = 100_000
 
 
 class _Strict(BaseModel):
@@ -255,6 +261,9 @@ class BuildConfig(_Strict):
     @field_validator("splits")
     @classmethod
     def _splits(cls, value: dict[str, int]) -> dict[str, int]:
+        if not value:
+            raise ValueError(f"must name at least one split among {', '.join(SPLITS)}, "
+                             "each with its row count")
         unknown = [s for s in value if s not in SPLITS]
         if unknown:
             raise ValueError(f"split names must be among {', '.join(SPLITS)}, got {unknown}")
@@ -265,9 +274,10 @@ class BuildConfig(_Strict):
 
     def task_config(self) -> TaskConfig:
         """The task's validated knobs: preset values overridden by `task.knobs`."""
-        task = get_task(self.task.name)
+        preset = get_task(self.task.name).make_config(self.task.preset, {})
+        knobs = {**preset.model_dump(mode="json"), **self.task.knobs}
         try:
-            return task.make_config(self.task.preset, self.task.knobs)
+            return _validate_strictly(type(preset), knobs)
         except ValidationError as error:
             raise UserError(_one_line(error, prefix="task.knobs")) from None
 
@@ -306,8 +316,49 @@ def _one_line(error: ValidationError, prefix: str = "") -> str:
         if prefix:
             location = f"{prefix}.{location}" if location else prefix
         message = item["msg"].removeprefix("Value error, ")
+        if item["type"].endswith("_type") and isinstance(item["input"], str | int | float):
+            message += f", got {json.dumps(item['input'])}"  # e.g. a boolean for a number
         parts.append(f"{location}: {message}" if location else message)
     return "invalid config: " + "; ".join(parts)
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing collections nested deeper than MAX_DEPTH before its
+    recursive composer reaches Python's recursion limit."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.YAMLError(f"collections nested more than {MAX_DEPTH} deep "
+                                     f"(line {mark.line + 1})")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text read with the safe loader; yaml.YAMLError for collections nested deeper
+    than MAX_DEPTH too."""
+    return yaml.load(text, Loader=_DepthLimitedLoader)  # a SafeLoader
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """A YAML file's content, or a one-line UserError calling it `what` (config, suite...):
+    not UTF-8 text, not valid YAML, or nested deeper than MAX_DEPTH."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{what} {path} is not a UTF-8 text file") from None
+    except OSError as error:
+        raise UserError(f"{what} {path} cannot be read: {error.strerror}") from None
+    try:
+        return parse_yaml(text)
+    except yaml.YAMLError as error:
+        raise UserError(f"{what} {path} is not valid YAML: {str(error).splitlines()[0]}") from None
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> BuildConfig:
@@ -316,12 +367,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Bu
     path = Path(path)
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise UserError(f"config {path} is not a UTF-8 text file") from None
-    except yaml.YAMLError as error:
-        raise UserError(f"config {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    raw = read_yaml(path, "config")
     if overrides and isinstance(raw, dict):
         raw = merge_sections(raw, overrides)
     return parse_config(raw)
@@ -339,15 +385,56 @@ def merge_sections(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     return merged
 
 
+def _check_values(raw: Any) -> None:
+    """Only what JSON can say, so the strict validation below sees plain data: mappings
+    with text or integer keys, lists, text, booleans, integers, finite numbers and null.
+    Refused, naming where: nesting deeper than MAX_DEPTH, more than MAX_VALUES values
+    (aliases repeating a list), `!!binary` bytes, dates, NaN and infinities."""
+    count = 0
+
+    def walk(value: Any, where: tuple[Any, ...]) -> None:
+        nonlocal count
+        count += 1
+        at = ".".join(str(p) for p in where) or "the top level"
+        if count > MAX_VALUES:
+            raise UserError(f"invalid config: more than {MAX_VALUES} values; a build config "
+                            "is a few sections")
+        if len(where) > MAX_DEPTH:
+            raise UserError(f"invalid config: {at}: nested more than {MAX_DEPTH} deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str | int) or isinstance(key, bool):
+                    raise UserError(f"invalid config: {at}: keys must be text or integers, "
+                                    f"got {key!r}")
+                walk(item, (*where, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*where, index))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"invalid config: {at}: must be a finite number, got {value}")
+        elif not (value is None or isinstance(value, str | int | float)):
+            raise UserError(f"invalid config: {at}: YAML value of type "
+                            f"{type(value).__name__} ({value!r:.40}) is not allowed; "
+                            "use text, numbers, booleans, lists or mappings")
+
+    walk(raw, ())
+
+
+def _validate_strictly(model: type[Any], raw: Any) -> Any:
+    """`model` validated in pydantic's strict mode over JSON data: a boolean is not a
+    number and a number is not text, while a YAML list may still fill a tuple field."""
+    return model.model_validate_json(json.dumps(raw), strict=True)
+
+
 def parse_config(raw: Any) -> BuildConfig:
+    """A validated BuildConfig from YAML data; every problem is a one-line UserError."""
     if not isinstance(raw, dict):
         raise UserError("invalid config: the top level must be a mapping of sections")
+    _check_values(raw)
     try:
-        config = BuildConfig(**raw)
+        config = _validate_strictly(BuildConfig, raw)
     except ValidationError as error:
         raise UserError(_one_line(error)) from None
-    except TypeError as error:
-        raise UserError(f"invalid config: {error}") from None
     config.task_config()  # unknown task, bad preset or knobs fail here, before any work
     policy = config.policy
     if policy is not None and policy.api_key_env and not os.environ.get(policy.api_key_env):

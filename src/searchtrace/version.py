@@ -29,7 +29,8 @@ def code_version() -> str:
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
-def build_key(config: BuildConfig) -> str:
-    """Same resolved config, code and schema ⇒ same key ⇒ byte-identical dataset."""
-    payload = {"config": config.resolved(), "code": code_version(), "schema": SCHEMA_VERSION}
+def build_key(config: BuildConfig, code: str | None = None, schema: str = SCHEMA_VERSION) -> str:
+    """Same resolved config, code and schema ⇒ same key ⇒ byte-identical dataset. `code`
+    and `schema` default to this code's; the gate passes those a dataset records."""
+    payload = {"config": config.resolved(), "code": code or code_version(), "schema": schema}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -1,11 +1,19 @@
 """The validation gate: checks a finished dataset folder as a user would want it checked
 before trusting it, each rule reported with a clear message.
 
-Rules: the manifest's sha256s and row counts match the files (and no shard is unlisted);
-every shard has the declared schema; no split is empty; every split's achieved k-mix (and
-difficulty mix) equals the requested one; train and test share no problem and no split
-repeats one; the share of rejected candidates is under a ceiling; and every sampled row
-re-verifies from its text.
+Rules: every file is readable and well formed (config.yaml, manifest.json, stats.json,
+each shard); the manifest's sha256s and row counts match the files (and no shard is
+unlisted); every shard has the declared schema; config.yaml, the manifest and the rows
+belong to one build (the key recomputed from config.yaml equals the one it records and the
+manifest's; their code and schema versions equal the rows'; each row's task, style and
+seed follow from the config); the manifest's rows per split equal the config's; no split
+is empty; every split's achieved k-mix (and difficulty mix) equals the requested one;
+train and test share no problem and no split repeats one; the share of rejected
+candidates is under a ceiling; and every sampled row re-verifies from its text.
+
+A malformed file is one failure naming the file and what is wrong, and the rules that
+would need it are skipped: the rules over rows run only when every shard reads with the
+declared schema, so one broken file is one line, not a cascade.
 """
 
 from __future__ import annotations
@@ -13,24 +21,33 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from searchtrace.config import BuildConfig, parse_config
+from searchtrace.config import SPLITS, BuildConfig, parse_config, parse_yaml
 from searchtrace.errors import UserError
 from searchtrace.pipelines.outputs import sha256_of
-from searchtrace.pipelines.plan import NATURAL, plan_buckets
+from searchtrace.pipelines.plan import NATURAL, Candidate, plan_buckets
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
 from searchtrace.registry import get_task
 from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
 from searchtrace.verifiers.base import Verdict
 from searchtrace.verifiers.replay import verify_completion
+from searchtrace.version import build_key
 
 FULL_CHECK_BELOW_ROWS = 100_000
 SAMPLED_RATE = 0.1
+# What the gate reads of each row for its rules other than re-verification.
+ROW_COLUMNS = ["id", "problem_id", "task", "split", "style", "num_backtracks", "difficulty",
+               "seed", "spawn_key", "code_version", "schema_version"]
+VERIFY_COLUMNS = ["id", "task", "problem", "completion", "style", "num_backtracks"]
 
 
 @dataclass(frozen=True)
@@ -53,69 +70,315 @@ class GateReport:
         return {f.rule for f in self.failures}
 
 
+class RecordedVersions(BaseModel):
+    """The versions config.yaml records beside the resolved config."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    code: str
+    schema_: str = Field(alias="schema")
+    build_key: str
+
+
+class ManifestEntry(BaseModel):
+    """One shard the manifest lists: a file directly under data/, its split, rows, sha256."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    path: str = Field(pattern=r"^data/[^/\\]+\.parquet$")
+    split: str
+    rows: int = Field(ge=0)
+    sha256: str
+
+
+class Manifest(BaseModel):
+    """manifest.json: the build it belongs to and every shard."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    build_key: str
+    code_version: str
+    schema_version: str
+    shards_per_split: dict[str, int]
+    files: list[ManifestEntry]
+
+
+class BucketCount(BaseModel):
+    """A bucket of stats.json: how many candidates it tried."""
+
+    model_config = ConfigDict(frozen=True, strict=True)
+
+    candidates: int = Field(ge=0)
+
+
+class StatsCounts(BaseModel):
+    """What the gate reads of stats.json: candidates per bucket and rejections by reason."""
+
+    model_config = ConfigDict(frozen=True, strict=True)
+
+    buckets: list[BucketCount]
+    rejections: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """config.yaml: the config it resolves to and the versions it records."""
+
+    config: BuildConfig
+    versions: RecordedVersions
+
+
 def default_sample_rate(rows: int) -> float:
     """Every row is re-verified for builds under 100k rows, a tenth above that."""
     return 1.0 if rows < FULL_CHECK_BELOW_ROWS else SAMPLED_RATE
 
 
+def looks_like_dataset(dataset: Path) -> bool:
+    """A folder holding any of a dataset's parts; anything else is not one at all (bad
+    input), while a folder with broken or missing parts is a dataset that fails."""
+    return any((dataset / name).exists() for name in ("manifest.json", "stats.json", "data"))
+
+
 def run_gate(dataset: str | Path, *, sample_rate: float | None = None,
              max_rejection_rate: float = 0.5) -> GateReport:
-    """Check `dataset`; a rule that fails adds a GateFailure, and every rule always runs."""
+    """Check `dataset`; a rule that fails adds a GateFailure. Every rule runs whose inputs
+    could be read; a folder that is no dataset at all, or bad arguments, raise UserError."""
     dataset = Path(dataset)
-    if not (dataset / "manifest.json").is_file() or not (dataset / "config.yaml").is_file():
-        raise UserError(f"not a searchtrace dataset (no manifest.json/config.yaml): {dataset}")
     if sample_rate is not None and not 0 < sample_rate <= 1:
         raise UserError(f"--sample-rate: must be in (0, 1], got {sample_rate}")
     if not 0 <= max_rejection_rate <= 1:
         raise UserError(f"--max-rejection-rate: must be in [0, 1], got {max_rejection_rate}")
-    config = _config(dataset)
-    manifest = json.loads((dataset / "manifest.json").read_text())
-    stats = json.loads((dataset / "stats.json").read_text())
-    failures = [*_manifest_matches(dataset, manifest), *_schemas_match(dataset)]
-    columns = ["id", "problem_id", "split", "num_backtracks", "difficulty"]
-    rows = [row for path in sorted((dataset / "data").glob("*.parquet"))
-            for row in pq.read_table(path, columns=columns).to_pylist()]
-    failures += _no_empty_split(config, rows)
-    failures += _mix_is_exact(config, rows)
+    if not looks_like_dataset(dataset):
+        raise UserError(f"not a searchtrace dataset (no manifest.json, stats.json or data/): "
+                        f"{dataset}")
+    failures: list[GateFailure] = []
+    recorded = _read(failures, "config", dataset / "config.yaml", _config)
+    manifest = _read(failures, "manifest", dataset / "manifest.json",
+                     lambda path: Manifest.model_validate(_json(path)))
+    stats = _read(failures, "stats", dataset / "stats.json",
+                  lambda path: StatsCounts.model_validate(_json(path)))
+    shards, shard_failures = read_shards(dataset, ROW_COLUMNS)
+    failures += shard_failures
+    if manifest is not None and (dataset / "data").is_dir():
+        unreadable = {f"data/{p.name}" for p in _shard_paths(dataset)} - {
+            f"data/{name}" for name in shards}
+        failures += _manifest_matches(dataset, manifest, unreadable)
+    if recorded is not None:
+        failures += _one_build(recorded, manifest, shards if not shard_failures else None)
+        if manifest is not None:
+            failures += _split_counts(recorded.config, manifest)
+    if stats is not None:
+        failures += _rejection_rate(stats, max_rejection_rate)
+    if shard_failures:
+        return GateReport(0, 0, tuple(failures))
+    rows = [row for table in shards.values() for row in table.to_pylist()]
+    if recorded is not None:
+        failures += _no_empty_split(recorded.config, rows)
+        failures += _mix_is_exact(recorded.config, rows)
     failures += _splits_disjoint(rows)
-    failures += _rejection_rate(stats, max_rejection_rate)
     rate = default_sample_rate(len(rows)) if sample_rate is None else sample_rate
     reverified, verify_failures = _reverify(dataset, rate)
     return GateReport(len(rows), reverified, tuple(failures + verify_failures))
 
 
-def _config(dataset: Path) -> BuildConfig:
-    raw = yaml.safe_load((dataset / "config.yaml").read_text())
-    raw.pop("versions", None)
-    return parse_config(raw)
+def _read(failures: list[GateFailure], rule: str, path: Path, reader: Any) -> Any:
+    """`reader(path)`, or None with one failure naming the file and what is wrong."""
+    name = path.name
+    if not path.exists():
+        failures.append(GateFailure(rule, f"{name} is missing"))
+        return None
+    if not path.is_file():
+        failures.append(GateFailure(rule, f"{name} is not a file"))
+        return None
+    try:
+        return reader(path)
+    except UnicodeDecodeError:
+        failures.append(GateFailure(rule, f"{name} is not UTF-8 text"))
+    except json.JSONDecodeError as error:
+        failures.append(GateFailure(rule, f"{name} is not valid JSON: {error}"))
+    except yaml.YAMLError as error:
+        failures.append(GateFailure(rule, f"{name} is not valid YAML: {_first_line(error)}"))
+    except ValidationError as error:
+        failures.append(GateFailure(rule, f"{name}: {_first_error(error)}"))
+    except UserError as error:
+        failures.append(GateFailure(rule, f"{name}: {error}"))
+    except OSError as error:
+        failures.append(GateFailure(rule, f"{name} cannot be read: {error.strerror}"))
+    return None
 
 
-def _manifest_matches(dataset: Path, manifest: dict) -> list[GateFailure]:
+def _first_error(error: ValidationError) -> str:
+    item = error.errors()[0]
+    where = ".".join(str(p) for p in item["loc"]) or "the top level"
+    return f"{where}: {item['msg']}" + (f" ({len(error.errors())} problems)"
+                                        if error.error_count() > 1 else "")
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _config(path: Path) -> _Recorded:
+    raw = parse_yaml(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise UserError("the top level must be a mapping of sections")
+    try:
+        versions = RecordedVersions.model_validate(raw.pop("versions", None))
+    except ValidationError as error:
+        raise UserError(f"versions (the code version, schema version and build key it "
+                        f"records): {_first_error(error)}") from None
+    return _Recorded(parse_config(raw), versions)
+
+
+def read_shards(dataset: Path, columns: list[str]) -> tuple[dict[str, pa.Table],
+                                                             list[GateFailure]]:
+    """`columns` of every shard under data/ by file name, and one failure per shard that
+    is not a readable Parquet file with the declared row schema and no nulls."""
+    tables: dict[str, pa.Table] = {}
+    failures = []
+    if not (dataset / "data").is_dir():
+        failures.append(GateFailure("shard", "data/, the folder of shards, is missing"))
+    for path in _shard_paths(dataset):
+        name = f"data/{path.name}"
+        if not path.is_file():
+            failures.append(GateFailure("shard", f"{name} is not a file"))
+            continue
+        try:
+            schema = pq.read_schema(path).remove_metadata()
+            if schema != ROW_SCHEMA:
+                failures.append(GateFailure("schema", f"{name}: {_schema_difference(schema)}; "
+                                            f"not the declared row schema (version "
+                                            f"{SCHEMA_VERSION})"))
+                continue
+            table = pq.read_table(path, columns=columns)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            failures.append(GateFailure("shard", f"{name} is not a readable Parquet file: "
+                                                 f"{_first_line(error)}"))
+            continue
+        nulls = [c for c in table.flatten().column_names if table.flatten()[c].null_count]
+        if nulls:
+            failures.append(GateFailure("shard", f"{name}: null values in {', '.join(nulls)}"))
+            continue
+        tables[path.name] = table
+    return tables, failures
+
+
+def _shard_paths(dataset: Path) -> list[Path]:
+    data = dataset / "data"
+    return sorted(data.glob("*.parquet")) if data.is_dir() else []
+
+
+def _schema_difference(schema: pa.Schema) -> str:
+    """The first column that differs from ROW_SCHEMA, said plainly."""
+    missing = [f.name for f in ROW_SCHEMA if f.name not in schema.names]
+    extra = [n for n in schema.names if n not in ROW_SCHEMA.names]
+    if missing:
+        return f"column {missing[0]} is missing"
+    if extra:
+        return f"column {extra[0]} is not in the schema"
+    for wanted in ROW_SCHEMA:
+        got = schema.field(wanted.name)
+        if got.type != wanted.type:
+            return f"column {wanted.name} is {got.type}, not {wanted.type}"
+    return "columns are in another order"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _manifest_matches(dataset: Path, manifest: Manifest,
+                      unreadable: set[str]) -> list[GateFailure]:
+    """Listed shards exist with their sha256 and row count, and none is unlisted; a shard
+    that cannot be read is left out (its own failure says so)."""
     failures = []
     listed = set()
-    for entry in manifest["files"]:
-        path = dataset / entry["path"]
+    for entry in manifest.files:
+        path = dataset / entry.path
         listed.add(path.name)
-        if not path.is_file():
-            failures.append(GateFailure("manifest", f"{entry['path']} is listed but missing"))
+        if entry.path in unreadable:
             continue
-        if sha256_of(path) != entry["sha256"]:
-            failures.append(GateFailure("manifest", f"{entry['path']}: sha256 differs from the "
+        if not path.is_file():
+            failures.append(GateFailure("manifest", f"{entry.path} is listed but missing"))
+            continue
+        if sha256_of(path) != entry.sha256:
+            failures.append(GateFailure("manifest", f"{entry.path}: sha256 differs from the "
                                                     "manifest"))
-        if pq.ParquetFile(path).metadata.num_rows != entry["rows"]:
-            failures.append(GateFailure("manifest", f"{entry['path']}: row count differs from "
+        if pq.ParquetFile(path).metadata.num_rows != entry.rows:
+            failures.append(GateFailure("manifest", f"{entry.path}: row count differs from "
                                                     "the manifest"))
-    for path in sorted((dataset / "data").glob("*.parquet")):
+    for path in _shard_paths(dataset):
         if path.name not in listed:
             failures.append(GateFailure("manifest", f"data/{path.name} is not in the manifest"))
     return failures
 
 
-def _schemas_match(dataset: Path) -> list[GateFailure]:
-    return [GateFailure("schema", f"data/{path.name}: schema differs from the declared row "
-                                  f"schema (version {SCHEMA_VERSION})")
-            for path in sorted((dataset / "data").glob("*.parquet"))
-            if pq.read_schema(path).remove_metadata() != ROW_SCHEMA]
+def _one_build(recorded: _Recorded, manifest: Manifest | None,
+               shards: dict[str, pa.Table] | None) -> list[GateFailure]:
+    """config.yaml, the manifest and the rows belong to one build: the key recomputed
+    from config.yaml's content (with the versions it records) is the key it records and
+    the manifest's; the manifest's and the rows' code and schema versions are config.yaml's;
+    and each row's task, style and seed follow from the config (a row's seed derives from
+    the config's seed and the row's spawn key)."""
+    versions, config = recorded.versions, recorded.config
+    key = build_key(config, versions.code, versions.schema_)
+    failures = []
+    if key != versions.build_key:
+        failures.append(GateFailure("build_key", f"config.yaml records build key "
+                                                 f"{versions.build_key[:12]} but its content "
+                                                 f"has key {key[:12]}"))
+    if manifest is not None:
+        for what, theirs, ours in (("build key", manifest.build_key, versions.build_key),
+                                   ("code version", manifest.code_version, versions.code),
+                                   ("schema version", manifest.schema_version,
+                                    versions.schema_)):
+            if theirs != ours:
+                failures.append(GateFailure("build_key", f"manifest.json has {what} "
+                                                         f"{theirs[:24]}, config.yaml "
+                                                         f"{ours[:24]}"))
+    for name, table in (shards or {}).items():
+        problem = _row_mismatch(table, recorded)
+        if problem:
+            failures.append(GateFailure("build_key", f"data/{name}: {problem}"))
+    return failures
+
+
+def _row_mismatch(table: pa.Table, recorded: _Recorded) -> str | None:
+    """The first way a shard's rows differ from the build config.yaml describes."""
+    config = recorded.config
+    expected = {"code_version": recorded.versions.code,
+                "schema_version": recorded.versions.schema_,
+                "task": config.task.name, "style": config.traces.style}
+    for column, value in expected.items():
+        found = set(table.column(column).to_pylist()) - {value}
+        if found:
+            return f"rows have {column} {sorted(found)[0]!r}, config.yaml {value!r}"
+    for row in table.select(["id", "split", "seed", "spawn_key"]).to_pylist():
+        if not _seed_follows(row, config.seed):
+            return (f"row {row['id']}: seed {row['seed']} does not follow from the config's "
+                    f"seed {config.seed} and spawn key {row['spawn_key']}")
+    return None
+
+
+def _seed_follows(row: dict[str, Any], base_seed: int) -> bool:
+    spawn_key = row["spawn_key"]
+    if (len(spawn_key) != 3 or not 0 <= spawn_key[0] < len(SPLITS)
+            or SPLITS[spawn_key[0]] != row["split"] or min(spawn_key) < 0):
+        return False
+    return Candidate(row["split"], 0, spawn_key[1], spawn_key[2]).seed(base_seed) == row["seed"]
+
+
+def _split_counts(config: BuildConfig, manifest: Manifest) -> list[GateFailure]:
+    """The manifest's rows per split are the config's splits, split for split."""
+    listed: Counter[str] = Counter()
+    for entry in manifest.files:
+        listed[entry.split] += entry.rows
+    if dict(listed) == config.splits:
+        return []
+    return [GateFailure("split_counts", f"manifest.json lists rows per split "
+                                        f"{dict(sorted(listed.items()))}, config.yaml asks for "
+                                        f"{config.splits}")]
 
 
 def _no_empty_split(config: BuildConfig, rows: list[dict]) -> list[GateFailure]:
@@ -128,7 +391,7 @@ def _mix_is_exact(config: BuildConfig, rows: list[dict]) -> list[GateFailure]:
     """Each split's (k, difficulty level) counts equal the plan's."""
     mix = config.difficulty_mix
     failures = []
-    for split in config.splits:
+    for split in sorted(set(config.splits) | {r["split"] for r in rows}):
         planned = Counter({(b.k, level): n for b in plan_buckets(config) if b.split == split
                            for level, n in enumerate(b.levels) if n})
         achieved = Counter(
@@ -138,9 +401,14 @@ def _mix_is_exact(config: BuildConfig, rows: list[dict]) -> list[GateFailure]:
         if achieved != planned:
             failures.append(GateFailure(
                 "mix", f"split {split}: achieved (k, difficulty) counts "
-                       f"{dict(sorted(achieved.items()))} differ from requested "
-                       f"{dict(sorted(planned.items()))}"))
+                       f"{_counts(achieved)} differ from requested {_counts(planned)}"))
     return failures
+
+
+def _counts(counts: Counter) -> dict:
+    """Counts keyed by (k, level), in order (a level may be None: outside every bucket)."""
+    return dict(sorted(counts.items(), key=lambda item: (item[0][0], item[0][1] is None,
+                                                         item[0][1] or 0)))
 
 
 def _splits_disjoint(rows: list[dict]) -> list[GateFailure]:
@@ -157,15 +425,14 @@ def _splits_disjoint(rows: list[dict]) -> list[GateFailure]:
     return failures
 
 
-def _rejection_rate(stats: dict, ceiling: float) -> list[GateFailure]:
+def _rejection_rate(stats: StatsCounts, ceiling: float) -> list[GateFailure]:
     """The share of candidates rejected. Problems a language-model policy did not solve
     are left out: they measure the model, not the data (an llm_mcts build keeps what its
     model solves, as ReST-MCTS* does), and stats.json counts them under their reason."""
-    unsolved = sum(reasons.get(UNSOLVED_BY_POLICY, 0)
-                   for reasons in stats["rejections"].values())
-    tried = sum(b["candidates"] for b in stats["buckets"]) - unsolved
-    rejected = sum(sum(reasons.values()) for reasons in stats["rejections"].values()) - unsolved
-    rate = rejected / tried if tried else 0.0
+    unsolved = sum(reasons.get(UNSOLVED_BY_POLICY, 0) for reasons in stats.rejections.values())
+    tried = sum(b.candidates for b in stats.buckets) - unsolved
+    rejected = sum(sum(reasons.values()) for reasons in stats.rejections.values()) - unsolved
+    rate = rejected / tried if tried > 0 else 0.0
     if rate > ceiling:
         left_out = f" (leaving out {unsolved} the policy did not solve)" if unsolved else ""
         return [GateFailure("rejection_rate", f"{rate:.1%} of {tried} candidates{left_out} "
@@ -179,26 +446,54 @@ def _sampled(row_id: str, rate: float) -> bool:
     return rate >= 1 or int(hashlib.sha256(row_id.encode()).hexdigest()[:8], 16) < rate * 2**32
 
 
-def reverify_rows(dataset: Path, rate: float = 1.0) -> tuple[int, list[tuple[str, str, Verdict]]]:
-    """Replay the (sampled) rows through their task's rules: the count checked, and
-    (shard name, row id, verdict) for every row that fails."""
-    columns = ["id", "task", "problem", "completion", "style", "num_backtracks"]
+@dataclass(frozen=True)
+class Reverification:
+    """Rows replayed: how many, (shard name, row id, verdict) of each that failed, and a
+    failure per shard that could not be read at all."""
+
+    checked: int
+    failed: tuple[tuple[str, str, Verdict], ...]
+    unreadable: tuple[GateFailure, ...]
+
+
+def reverify_rows(dataset: Path, rate: float = 1.0) -> Reverification:
+    """Replay the (sampled) rows of the readable shards through their task's rules (a
+    row whose task or problem cannot be read fails as `malformed_row`)."""
     checked = 0
     failed = []
-    for path in sorted((dataset / "data").glob("*.parquet")):
-        for row in pq.read_table(path, columns=columns).to_pylist():
+    tables, unreadable = read_shards(dataset, VERIFY_COLUMNS)
+    for name, table in tables.items():
+        for row in _rows(table):
             if not _sampled(row["id"], rate):
                 continue
             checked += 1
-            verdict = verify_completion(get_task(row["task"]), json.loads(row["problem"]),
-                                        row["completion"], row["style"], row["num_backtracks"])
+            verdict = _verify_row(row)
             if not verdict.ok:
-                failed.append((path.name, row["id"], verdict))
-    return checked, failed
+                failed.append((name, row["id"], verdict))
+    return Reverification(checked, tuple(failed), tuple(unreadable))
+
+
+def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:
+    for batch in table.to_batches(max_chunksize=1024):
+        yield from batch.to_pylist()
+
+
+def _verify_row(row: dict[str, Any]) -> Verdict:
+    try:
+        task = get_task(row["task"])
+        problem = json.loads(row["problem"])
+    except (UserError, ValueError) as error:
+        return Verdict.fail("malformed_row", _first_line(error))
+    if not isinstance(problem, dict):
+        return Verdict.fail("malformed_row", "problem is not a JSON object")
+    return verify_completion(task, problem, row["completion"], row["style"],
+                             row["num_backtracks"])
 
 
 def _reverify(dataset: Path, rate: float) -> tuple[int, list[GateFailure]]:
-    checked, failed = reverify_rows(dataset, rate)
-    return checked, [GateFailure("reverify", f"data/{shard} row {row_id}: {verdict.code} at "
-                                             f"line {verdict.line}: {verdict.message}")
-                     for shard, row_id, verdict in failed]
+    result = reverify_rows(dataset, rate)
+    return result.checked, [GateFailure("reverify", f"data/{shard} row {row_id}: {verdict.code}"
+                                                    + ("" if verdict.line is None else
+                                                       f" at line {verdict.line}")
+                                                    + f": {verdict.message}")
+                     for shard, row_id, verdict in result.failed]

@@ -18,13 +18,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from searchtrace.config import load_config
+from searchtrace.config import load_config, read_yaml
 from searchtrace.errors import BuildError, UserError
 from searchtrace.flows.build import build_flow
 from searchtrace.pipelines.outdir import check_out_path
@@ -52,10 +51,7 @@ def load_suite(path: str | Path) -> tuple[SuiteConfig, dict[str, SuiteBuild]]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"suite file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise UserError(f"suite {path} is not valid YAML: {str(error).splitlines()[0]}") from None
+    raw = read_yaml(path, "suite")
     try:
         suite = SuiteConfig.model_validate(raw)
     except ValidationError as error:

@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from searchtrace.config import read_yaml
 from searchtrace.errors import UserError
 from searchtrace.trainer.data import RowFilter, load_split
 from searchtrace.trainer.evaluate import evaluate_rows, write_report
@@ -51,13 +51,13 @@ def load_sweep(path: str | Path) -> tuple[SweepConfig, Path, SftSettings, RlSett
     if not path.is_file():
         raise UserError(f"sweep config not found: {path}")
     try:
-        sweep = SweepConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        sweep = SweepConfig.model_validate(read_yaml(path, "sweep config"))
         sft, rl = SftSettings(**sweep.sft), RlSettings(**sweep.rl)
     except ValidationError as error:
         item = error.errors()[0]
         where = ".".join(str(p) for p in item["loc"])
         raise UserError(f"invalid sweep config {path}: {where}: {item['msg']}") from None
-    except (TypeError, yaml.YAMLError) as error:
+    except TypeError as error:
         raise UserError(f"invalid sweep config {path}: {str(error).splitlines()[0]}") from None
     if len(set(sweep.k_values)) != len(sweep.k_values) or min(sweep.k_values) < 0:
         raise UserError(f"invalid sweep config {path}: k_values must be distinct and >= 0, "

@@ -5,6 +5,7 @@ tokenizer) that transformers loads and vLLM serves."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,10 +93,19 @@ def load_model(spec: str, *, texts: Iterable[str] = (), size: str = "1m",
                         "folder (no config.json); nothing is downloaded")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path)
+    except pickle.UnpicklingError:
+        raise UserError(f"--model: {spec}: its weights are a pickle holding more than tensors, "
+                        "which is not run; save the checkpoint as safetensors") from None
+    except Exception as error:  # a broken folder fails in library-specific ways
+        lines = str(error).strip().splitlines() or [""]
+        raise UserError(f"--model: cannot load {spec}: {type(error).__name__}: "
+                        f"{lines[0]}") from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return AutoModelForCausalLM.from_pretrained(path), tokenizer
+    return model, tokenizer
 
 
 def parameter_count(model: Any) -> int:
