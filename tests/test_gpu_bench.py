@@ -80,7 +80,7 @@ for absent in ("apache_beam", "prefect", "searchtrace.flows.build"):
     else:
         sys.exit(f"the blocker let {absent} import")
 spec = importlib.util.spec_from_file_location("gpu_run", "bench/gpu/run.py")
-run = importlib.util.module_from_spec(spec)
+run = sys.modules["gpu_run"] = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(run)
 run.bench_module()
 import searchtrace.config, searchtrace.solvers.llm_mcts, searchtrace.solvers.policy_local
@@ -109,19 +109,20 @@ def test_a_dry_run_of_run_sh_writes_every_stage_with_numbers(
            "OUT": str(out)}
     done = subprocess.run(
         ["bash", "bench/gpu/run.sh", "--dry-run", "--dataset", str(tiny_dataset),
-         "--policy", str(tmp_path / "no-policy"), "--k", "0", "2"],
+         "--k", "2"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
     stages = {s["name"]: s for s in results["stages"]}
-    expected = {"frontier"} | {f"{stage}-1m-k{k}" for k in (0, 2)
-                               for stage in ("sft", "eval-sft", "rl", "eval-rl")}
-    assert set(stages) == expected
+    assert list(stages) == ["sft-policy-1m", "frontier", "sft-1m-k2", "eval-sft-1m-k2",
+                            "rl-1m-k2", "eval-rl-1m-k2"]
     assert {s["status"] for s in stages.values()} == {"done"}, stages
     assert results["dry_run"] is True and results["device"] == "cpu"
     assert results["versions"]["trl"] != "absent"
+    assert [(row["size"], row["k"]) for row in results["sweep"]] == [("1m", 2)]
     for row in results["sweep"]:
-        assert row["sft"]["steps"] == 2 and row["sft"]["tokens_per_s"] > 0
+        assert row["sft"]["rows"] == 16 and row["sft"]["steps"] == 2
+        assert row["sft"]["tokens_per_s"] > 0
         assert row["sft"]["loss_first"] > 0 and row["sft"]["parameters"] > 500_000
         assert row["rl"]["steps"] == 2 and row["rl"]["completions_per_s"] > 0
         assert "answer_reward" in row["rl"]["mean_rewards"]
@@ -130,7 +131,8 @@ def test_a_dry_run_of_run_sh_writes_every_stage_with_numbers(
             assert 0 <= evaluation["accuracy"] <= 1
             assert evaluation["generated_tokens_per_s"] > 0
     frontier = results["frontier"]
-    assert frontier["policy"].endswith("sft-1m-k0")  # no prepared policy: the sweep's model
+    assert results["policy_sft"]["rows"] == 16  # rows of every k
+    assert frontier["policy"].endswith("policy-1m")
     assert [r["frontier"] for r in frontier["sizes"]] == [1, 4]
     assert all(r["expansions_per_s"] > 0 for r in frontier["sizes"])
     assert frontier["sizes"][0]["speedup_vs_1"] == 1.0
@@ -141,12 +143,16 @@ def test_a_dry_run_of_run_sh_writes_every_stage_with_numbers(
     assert (out / "eval" / "rl-1m-k2" / "eval.json").is_file()
 
 
-def test_the_driver_refuses_a_missing_dataset_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bad", ["dataset", "policy"])
+def test_the_driver_refuses_a_missing_dataset_or_policy_in_one_line(
+        bad: str, tiny_dataset: Path, tmp_path: Path) -> None:
+    dataset = tmp_path / "nothing" if bad == "dataset" else tiny_dataset
     done = subprocess.run([sys.executable, "bench/gpu/run.py", "--dry-run", "--dataset",
-                           str(tmp_path / "nothing"), "--out", str(tmp_path / "out")],
+                           str(dataset), "--policy", str(tmp_path), "--out",
+                           str(tmp_path / "out")],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and "--dataset" in done.stderr
+    assert done.stderr.count("\n") == 1 and f"--{bad}:" in done.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -5,9 +5,9 @@ For each size and each k: SFT a model built from scratch on the dataset's rows w
 exactly k backtracks (bf16 on a GPU), evaluate it greedily on the same test prompts as
 every other model, run a few GRPO steps from it with the verifiers as rewards (TRL's
 GRPOTrainer, transformers generation), and evaluate again. The frontier benchmark searches
-Countdown problems with the 1m policy in this process, at frontier sizes 1, 16, 64 and
-256 (bench/llm_mcts.py's `frontier_rows`), and reports expansions per second and the
-speed-up over one node a call.
+Countdown problems with a 1m policy in this process (SFT'd first, on rows of every k, unless
+`--policy` names a checkpoint), at frontier sizes 1, 16, 64 and 256 (bench/llm_mcts.py's
+`frontier_rows`), and reports expansions per second and the speed-up over one node a call.
 
 Every stage has its own time budget, cut short by a timer when spent (the stage is then
 marked `cut`); a stage whose turn comes after the overall budget is gone, or whose input
@@ -15,7 +15,7 @@ stage did not finish, is `skipped` with a note; one that raises is `failed` with
 error's first line, and the run goes on. Results go to $OUT (default ./gpu-results):
 results.json, results.md (printed at the end) and eval/<stage>/ reports.
 
-    bench/gpu/prepare.sh              # here: wheels, dataset, 1m policy into .whl/, .gpu-data/
+    bench/gpu/prepare.sh              # here: wheels and the dataset into .whl/, .gpu-data/
     bench/gpu/run.sh                  # on the GPU machine (installs the wheels, runs this)
     bench/gpu/run.sh --dry-run        # on a CPU: the 1m size, a few rows and steps
 
@@ -64,6 +64,8 @@ class Plan:
     sizes: tuple[str, ...]
     ks: tuple[int, ...]
     sft: dict[str, SftSettings]
+    policy: SftSettings  # the frontier benchmark's 1m policy, on rows of every k
+    policy_rows: int
     rl: dict[str, RlSettings]
     train_rows: int | None  # per k; None: all of that k's rows
     eval_problems: int
@@ -80,10 +82,11 @@ class Plan:
 
 
 def gpu_plan() -> Plan:
-    """Sized for one H100 in about 8 minutes: 4,000 rows per k, 2 epochs of SFT at batch
-    64, 8 GRPO steps of 64 completions (8 prompts x 8), 100 test prompts per evaluation."""
+    """Sized for one H100 in about 8 minutes: 2,400 rows per k, 3 epochs of SFT at batch
+    64 (113 steps), 8 GRPO steps of 64 completions (8 prompts x 8), 100 test prompts per
+    evaluation in one generate batch."""
     def sft(size: str, learning_rate: float) -> SftSettings:
-        return SftSettings(epochs=2, learning_rate=learning_rate, batch_size=64,
+        return SftSettings(epochs=3, learning_rate=learning_rate, batch_size=64,
                            max_length=384, size=size, save_steps=NEVER_SAVE, logging_steps=10)
 
     def rl(learning_rate: float) -> RlSettings:
@@ -93,11 +96,14 @@ def gpu_plan() -> Plan:
 
     return Plan(sizes=("10m", "100m"), ks=(0, 2, 4),
                 sft={"10m": sft("10m", 1e-3), "100m": sft("100m", 3e-4)},
+                policy=SftSettings(epochs=3, learning_rate=3e-3, batch_size=32, max_length=384,
+                                   size="1m", save_steps=NEVER_SAVE, logging_steps=10),
+                policy_rows=1500,
                 rl={"10m": rl(2e-5), "100m": rl(5e-6)},
                 train_rows=None, eval_problems=100, eval_tokens=192, eval_batch=128,
                 frontier_sizes=(1, 16, 64, 256), frontier_waves=4, frontier_min_problems=16,
                 budget_s=480,
-                stage_budget_s={"frontier": 120, "sft-10m": 45, "sft-100m": 75,
+                stage_budget_s={"frontier": 120, "sft-1m": 45, "sft-10m": 45, "sft-100m": 75,
                                 "rl-10m": 45, "rl-100m": 60, "eval": 30})
 
 
@@ -107,7 +113,8 @@ def dry_plan() -> Plan:
                       save_steps=NEVER_SAVE, logging_steps=1)
     rl = RlSettings(steps=2, learning_rate=5e-5, batch_size=4, num_generations=2,
                     max_completion_length=24, save_steps=NEVER_SAVE)
-    return Plan(sizes=("1m",), ks=(0, 2, 4), sft={"1m": sft}, rl={"1m": rl}, train_rows=16,
+    return Plan(sizes=("1m",), ks=(0, 2, 4), sft={"1m": sft}, policy=sft, policy_rows=16,
+                rl={"1m": rl}, train_rows=16,
                 eval_problems=4, eval_tokens=24, eval_batch=32, frontier_sizes=(1, 4),
                 frontier_waves=1, frontier_min_problems=2, budget_s=300,
                 stage_budget_s={"frontier": 120, "sft": 120, "rl": 120, "eval": 120})
@@ -227,14 +234,15 @@ def token_count(tokenizer: Any, texts: list[str], cap: int | None = None) -> int
     return sum(min(n, cap) if cap else n for n in lengths)
 
 
-def sft_stage(dataset: Path, k: int, out: Path, settings: SftSettings,
+def sft_stage(dataset: Path, k: int | None, out: Path, settings: SftSettings,
               train_rows: int | None) -> dict[str, Any]:
-    """SFT a model of `settings.size` from scratch on the rows with k backtracks."""
+    """SFT a model of `settings.size` from scratch on the rows with k backtracks (None:
+    rows of every k)."""
     from transformers import AutoTokenizer
 
     from searchtrace.trainer.sft import run_sft
 
-    row_filter = RowFilter(k=(k,), limit=train_rows)
+    row_filter = RowFilter(k=None if k is None else (k,), limit=train_rows)
     started = time.monotonic()
     record = run_sft(dataset, "tiny", out, settings, row_filter)
     seconds = time.monotonic() - started
@@ -315,18 +323,23 @@ def versions() -> dict[str, str]:
     return found
 
 
-def run(plan: Plan, dataset: Path, policy: Path, out: Path, work: Path,
+def run(plan: Plan, dataset: Path, policy: Path | None, out: Path, work: Path,
         dry_run: bool) -> dict[str, Any]:
-    """Every stage in order; the results as written to results.json. The frontier runs
-    first with the prepared policy, else right after the first SFT, with that model."""
+    """Every stage in order (the policy, the frontier, then the sweep size by size, k by
+    k); the results as written to results.json."""
     import torch
 
     cuda = torch.cuda.is_available()
     runner = Runner(plan.budget_s, cuda)
     eval_rows = load_split(dataset, "test", RowFilter(limit=plan.eval_problems))
-    frontier_tried = policy.is_dir()
-    frontier = (runner.run("frontier", plan.stage_budget("frontier"),
-                           partial(frontier_stage, policy, plan)) if frontier_tried else None)
+    policy_sft, needs = None, None
+    if policy is None:
+        policy, needs = work / f"policy-{plan.policy.size}", f"sft-policy-{plan.policy.size}"
+        policy_sft = runner.run(needs, plan.stage_budget("sft", plan.policy.size),
+                                partial(sft_stage, dataset, None, policy, plan.policy,
+                                        plan.policy_rows))
+    frontier = runner.run("frontier", plan.stage_budget("frontier"),
+                          partial(frontier_stage, policy, plan), needs=needs)
     sweep = []
     for size in plan.sizes:
         for k in plan.ks:
@@ -336,10 +349,6 @@ def run(plan: Plan, dataset: Path, policy: Path, out: Path, work: Path,
             row["sft"] = runner.run(
                 f"sft-{tag}", plan.stage_budget("sft", size),
                 partial(sft_stage, dataset, k, sft_dir, plan.sft[size], plan.train_rows))
-            if not frontier_tried and row["sft"] is not None:
-                frontier_tried = True
-                frontier = runner.run("frontier", plan.stage_budget("frontier"),
-                                      partial(frontier_stage, sft_dir, plan))
             row["eval_sft"] = runner.run(
                 f"eval-sft-{tag}", plan.stage_budget("eval"),
                 partial(eval_stage, sft_dir, eval_rows, plan, out / "eval" / f"sft-{tag}"),
@@ -353,15 +362,13 @@ def run(plan: Plan, dataset: Path, policy: Path, out: Path, work: Path,
                 partial(eval_stage, rl_dir, eval_rows, plan, out / "eval" / f"rl-{tag}"),
                 needs=f"rl-{tag}")
             sweep.append(row)
-    if not frontier_tried:
-        runner.skip("frontier", f"no policy at {policy} and no SFT model finished")
     return {"device": torch.cuda.get_device_name(0) if cuda else "cpu",
             "dry_run": dry_run, "cpu_cores": os.cpu_count(), "versions": versions(),
             "budget_s": plan.budget_s,
             "total_s": round(time.monotonic() - runner.started, 1),
             "plan": plan_summary(plan), "eval_problems": len(eval_rows),
-            "stages": [asdict(r) for r in runner.results], "sweep": sweep,
-            "frontier": frontier}
+            "stages": [asdict(r) for r in runner.results], "policy_sft": policy_sft,
+            "sweep": sweep, "frontier": frontier}
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:
@@ -432,8 +439,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the CPU dry run (also GPU_DRY_RUN=1): 1m, a few rows and steps")
     parser.add_argument("--dataset", type=Path, default=ROOT / ".gpu-data" / "countdown",
                         help="the dataset folder prepare.sh built")
-    parser.add_argument("--policy", type=Path, default=ROOT / ".gpu-data" / "policy-1m",
-                        help="the frontier policy; when missing, the sweep's first SFT model")
+    parser.add_argument("--policy", type=Path,
+                        help="a checkpoint for the frontier benchmark (default: SFT a 1m "
+                             "policy first, a stage of its own)")
     parser.add_argument("--out", type=Path,
                         default=Path(os.environ.get("OUT") or "gpu-results"),
                         help="results folder (default $OUT, else ./gpu-results)")
@@ -444,14 +452,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--dataset: {args.dataset} is not a searchtrace dataset (no manifest.json); "
               "run bench/gpu/prepare.sh first", file=sys.stderr)
         return 2
+    if args.policy is not None and not (args.policy / "config.json").is_file():
+        print(f"--policy: {args.policy} is not a Hugging Face model folder (no config.json)",
+              file=sys.stderr)
+        return 2
     plan = dry_plan() if args.dry_run else gpu_plan()
+    if args.dry_run:
+        import torch
+
+        # A plumbing check, often on a busy shared CPU, where several threads per process
+        # spin against each other: one thread ran the 1m model's generation 10x faster.
+        torch.set_num_threads(1)
     overrides = {**({"ks": tuple(args.k)} if args.k else {}),
                  **({"budget_s": args.budget} if args.budget else {})}
     plan = replace(plan, **overrides)
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="searchtrace-gpu-"))
     try:
-        results = run(plan, args.dataset.resolve(), args.policy.resolve(), args.out, work,
+        results = run(plan, args.dataset.resolve(), args.policy, args.out, work,
                       args.dry_run)
     finally:
         shutil.rmtree(work, ignore_errors=True)
