@@ -12,6 +12,7 @@ PY=${PYTHON:-.venv/bin/python}
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 
 echo "== wheels -> .whl/"
+rm -rf .whl  # no wheel of an earlier wheels.txt left beside the new ones
 "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
   --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
   --platform manylinux2014_x86_64 -d .whl -r bench/gpu/wheels.txt

@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
@@ -329,9 +330,16 @@ def run(plan: Plan, dataset: Path, policy: Path | None, out: Path, work: Path,
     k); the results as written to results.json."""
     import torch
 
+    started = time.monotonic()
+    # Imported and initialised before the clock starts, so that the first stage's time
+    # measures its work, not the imports.
+    importlib.import_module("trl")
     cuda = torch.cuda.is_available()
-    runner = Runner(plan.budget_s, cuda)
+    if cuda:
+        torch.cuda.init()
     eval_rows = load_split(dataset, "test", RowFilter(limit=plan.eval_problems))
+    setup_s = time.monotonic() - started
+    runner = Runner(plan.budget_s, cuda)
     policy_sft, needs = None, None
     if policy is None:
         policy, needs = work / f"policy-{plan.policy.size}", f"sft-policy-{plan.policy.size}"
@@ -364,7 +372,7 @@ def run(plan: Plan, dataset: Path, policy: Path | None, out: Path, work: Path,
             sweep.append(row)
     return {"device": torch.cuda.get_device_name(0) if cuda else "cpu",
             "dry_run": dry_run, "cpu_cores": os.cpu_count(), "versions": versions(),
-            "budget_s": plan.budget_s,
+            "budget_s": plan.budget_s, "setup_s": round(setup_s, 1),
             "total_s": round(time.monotonic() - runner.started, 1),
             "plan": plan_summary(plan), "eval_problems": len(eval_rows),
             "stages": [asdict(r) for r in runner.results], "policy_sft": policy_sft,
@@ -390,8 +398,9 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [f"# GPU run{' (dry run)' if results['dry_run'] else ''}: {results['device']}", "",
              f"python {v['python']}, torch {v['torch']} (CUDA {v['cuda']}), transformers "
              f"{v['transformers']}, trl {v['trl']}, datasets {v['datasets']}, accelerate "
-             f"{v['accelerate']}; {results['cpu_cores']} CPU cores. Total "
-             f"**{results['total_s']} s** of a {results['budget_s']:.0f} s budget; "
+             f"{v['accelerate']}; {results['cpu_cores']} CPU cores. Stages "
+             f"**{results['total_s']} s** of a {results['budget_s']:.0f} s budget, after "
+             f"{results['setup_s']} s of imports and setup; "
              f"{results['eval_problems']} test prompts per evaluation.", "",
              "## Sweep (greedy evaluation on the same test prompts)", "",
              "| size | k | SFT s | SFT tokens/s | SFT loss | acc SFT | acc RL | RL reward "
@@ -411,7 +420,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"{cell(before.get('mean_backtracks'))} / {cell(after.get('mean_backtracks'))}",
             before.get("generated_tokens_per_s"))) + " |")
     lines += ["", "## LLM-guided MCTS frontier (policy in process)", ""]
-    frontier = results["frontier"]
+    frontier, policy = results["frontier"], results["policy_sft"]
+    if policy:
+        lines += [f"The 1m policy was SFT'd in this run on {policy['rows']} rows of every k: "
+                  f"{policy['steps']} steps, loss {policy['loss_first']} → "
+                  f"{policy['loss_last']}.", ""]
     if frontier:
         lines += [f"policy `{frontier['policy']}`, {frontier['waves']} waves, one expansion "
                   "per tree a wave", "",
@@ -448,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, nargs="+", help="the k values (default 0 2 4)")
     parser.add_argument("--budget", type=float, help="overall seconds (default: the plan's)")
     args = parser.parse_args(argv)
+    # TRL 1.16 calls transformers APIs that transformers 5 renamed (as the CLI, hidden).
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     if not (args.dataset / "manifest.json").is_file():
         print(f"--dataset: {args.dataset} is not a searchtrace dataset (no manifest.json); "
               "run bench/gpu/prepare.sh first", file=sys.stderr)
