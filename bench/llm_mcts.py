@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,19 +127,29 @@ def compare(args: argparse.Namespace, config: BuildConfig) -> list[dict[str, Any
 
 
 def frontier(args: argparse.Namespace, config: BuildConfig) -> list[dict[str, Any]]:
-    """The same problems (`--problems`, default the largest size) at each frontier size:
-    searched `size` at a time, every tree expanding one node a wave, so a wave's call
-    carries up to `size` prompts; size 1 is one node a call."""
+    """The same problems (`--problems`, default the largest size) at each frontier size."""
     policy = http_policy(args.url) if args.url else local_policy(args.checkpoint)
+    count = args.problems or max(args.sizes)
+    return frontier_rows(policy, config, args.sizes, args.waves, [count] * len(args.sizes))
+
+
+def frontier_rows(policy: Policy, config: BuildConfig, sizes: Sequence[int], waves: int,
+                  counts: Sequence[int]) -> list[dict[str, Any]]:
+    """Expansions and tokens per second at each frontier size: `counts[i]` problems (the
+    first ones of the config's train split) searched `sizes[i]` at a time, every tree
+    expanding one node a wave for `waves` waves, so a wave's call carries up to `size`
+    prompts; size 1 is one node a call. Rows carry the speed-up over size 1 when the
+    first size is 1. bench/gpu/run.py calls this with fewer problems at the small sizes,
+    whose rate needs fewer to measure."""
     base = llm_mcts_settings(config)
-    settings = LlmMctsSettings(step=base.step, simulations=args.waves,
+    settings = LlmMctsSettings(step=base.step, simulations=waves,
                                exploration=base.exploration, value="rules",
-                               expansions_per_wave=1, resamples=args.waves)
-    problems = problems_for(config, args.problems or max(args.sizes))
+                               expansions_per_wave=1, resamples=waves)
+    problems = problems_for(config, max(counts))
     search(policy, problems[:2], settings, config)  # warm-up (kernels, caches)
-    results = [{"frontier": size, **search(policy, problems, settings, config, size)}
-               for size in args.sizes]
-    one = results[0]["expansions_per_s"] if args.sizes[0] == 1 else None
+    results = [{"frontier": size, **search(policy, problems[:count], settings, config, size)}
+               for size, count in zip(sizes, counts, strict=True)]
+    one = results[0]["expansions_per_s"] if sizes[0] == 1 else None
     for row in results:
         row["speedup_vs_1"] = round(row["expansions_per_s"] / one, 1) if one else None
     return results
