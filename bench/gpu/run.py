@@ -79,7 +79,8 @@ class Plan:
     stage_budget_s: dict[str, float] = field(default_factory=dict)
 
     def stage_budget(self, kind: str, size: str = "") -> float:
-        return self.stage_budget_s.get(f"{kind}-{size}", self.stage_budget_s[kind])
+        sized = f"{kind}-{size}"
+        return self.stage_budget_s[sized if sized in self.stage_budget_s else kind]
 
 
 def gpu_plan() -> Plan:

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from searchtrace.config import SPLITS, BuildConfig, parse_config, parse_yaml
 from searchtrace.errors import UserError
-from searchtrace.pipelines.outputs import sha256_of
+from searchtrace.pipelines.outputs import DATASET_FORMAT, sha256_of
 from searchtrace.pipelines.plan import NATURAL, Candidate, plan_buckets
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
 from searchtrace.registry import get_task
@@ -96,6 +96,7 @@ class Manifest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
+    format: Literal[DATASET_FORMAT]
     build_key: str
     code_version: str
     schema_version: str
