@@ -182,7 +182,7 @@ def _sampled(row_id: str, rate: float) -> bool:
 def reverify_rows(dataset: Path, rate: float = 1.0) -> tuple[int, list[tuple[str, str, Verdict]]]:
     """Replay the (sampled) rows through their task's rules: the count checked, and
     (shard name, row id, verdict) for every row that fails."""
-    columns = ["id", "task", "problem", "completion", "style", "num_backtracks"]
+    columns = ["id", "task", "problem", "completion", "style", "num_backtracks", "solver"]
     checked = 0
     failed = []
     for path in sorted((dataset / "data").glob("*.parquet")):
@@ -191,7 +191,8 @@ def reverify_rows(dataset: Path, rate: float = 1.0) -> tuple[int, list[tuple[str
                 continue
             checked += 1
             verdict = verify_completion(get_task(row["task"]), json.loads(row["problem"]),
-                                        row["completion"], row["style"], row["num_backtracks"])
+                                        row["completion"], row["style"], row["num_backtracks"],
+                                        row["solver"])
             if not verdict.ok:
                 failed.append((path.name, row["id"], verdict))
     return checked, failed
