@@ -112,8 +112,11 @@ def next_node(state: State) -> int | None:
 class ColoringRules:
     """The state space of one coloring instance."""
 
+    MAX_CACHE = 200_000  # solvability answers kept before the memo starts afresh
+
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        self._solvable: dict[State, bool] = {}
 
     @staticmethod
     def from_data(data: dict[str, Any]) -> ColoringRules:
@@ -218,6 +221,71 @@ class ColoringRules:
 
     def state_key(self, state: State) -> Hashable:
         return state
+
+    def solvable(self, state: State) -> bool:
+        """Whether the partial coloring extends to a proper coloring of every node with the
+        k colors (any uncolored node may be colored next, so the order of moves does not
+        matter). Exact: backtracking over the uncolored nodes, most constrained first, with
+        forward checking; memoised by state key."""
+        found = self._solvable.get(state)
+        if found is None:
+            found = self._extends(state)
+            if len(self._solvable) >= self.MAX_CACHE:
+                self._solvable.clear()
+            self._solvable[state] = found
+        return found
+
+    def _extends(self, state: State) -> bool:
+        """The exact search behind `solvable`: False at once for a clash or a node with no
+        color left, else a proper coloring of the rest is looked for."""
+        graph = self.graph
+        domains: dict[int, int] = {}
+        for node, color in enumerate(state):
+            if color:
+                if any(state[u] == color for u in graph.adj[node]):
+                    return False
+                continue
+            free = graph.free(state, node)
+            if not free:
+                return False
+            domains[node] = free
+        used = 0
+        for color in state:
+            used |= 1 << color
+        return self._complete(domains, used & graph.full)
+
+    def _complete(self, domains: dict[int, int], used: int) -> bool:
+        """Whether the uncolored nodes (`domains`: node -> bitmask of its free colors) can
+        all be colored. The node with the fewest free colors goes first (ties: the most
+        uncolored neighbors); each choice removes its color from the neighbors' domains and
+        fails as soon as one is empty. Colors no node holds yet (`used` lacks them) are
+        interchangeable, so only the lowest of them is tried."""
+        if not domains:
+            return True
+        adj = self.graph.adj
+        node = min(domains, key=lambda v: (domains[v].bit_count(),
+                                           -sum(u in domains for u in adj[v])))
+        own = domains.pop(node)
+        fresh = own & ~used
+        choices = (own & used) | (fresh & -fresh)
+        try:
+            while choices:
+                bit = choices & -choices
+                choices ^= bit
+                narrowed: list[int] = []
+                for u in adj[node]:
+                    domain = domains.get(u)
+                    if domain is not None and domain & bit:
+                        domains[u] = domain & ~bit
+                        narrowed.append(u)
+                if (all(domains[u] for u in narrowed)
+                        and self._complete(domains, used | bit)):
+                    return True
+                for u in narrowed:
+                    domains[u] |= bit
+            return False
+        finally:
+            domains[node] = own
 
     def heuristic(self, state: State) -> float:
         """Each move colors one node, so a goal is exactly the uncolored nodes away."""

@@ -98,6 +98,8 @@ class CountdownRules:
         self.numbers = tuple(numbers)
         self.target = target
         self.fractions = allow_fractions
+        self._values: dict[tuple[Number, ...], frozenset[Number]] = {}
+        self._solvable: dict[tuple[Number, ...], bool] = {}
 
     @staticmethod
     def from_data(data: dict[str, Any]) -> CountdownRules:
@@ -180,6 +182,73 @@ class CountdownRules:
 
     def _pair_reaches(self, a: Number, b: Number) -> bool:
         return any(r == self.target for *_, r in _pair_results(a, b, self.fractions))
+
+    def solvable(self, state: tuple[Number, ...]) -> bool:
+        """Whether the numbers left can still make the target, using every one of them.
+
+        A sequence of moves that ends in one number is an expression tree over the numbers
+        (and every tree can be played as moves), so the target is reachable exactly when
+        some split of the numbers into two groups has a value `x` of one group and `y` of
+        the other with `x op y` legal and equal to the target. The values of a group are
+        every legal full combination of it (`_group_values`), memoised on the sorted group,
+        so the states of one problem share their subgroups' work.
+        """
+        key = tuple(sorted(state))
+        known = self._solvable.get(key)
+        if known is None:
+            known = self._splits_reach(key)
+            self._solvable[key] = known
+        return known
+
+    def _splits_reach(self, key: tuple[Number, ...]) -> bool:
+        if len(key) == 1:
+            return key[0] == self.target
+        if len(key) == 2:
+            return self._pair_reaches(*key)
+        target = self.target
+        for left, right in _splits(key):
+            partners = self._group_values(right)
+            for x in self._group_values(left):
+                # The y with x+y, x-y, y-x, x*y, x/y or y/x equal to the target. A positive
+                # y in `partners` makes that step legal: its result is the target, a
+                # positive integer (and a non-integer y is never there without fractions).
+                wanted = (target - x, x - target, x + target, Fraction(target) / x,
+                          Fraction(x) / target, x * target)
+                if any(y > 0 and y in partners for y in wanted):
+                    return True
+        return False
+
+    def _group_values(self, key: tuple[Number, ...]) -> frozenset[Number]:
+        """Every value a legal combination of all of the sorted numbers `key` can take."""
+        known = self._values.get(key)
+        if known is not None:
+            return known
+        if len(key) == 1:
+            values: set[Number] = {key[0]}
+        else:
+            values = set()
+            fractions = self.fractions
+            for left, right in _splits(key):
+                partners = self._group_values(right)
+                for a in self._group_values(left):
+                    for b in partners:
+                        values.update(r for *_, r in _pair_results(a, b, fractions))
+        frozen = frozenset(values)
+        self._values[key] = frozen
+        return frozen
+
+
+def _splits(key: tuple[Number, ...]) -> Iterable[tuple[tuple[Number, ...], tuple[Number, ...]]]:
+    """Every split of a sorted multiset into two non-empty sorted parts, each unordered
+    pair once (the first element always goes left; equal numbers give repeats, harmless)."""
+    rest = key[1:]
+    count = len(rest)
+    for mask in range(1 << count):
+        if mask == (1 << count) - 1:
+            continue
+        left = (key[0], *(rest[i] for i in range(count) if mask >> i & 1))
+        right = tuple(rest[i] for i in range(count) if not mask >> i & 1)
+        yield left, right
 
 
 def _to_sympy(value: Number) -> sympy.Rational:

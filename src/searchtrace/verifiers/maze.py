@@ -156,8 +156,11 @@ def maze_from_data(data: dict[str, Any]) -> Maze:
 class MazeRules:
     """The state space of one maze: simple paths from the start."""
 
+    MAX_CACHE = 200_000  # solvability answers kept before the memo starts afresh
+
     def __init__(self, maze: Maze) -> None:
         self.maze = maze
+        self._solvable: dict[MazeState, bool] = {}
 
     @staticmethod
     def from_data(data: dict[str, Any]) -> MazeRules:
@@ -247,6 +250,20 @@ class MazeRules:
     def state_key(self, state: MazeState) -> Hashable:
         """The cell and the path's cells: both decide what can happen next."""
         return state
+
+    def solvable(self, state: MazeState) -> bool:
+        """Whether the goal can still be reached from `state` without stepping onto the
+        path: exactly when the current cell is the goal or the goal lies in its region
+        over open cells off the path (a walk through that region can be cut down to a
+        simple path, so no move order matters). Memoised by state key."""
+        found = self._solvable.get(state)
+        if found is None:
+            maze = self.maze
+            found = state.cell == maze.goal or bool(maze.region(state) >> maze.goal & 1)
+            if len(self._solvable) >= self.MAX_CACHE:
+                self._solvable.clear()
+            self._solvable[state] = found
+        return found
 
     def search_key(self, state: MazeState) -> Hashable:
         """The cell alone: a breadth-first or best-first search that reached a cell has a

@@ -136,6 +136,7 @@ class QueensRules:
         self.n = n
         self.full = (1 << n) - 1
         self.start = state_from_rows(n, [r - 1 if r else EMPTY for r in preplaced])
+        self._solvable: dict[tuple[int, ...], bool] = {}
 
     @staticmethod
     def from_data(data: dict[str, Any]) -> QueensRules:
@@ -216,6 +217,22 @@ class QueensRules:
 
     def state_key(self, state: QueensState) -> Hashable:
         return state.rows
+
+    def solvable(self, state: QueensState) -> bool:
+        """Whether the board can still be completed: a depth-first search over `expand`
+        (every legal move, the next column's safe rows), memoised on the queens' rows.
+        A board with an empty column whose every row is attacked is hopeless at once,
+        since placing queens only adds attacks."""
+        known = self._solvable.get(state.rows)
+        if known is None:
+            if self.is_goal(state):
+                known = True
+            elif blocked_column(self.n, state) is not None:
+                known = False
+            else:
+                known = any(self.solvable(child) for _, child in self.expand(state))
+            self._solvable[state.rows] = known
+        return known
 
     def heuristic(self, state: QueensState) -> float:
         """Each move fills one column, so a goal is exactly the empty columns away."""

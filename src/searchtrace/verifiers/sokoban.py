@@ -283,6 +283,10 @@ class SokobanRules:
     def __init__(self, room: Room) -> None:
         self.room = room
         self._regions: dict[tuple[int, tuple[int, ...]], int] = {}
+        # Per position (state key): the most pushes known NOT to solve it, and the fewest
+        # known to solve it; `solvable` narrows the two until they decide a question.
+        self._fails_within: dict[Hashable, int] = {}
+        self._solves_within: dict[Hashable, int] = {}
 
     @staticmethod
     def from_data(data: dict[str, Any]) -> SokobanRules:
@@ -476,6 +480,60 @@ class SokobanRules:
 
     def state_key(self, state: SokobanState) -> Hashable:
         return lowest_cell(self.region(state)), state.boxes
+
+    def solvable(self, state: SokobanState) -> bool:
+        """Whether every box can be pushed onto a goal within the pushes the limit leaves.
+
+        Exact: a depth-first search over positions bounded by the pushes left, pruned only
+        by facts that hold of every solution (`Room.needed` never overestimates; a cornered
+        or frozen box off the goals never moves). Its answers are memoised per position (the
+        state key) as the most pushes known not to be enough and the fewest known to be
+        enough, so later questions about the same room reuse every earlier search."""
+        left = self.room.max_pushes - state.pushes
+        return left >= 0 and self._within(state, left)
+
+    def _within(self, state: SokobanState, budget: int) -> bool:
+        """Whether `state` can be solved in at most `budget` pushes."""
+        if self.is_goal(state):
+            return True
+        key = self.state_key(state)
+        if self._solves_within.get(key, NO_PATH) <= budget:
+            return True
+        known_fail = self._fails_within.get(key, -1)
+        if known_fail >= budget:
+            return False
+        room = self.room
+        needed = room.needed(state.boxes)
+        if needed >= NO_PATH or self._stuck(state.boxes):
+            self._remember(self._fails_within, key, NO_PATH)
+            return False
+        if needed > budget:
+            self._remember(self._fails_within, key, needed - 1)
+            return False
+        children = sorted((room.needed(child.boxes), index, child)
+                          for index, (_, child) in enumerate(self.pushes(state)))
+        for _, _, child in children:
+            if self._within(child, budget - 1):
+                self._remember(self._solves_within, key, budget)
+                return True
+        self._remember(self._fails_within, key, budget)
+        return False
+
+    def _remember(self, table: dict[Hashable, int], key: Hashable, pushes: int) -> None:
+        """Store a bound in a memo of `solvable`, starting it afresh when it is full."""
+        if len(table) >= self.MAX_CACHE * 10:
+            table.clear()
+        table[key] = pushes
+
+    def _stuck(self, boxes: tuple[int, ...]) -> bool:
+        """Whether a box off the goals can never move again: cornered, or in a 2x2 block
+        of walls and boxes."""
+        room = self.room
+        mask = box_mask(boxes)
+        if room.corners & mask:
+            return True
+        return any(not room.is_goal(box) and self._frozen_block(box, mask) is not None
+                   for box in boxes)
 
     def heuristic(self, state: SokobanState) -> float:
         """`Room.needed`: the cheapest assignment of boxes to goals in pushes with no other

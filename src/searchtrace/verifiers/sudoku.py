@@ -150,6 +150,7 @@ class SudokuRules:
     def __init__(self, size: int, grid: Sequence[Sequence[int]]) -> None:
         self.geo = geometry(size)
         self.start = state_from_cells(self.geo, flatten(grid))
+        self._solvable: dict[tuple[int, ...], bool] = {}
 
     @staticmethod
     def from_data(data: dict[str, Any]) -> SudokuRules:
@@ -225,6 +226,19 @@ class SudokuRules:
 
     def state_key(self, state: SudokuState) -> Hashable:
         return state.cells
+
+    def solvable(self, state: SudokuState) -> bool:
+        """Whether the grid can still be filled: a depth-first search over `expand`,
+        memoised on the cells. `expand` is complete: every completion puts one of the
+        most constrained cell's candidates there (candidates only shrink as cells fill),
+        and the rest of that completion stays legal after it, so no solution is missed.
+        A cell with no candidate has no children, which ends a hopeless branch at once."""
+        known = self._solvable.get(state.cells)
+        if known is None:
+            known = self.is_goal(state) or any(
+                self.solvable(child) for _, child in self.expand(state))
+            self._solvable[state.cells] = known
+        return known
 
     def heuristic(self, state: SudokuState) -> float:
         """Each move fills one cell, so a goal is exactly the empty cells away."""

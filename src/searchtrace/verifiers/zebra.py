@@ -247,6 +247,7 @@ class ZebraRules:
     def __init__(self, puzzle: Puzzle) -> None:
         self.puzzle = puzzle
         self._analysed: dict[State, tuple[int, tuple[int, ...]] | None] = {}
+        self._solvable: dict[State, bool] = {}
 
     @staticmethod
     def from_data(data: dict[str, Any]) -> ZebraRules:
@@ -278,6 +279,19 @@ class ZebraRules:
             self._analysed.clear()
         self._analysed[state] = best
         return best
+
+    def solvable(self, state: State) -> bool:
+        """Whether the grid can still be filled: a depth-first search over `expand`,
+        memoised on the grid. `expand` is complete: a completion's value for the most
+        constrained cell breaks no clue now (a clue judged on fewer filled cells has more
+        open houses, so it can only be easier to keep), and the rest of that completion
+        stays legal after it, so no solution is missed."""
+        known = self._solvable.get(state)
+        if known is None:
+            known = self.is_goal(state) or any(
+                self.solvable(child) for _, child in self.expand(state))
+            self._solvable[state] = known
+        return known
 
     def _child(self, state: State, cell: int, value: int) -> tuple[ZebraMove, State]:
         puzzle = self.puzzle

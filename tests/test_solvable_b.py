@@ -1,0 +1,315 @@
+"""`Rules.solvable` for coloring, maze and Sokoban, checked against brute-force solvers.
+
+Each brute force below is written from the task's stated rules alone and shares no code
+with the task modules: it reads the problem's own data (edges, grid, push limit) and
+decides a state by exhaustive enumeration. The states compared are the initial state,
+every state of a depth-first solver's tree (its dead-end branches are off the solution
+path), random walks through the legal moves and, where the rules allow any such state,
+random states drawn directly; each task also has hand-made states whose answer is known.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Iterator
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from searchtrace.generators.base import GenerationSkipped, Problem
+from searchtrace.registry import Task, load_task
+from searchtrace.solvers.dfs import solve_dfs
+from searchtrace.verifiers.maze import MazeState
+from searchtrace.verifiers.sokoban import SokobanState
+
+COLORING, MAZE, SOKOBAN = load_task("coloring"), load_task("maze"), load_task("sokoban")
+
+
+def problems(task: Task, knobs: dict[str, Any], count: int, seed: int) -> Iterator[Problem]:
+    """`count` problems of `task` with `knobs`, from seed `seed` (skipped seeds move on)."""
+    config = task.make_config(None, knobs)
+    rng = np.random.default_rng(seed)
+    made = 0
+    while made < count:
+        try:
+            yield task.generate(config, rng, "train")
+        except GenerationSkipped:
+            continue
+        made += 1
+
+
+def sampled_states(task: Task, problem: Problem, walks: int, seed: int) -> list[Any]:
+    """The initial state, every state of a depth-first tree, and the states of random
+    walks over every legal move (`wider_moves`), which wander off any solution path."""
+    rules = task.rules(problem.data)
+    states = [node.state for node in solve_dfs(rules, 2_000).nodes]
+    rng = random.Random(seed)
+    for _ in range(walks):
+        state = rules.initial_state()
+        for _ in range(rng.randrange(1, 25)):
+            moves = list(rules.wider_moves(state))
+            if not moves:
+                break
+            state = rng.choice(moves)[1]
+            states.append(state)
+    return states
+
+
+def assert_agrees(task: Task, problem: Problem, states: list[Any], brute: Any) -> tuple[int, int]:
+    """`solvable` equals `brute(state)` on every state, asked of one shared Rules object (so
+    the memo is exercised, in a shuffled order) and of a fresh one per state; returns the
+    count of (solvable, unsolvable) states seen, so callers can insist on both."""
+    shared = task.rules(problem.data)
+    order = list(states)
+    random.Random(7).shuffle(order)
+    seen = [0, 0]
+    for state in order:
+        expected = brute(state)
+        assert shared.solvable(state) is expected, (problem.data, state)
+        assert task.rules(problem.data).solvable(state) is expected, (problem.data, state)
+        seen[0 if expected else 1] += 1
+    return seen[0], seen[1]
+
+
+# ---- coloring ---------------------------------------------------------------------------
+
+
+def coloring_brute(data: dict[str, Any], state: tuple[int, ...]) -> bool:
+    """Try every color for every uncolored node; solvable when one full assignment keeps
+    the given colors and gives the two ends of every edge different colors."""
+    blanks = [i for i, color in enumerate(state) if color == 0]
+    for choice in product(range(1, data["colors"] + 1), repeat=len(blanks)):
+        full = list(state)
+        for node, color in zip(blanks, choice, strict=True):
+            full[node] = color
+        if all(full[u - 1] != full[v - 1] for u, v in data["edges"]):
+            return True
+    return False
+
+
+def test_coloring_solvable_matches_brute_force() -> None:
+    rng = random.Random(1)
+    totals = [0, 0]
+    for index, knobs in enumerate([{"nodes": 6, "density": 0.7, "colors": 3},
+                                   {"nodes": 8, "density": 0.45, "colors": 3},
+                                   {"nodes": 7, "density": 0.6, "colors": 4},
+                                   {"nodes": 8, "density": 0.3, "colors": 2}]):
+        for problem in problems(COLORING, knobs, 6, index):
+            data = problem.data
+            states = sampled_states(COLORING, problem, 10, index)
+            for _ in range(30):  # any assignment at all, clashing ones included
+                states.append(tuple(rng.choice([0, 0, *range(1, data["colors"] + 1)])
+                                    for _ in range(data["nodes"])))
+            solvable, unsolvable = assert_agrees(
+                COLORING, problem, states, lambda s, d=data: coloring_brute(d, s))
+            totals[0] += solvable
+            totals[1] += unsolvable
+    assert min(totals) > 100, totals
+
+
+def test_coloring_hand_made_states() -> None:
+    # Nodes 1 to 4 are all joined (K4) and node 5 hangs off node 4; three colors. With node
+    # 1 red, nodes 2, 3 and 4 each still have green and blue free, so no node is out of
+    # colors, yet three mutually joined nodes cannot share two colors.
+    k4 = {"nodes": 5, "colors": 3, "edges": [[1, 2], [1, 3], [1, 4], [2, 3], [2, 4],
+                                             [3, 4], [4, 5]]}
+    rules = COLORING.rules(k4)
+    assert rules.dead_end((1, 0, 0, 0, 0)) is None
+    assert rules.solvable((1, 0, 0, 0, 0)) is False
+    assert rules.solvable((0, 0, 0, 0, 0)) is False
+    # A wheel: hub 5 joined to the rim 1-2-3-4-1. The hub takes one color and the rim
+    # alternates the other two, so the rim's opposite nodes 1 and 3 must match.
+    wheel = {"nodes": 5, "colors": 3, "edges": [[1, 2], [2, 3], [3, 4], [1, 4], [1, 5],
+                                                [2, 5], [3, 5], [4, 5]]}
+    rules = COLORING.rules(wheel)
+    assert rules.solvable((0,) * 5) is True
+    assert rules.solvable((1, 2, 0, 0, 0)) is True  # 3 red, 4 green, 5 blue
+    assert rules.dead_end((1, 0, 2, 0, 0)) is None
+    assert rules.solvable((1, 0, 2, 0, 0)) is False  # 2 and 4 blue, nothing left for 5
+    assert rules.solvable((1, 2, 3, 1, 3)) is False  # a clash is never a solution
+    assert rules.solvable((1, 2, 1, 2, 3)) is True  # a full proper coloring is the goal
+
+
+# ---- maze -------------------------------------------------------------------------------
+
+
+def maze_brute(grid: list[str], state: MazeState) -> bool:
+    """Walk every simple path from the current cell that avoids the cells on the path so
+    far (depth first, four directions); solvable when one of them stands on G."""
+    width = len(grid[0])
+    cells = "".join(grid)
+    goal = cells.index("G")
+
+    def walk(cell: int, used: frozenset[int]) -> bool:
+        if cell == goal:
+            return True
+        row, col = divmod(cell, width)
+        for r, c in ((row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1)):
+            near = r * width + c
+            if (0 <= r < len(grid) and 0 <= c < width and cells[near] != "#"
+                    and near not in used and walk(near, used | {near})):
+                return True
+        return False
+
+    used = frozenset(i for i in range(len(cells)) if state.visited >> i & 1)
+    return walk(state.cell, used)
+
+
+def test_maze_solvable_matches_brute_force() -> None:
+    rng = random.Random(2)
+    totals = [0, 0]
+    for index, knobs in enumerate([{"height": 5, "width": 5, "wall_density": 0.2},
+                                   {"height": 5, "width": 6, "wall_density": 0.3},
+                                   {"height": 6, "width": 5, "wall_density": 0.1}]):
+        for problem in problems(MAZE, knobs, 8, index):
+            grid = problem.data["grid"]
+            cells = "".join(grid)
+            states = sampled_states(MAZE, problem, 20, index)
+            open_cells = [i for i, ch in enumerate(cells) if ch != "#"]
+            for _ in range(30):  # a cell with any set of open cells marked as path
+                cell = rng.choice(open_cells)
+                visited = 1 << cell
+                for other in rng.sample(open_cells, rng.randrange(len(open_cells) // 2)):
+                    visited |= 1 << other
+                states.append(MazeState(cell, visited))
+            solvable, unsolvable = assert_agrees(
+                MAZE, problem, states, lambda s, g=grid: maze_brute(g, s))
+            totals[0] += solvable
+            totals[1] += unsolvable
+    assert min(totals) > 100, totals
+
+
+def test_maze_hand_made_states() -> None:
+    # G can only be reached through (1,2), left of S; cells are numbered row-major.
+    grid = ["G.S..",
+            "####.",
+            "....."]
+    rules = MAZE.rules({"grid": grid})
+    assert rules.solvable(rules.initial_state()) is True
+    assert rules.solvable(MazeState(1, 1 << 2 | 1 << 1)) is True  # one step left
+    # One step right puts S on the path behind it: G is cut off at once, though (1,4) has
+    # exits and the closed-off area is too small for the solver to call a cut-off.
+    right = MazeState(3, 1 << 2 | 1 << 3)
+    assert rules.dead_end(right) is None
+    assert rules.solvable(right) is False
+    walked = MazeState(13, sum(1 << c for c in (2, 3, 4, 9, 14, 13)))
+    assert rules.dead_end(walked) is None
+    assert rules.solvable(walked) is False
+    assert rules.solvable(MazeState(0, 1 << 2 | 1 << 1 | 1)) is True  # on the goal
+
+
+# ---- sokoban ----------------------------------------------------------------------------
+
+
+def sokoban_brute(data: dict[str, Any], state: SokobanState) -> bool:
+    """The fewest pushes that put every box on a goal, by a 0-1 breadth-first search over
+    (player cell, box cells) where a step onto free floor costs 0 and a push costs 1;
+    solvable when that is at most the pushes the limit leaves."""
+    grid = data["grid"]
+    height, width = len(grid), max(len(row) for row in grid)
+    stride = width + 2  # the module's documented numbering: drawn (r,c) is r*stride + c
+    walls = {(r, c) for r in range(height + 2) for c in range(width + 2)
+             if not (1 <= r <= height and 1 <= c <= width)
+             or grid[r - 1].ljust(width, "#")[c - 1] == "#"}
+    goals = {(r, c) for r in range(1, height + 1) for c in range(1, width + 1)
+             if grid[r - 1].ljust(width, "#")[c - 1] in ".*+"}
+    left = data["max_pushes"] - state.pushes
+    if left < 0:
+        return False
+    start = (divmod(state.player, stride), frozenset(divmod(b, stride) for b in state.boxes))
+    best = {start: 0}
+    queue: deque[tuple[int, tuple[tuple[int, int], frozenset[tuple[int, int]]]]] = deque(
+        [(0, start)])
+    while queue:
+        pushes, position = queue.popleft()
+        if best[position] < pushes:
+            continue
+        (row, col), boxes = position
+        if boxes <= goals:
+            return True
+        for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            near = (row + dr, col + dc)
+            if near in walls:
+                continue
+            cost, moved = 0, boxes
+            if near in boxes:
+                beyond = (row + 2 * dr, col + 2 * dc)
+                if beyond in walls or beyond in boxes:
+                    continue
+                cost, moved = 1, (boxes - {near}) | {beyond}
+            after = (near, moved)
+            total = pushes + cost
+            if total <= left and best.get(after, left + 1) > total:
+                best[after] = total
+                if cost:
+                    queue.append((total, after))
+                else:
+                    queue.appendleft((total, after))
+    return False
+
+
+def sokoban_random_states(problem: Problem, count: int, rng: random.Random) -> list[Any]:
+    """Boxes on random floor cells, the player on another, any pushes used so far."""
+    grid = problem.data["grid"]
+    stride = len(grid[0]) + 2
+    floor = [(r + 1) * stride + c + 1 for r, row in enumerate(grid)
+             for c, ch in enumerate(row) if ch != "#"]
+    boxes = sum(row.count("$") + row.count("*") for row in grid)
+    states = []
+    for _ in range(count):
+        cells = rng.sample(floor, boxes + 1)
+        states.append(SokobanState(cells[0], tuple(sorted(cells[1:])),
+                                   rng.randrange(problem.data["max_pushes"] + 2)))
+    return states
+
+
+def test_sokoban_solvable_matches_brute_force() -> None:
+    rng = random.Random(3)
+    totals = [0, 0]
+    for index, knobs in enumerate([
+            {"height": 4, "width": 4, "boxes": 1, "walls": 2, "pulls": 15, "min_pushes": 2},
+            {"height": 4, "width": 5, "boxes": 2, "walls": 3, "pulls": 30, "min_pushes": 3},
+            {"height": 5, "width": 5, "boxes": 2, "walls": 4, "pulls": 40, "min_pushes": 4,
+             "slack": 0},
+            {"height": 5, "width": 4, "boxes": 3, "walls": 2, "pulls": 40, "min_pushes": 3,
+             "slack": 1}]):
+        for problem in problems(SOKOBAN, knobs, 5, index):
+            states = sampled_states(SOKOBAN, problem, 15, index)
+            states += sokoban_random_states(problem, 30, rng)
+            solvable, unsolvable = assert_agrees(
+                SOKOBAN, problem, states, lambda s, d=problem.data: sokoban_brute(d, s))
+            totals[0] += solvable
+            totals[1] += unsolvable
+    assert min(totals) > 100, totals
+
+
+def test_sokoban_hand_made_states() -> None:
+    # One box two cells left of its goal, in a room of two rows; cells are r * 9 + c.
+    data = {"grid": ["#######",
+                     "#@$-.-#",
+                     "#-----#",
+                     "#######"], "max_pushes": 2}
+    rules = SOKOBAN.rules(data)
+    start = rules.initial_state()
+    assert rules.solvable(start) is True
+    # The same position with one push already spent: the limit leaves one, too few.
+    assert rules.solvable(start._replace(pushes=1)) is False
+    # Pushed once right: one push from the goal with one left.
+    assert rules.solvable(SokobanState(21, (22,), 1)) is True
+    # A box against the bottom wall slides left and right but never comes back up.
+    assert rules.solvable(SokobanState(21, (30,), 0)) is False
+    # The box is one push left of its goal and one push is allowed, but the player is
+    # walled in on the wrong side: pushing it back out, walking round and pushing it in
+    # again takes three. The lower bound says one, and no dead-end rule fires.
+    walled = {"grid": ["#######",
+                       "#---#-#",
+                       "#--$.@#",
+                       "#######"], "max_pushes": 1}
+    rules = SOKOBAN.rules(walled)
+    start = rules.initial_state()
+    assert rules.heuristic(start) == 1
+    assert rules.dead_end(start) is None
+    assert rules.solvable(start) is False
+    assert SOKOBAN.rules({**walled, "max_pushes": 3}).solvable(start) is True
