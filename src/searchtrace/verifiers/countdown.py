@@ -203,9 +203,15 @@ class CountdownRules:
     def _splits_reach(self, key: tuple[Number, ...]) -> bool:
         if len(key) == 1:
             return key[0] == self.target
-        if len(key) == 2:
-            return self._pair_reaches(*key)
         target = self.target
+        if len(key) == 2:
+            return _makes(key[0], key[1], target)
+        if len(key) == 3:  # the common case, without building value sets
+            a, b, c = key
+            fractions = self.fractions
+            return any(_makes(r, third, target)
+                       for x, y, third in ((a, b, c), (a, c, b), (b, c, a))
+                       for *_, r in _pair_results(x, y, fractions))
         for left, right in _splits(key):
             partners = self._group_values(right)
             for x in self._group_values(left):
@@ -236,6 +242,13 @@ class CountdownRules:
         frozen = frozenset(values)
         self._values[key] = frozen
         return frozen
+
+
+def _makes(a: Number, b: Number, target: int) -> bool:
+    """Whether one legal step on `a` and `b` gives `target` (positive integer): for a
+    quotient, a = target * b says the division is exact, with or without fractions."""
+    return (a + b == target or a * b == target or abs(a - b) == target
+            or a == target * b or b == target * a)
 
 
 def _splits(key: tuple[Number, ...]) -> Iterable[tuple[tuple[Number, ...], tuple[Number, ...]]]:

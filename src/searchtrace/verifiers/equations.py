@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 
 import sympy
 
+from searchtrace.errors import BuildError
 from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
 
 # ---- polynomials -----------------------------------------------------------------------
@@ -816,6 +817,13 @@ def _var_equals_constant(eq: Equation) -> tuple[Mono, Fraction] | None:
     return None if value is None else (form[0], value)
 
 
+class SolvabilityUndecided(BuildError):
+    """`EquationsRules.solvable` can neither prove a state hopeless nor find a solution
+    from it: the legal moves are infinitely many (any term, any nonzero factor), so no
+    finite search is exhaustive, and the rules' proofs (number limit, a lower bound on the
+    steps still needed) do not settle every state."""
+
+
 class EquationsRules:
     """The state space of one equation or system."""
 
@@ -828,6 +836,7 @@ class EquationsRules:
         self.limit = number_limit
         self.start = EqState(tuple(equations), (), max_steps)
         self._children: dict[EqState, list[tuple[EqMove, EqState]]] = {}
+        self._reachable: dict[EqState, bool] = {}
         self._keys: dict[tuple[Equation, ...], tuple] = {}
 
     @staticmethod
@@ -932,6 +941,34 @@ class EquationsRules:
 
     def state_key(self, state: EqState) -> Hashable:
         return state
+
+    def solvable(self, state: EqState) -> bool:
+        """Exact where the rules can settle it, else SolvabilityUndecided.
+
+        False only with a proof: a number beyond the limit or fewer steps left than the
+        steps still needed (`dead_end`). True only with a witness: a path of `expand`
+        moves to the read-off within the steps left, every state on it within the limit.
+        Between the two the answer is not known: a move may add any term or multiply by
+        any nonzero number, so no finite search covers every move, and this task cannot
+        decide solvability exactly within its step budget; builds must not rely on it."""
+        if self.is_goal(state):
+            return True
+        if self.dead_end(state) is not None:
+            return False
+        if self._witness(state):
+            return True
+        raise SolvabilityUndecided(
+            f"cannot decide whether {self._describe(state)} with {state.steps_left} steps "
+            "left can still be solved: no proof that it cannot, no path found that does")
+
+    def _witness(self, state: EqState) -> bool:
+        """Whether `expand` moves reach the read-off within the steps left, memoised."""
+        known = self._reachable.get(state)
+        if known is None:
+            known = self.is_goal(state) or (self.dead_end(state) is None and any(
+                self._witness(child) for _, child in self.expand(state)))
+            self._reachable[state] = known
+        return known
 
     def heuristic(self, state: EqState) -> float:
         return float(self.lower_bound(state))
