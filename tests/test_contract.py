@@ -153,8 +153,10 @@ def test_every_solvers_traces_verify_in_both_styles(name: str, solver: str) -> N
             try:
                 require_sound(trace, tree, rules)
             except UnsoundTrace:
-                # only a depth limit gives up a solvable state; the row is refused
-                assert solver == "iddfs" and verdict.code == "abandoned_solvable"
+                # a depth limit gave up a solvable state, or the task cannot decide one (a
+                # depth-first search is otherwise sound): the row is refused
+                assert solver == "iddfs" or name == "equations"
+                assert verdict.code in ("abandoned_solvable", "abandoned_undecided")
             else:
                 assert verdict.ok, verdict
     assert verified >= 4

@@ -39,6 +39,7 @@ from searchtrace.traces.parse import split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Step, Trace
 from searchtrace.verifiers.base import STYLES, Rules
+from searchtrace.verifiers.equations import NUMBER_TOO_LARGE
 from searchtrace.verifiers.replay import verify_completion
 
 BUDGET = 50_000
@@ -47,11 +48,17 @@ SEARCH_CAP = 200_000  # states one brute-force question may visit before the tes
 
 # ---- the independent check ---------------------------------------------------------------
 
+# Dead-end codes that state a limit of the problem rather than prove a failure: a state
+# that breaks one lies outside the problem, so no solution passes through it.
+STATED_LIMITS = {NUMBER_TOO_LARGE}  # equations: the numbers written stay within a limit
+
+
 def goal_reachable(rules: Rules, state: Any, known: dict[Hashable, bool]) -> bool:
     """Whether some sequence of the rules' legal moves (`wider_moves`) leads from `state`
-    to a goal: an exhaustive search that uses neither `solvable` nor the dead-end rules.
-    `known` carries answers between questions on one problem: when a search exhausts, every
-    state it met is unsolvable too (all it reaches, it met)."""
+    to a goal within the problem's stated limits: an exhaustive search that uses neither
+    `solvable` nor the dead-end proofs. `known` carries answers between questions on one
+    problem: when a search exhausts, every state it met is unsolvable too (all it reaches,
+    it met)."""
     key = rules.state_key(state)
     if key in known:
         return known[key]
@@ -62,6 +69,9 @@ def goal_reachable(rules: Rules, state: Any, known: dict[Hashable, bool]) -> boo
         if rules.is_goal(current):
             known[key] = True
             return True
+        dead = rules.dead_end(current)
+        if dead is not None and dead.code in STATED_LIMITS:
+            continue
         for _, child in rules.wider_moves(current):
             child_key = rules.state_key(child)
             if known.get(child_key):

@@ -285,7 +285,7 @@ def test_a_natural_trace_that_abandons_a_solvable_state_is_skipped() -> None:
         except UnsoundTrace:
             row = finish_row(config, maze, Generated(Candidate("train", NATURAL, 0, 0), seed,
                                                      problem), rules, tree)
-            assert row == Rejected("linearize:natural_trace_abandons_solvable")
+            assert row == Rejected("linearize:natural_trace_unsound")
             dfs_tree = solve_dfs(rules, 20_000)
             require_sound(linearize_natural(dfs_tree), dfs_tree, rules)
             return

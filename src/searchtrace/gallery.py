@@ -28,9 +28,11 @@ def render_gallery() -> str:
              "Every trace is sound: each state a backtrack abandons (every state of a "
              "dead-end branch below its branch point, the dead end included) has no solution "
              "under the task's rules and the problem's stated limits, so no trace gives up a "
-             "state from which the goal can still be reached. Each task decides this exactly "
-             "(`Rules.solvable`, described per task under *Solvability*); the linearizer "
-             "builds only such branches and the verifier checks every row with it.", ""]
+             "state from which the goal can still be reached. Each task's rules decide it "
+             "(`Rules.solvable`, described per task under *Solvability*): exactly, except "
+             "where a task says it cannot, and a state it cannot decide is never abandoned. "
+             "The linearizer builds only such branches and the verifier checks every row "
+             "with it.", ""]
     lines += [f"- [{name}](#{name})" for name in TASK_NAMES]
     for name in TASK_NAMES:
         lines += ["", *_task_section(get_task(name))]

@@ -30,6 +30,7 @@ from searchtrace.traces.linearize import (
     UnsoundTrace,
     linearize_exact,
     linearize_natural,
+    proven_unsolvable,
     require_sound,
 )
 from searchtrace.traces.render import format_completion, render_think_lines
@@ -66,9 +67,10 @@ def generate_candidate(
 
 def step_values(trace: Trace, tree: SearchTree, rules: Rules) -> list[float | None]:
     """Per move step of an MCTS trace, the process-reward target of the state it enters:
-    0 when the state has no solution (`rules.solvable`; every dead-end step, widened ones
-    included), otherwise the search's mean value of the node (every solution-path node is
-    visited: the solution is backed up through it). Empty for other solvers."""
+    0 when the rules prove the state has no solution (`rules.solvable`; every dead-end
+    step, widened ones included), otherwise the search's mean value of the node (every
+    solution-path node is visited: the solution is backed up through it). Empty for other
+    solvers."""
     if "mcts" not in tree.solver:
         return []
     on_path = set(tree.solution_path())
@@ -77,8 +79,8 @@ def step_values(trace: Trace, tree: SearchTree, rules: Rules) -> list[float | No
         if step.kind != MOVE:
             continue
         node = tree.nodes[step.node]
-        solvable = step.node in on_path or rules.solvable(node.state)
-        values.append(node.value if solvable else 0.0)
+        hopeless = step.node not in on_path and proven_unsolvable(rules, node.state)
+        values.append(0.0 if hopeless else node.value)
     return values
 
 
@@ -143,7 +145,7 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
             trace = linearize_exact(tree, rules, candidate.k, traces.placement,
                                     traces.max_dead_end_length)
     except UnsoundTrace:
-        return Rejected("linearize:natural_trace_abandons_solvable")
+        return Rejected("linearize:natural_trace_unsound")
     except NotEnoughSoundDeadEnds:
         return Rejected("linearize:not_enough_sound_dead_ends")
     except NotEnoughDeadEnds:

@@ -12,13 +12,16 @@ False), so a backtrack never abandons a state from which the goal can still be r
 An excursion starts only from an unsolvable child of its branch point; every state below
 an unsolvable state is unsolvable too (a solution from it would be one from its
 ancestor), so the first state decides for the whole excursion. A natural trace keeps the
-solver's order and is checked the same way (`require_sound`).
+solver's order and is checked the same way (`require_sound`). Where a task's rules cannot
+decide a state (`solvable` raises a BuildError: equations, whose legal moves are
+infinitely many), the state is not proven hopeless and no backtrack may abandon it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from searchtrace.errors import BuildError
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
 from searchtrace.verifiers.base import Rules
@@ -37,7 +40,18 @@ class NotEnoughSoundDeadEnds(NotEnoughDeadEnds):
 
 class UnsoundTrace(Exception):
     """A trace in the solver's own order abandons a state from which the goal can still be
-    reached (a depth-limited search gave up on it)."""
+    reached (a depth-limited search gave up on it), or one the rules cannot prove has
+    no solution."""
+
+
+def proven_unsolvable(rules: Rules, state: object) -> bool:
+    """Whether the rules prove that `state` has no solution. A task that cannot decide a
+    state raises a BuildError from `solvable` (equations: SolvabilityUndecided); such a
+    state is not proven hopeless."""
+    try:
+        return not rules.solvable(state)
+    except BuildError:
+        return False
 
 
 def abandoned_states(trace: Trace, tree: SearchTree) -> list[int]:
@@ -56,11 +70,12 @@ def abandoned_states(trace: Trace, tree: SearchTree) -> list[int]:
 
 
 def require_sound(trace: Trace, tree: SearchTree, rules: Rules) -> None:
-    """Raise UnsoundTrace unless every state `trace` abandons has no solution."""
+    """Raise UnsoundTrace unless the rules prove that every state `trace` abandons has no
+    solution."""
     for node_id in abandoned_states(trace, tree):
-        if rules.solvable(tree.nodes[node_id].state):
-            raise UnsoundTrace(f"the trace abandons node {node_id}, from which the goal can "
-                               "still be reached")
+        if not proven_unsolvable(rules, tree.nodes[node_id].state):
+            raise UnsoundTrace(f"the trace abandons node {node_id}, which the rules do not "
+                               "prove hopeless")
 
 
 def linearize_natural(tree: SearchTree) -> Trace:
@@ -169,7 +184,8 @@ def _choose(
     if taken < k and finder.solvable_skipped:
         raise NotEnoughSoundDeadEnds(
             f"found {taken} distinct dead-end branches from unsolvable states, needed {k}; "
-            f"{finder.solvable_skipped} other branch(es) start from a solvable state")
+            f"{finder.solvable_skipped} other branch(es) start from a solvable state (or one "
+            "the rules cannot prove hopeless)")
     if taken < k:
         raise NotEnoughDeadEnds(f"found {taken} distinct dead-end branches, needed {k}")
     return chosen
@@ -177,8 +193,9 @@ def _choose(
 
 class _ExcursionFinder:
     """Yields distinct sound dead-end branches leaving the solution path at a branch point:
-    each starts from a child with no solution. `solvable_skipped` counts the children left
-    out because a solution can still be reached from them."""
+    each starts from a child the rules prove has no solution. `solvable_skipped` counts
+    the children left out because a solution can still be reached from them (or the rules
+    cannot tell)."""
 
     def __init__(
         self, tree: SearchTree, rules: Rules, on_path: set[int], max_len: int, dive_budget: int
@@ -192,10 +209,10 @@ class _ExcursionFinder:
 
     def _sound_start(self, state: object) -> bool:
         """Whether an excursion may start at `state`: only where no solution is left."""
-        if self.rules.solvable(state):
-            self.solvable_skipped += 1
-            return False
-        return True
+        if proven_unsolvable(self.rules, state):
+            return True
+        self.solvable_skipped += 1
+        return False
 
     def excursions(self, branch: int) -> Iterator[list[int]]:
         tree, rules = self.tree, self.rules

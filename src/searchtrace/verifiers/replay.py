@@ -24,6 +24,7 @@ from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
 
+from searchtrace.errors import BuildError
 from searchtrace.registry import Task
 from searchtrace.solvers.classify import search_key
 from searchtrace.solvers.registry import SHORTEST
@@ -175,7 +176,13 @@ def _abandon(rules: Rules, path: list[tuple[Any, Any]], entered: list[int | None
                             f"abandoned at line {branches[branch]}", line)
     branches[branch] = line
     for depth in range(target + 1, len(path)):
-        if rules.solvable(path[depth][0]):
+        try:
+            solvable = rules.solvable(path[depth][0])
+        except BuildError as undecided:  # the task cannot decide it (equations)
+            return Verdict.fail("abandoned_undecided", f"the backtrack abandons the state "
+                                f"reached at line {entered[depth]}, which the rules cannot "
+                                f"prove hopeless: {undecided}", line)
+        if solvable:
             return Verdict.fail("abandoned_solvable", f"the backtrack abandons the state "
                                 f"reached at line {entered[depth]}, from which the goal can "
                                 "still be reached", line)
