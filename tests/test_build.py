@@ -4,6 +4,7 @@ verification of every written row, and failures that leave nothing behind."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -205,10 +206,10 @@ def test_an_existing_output_is_refused_unless_overwrite(built: Path, tmp_path: P
     with pytest.raises(UserError, match="--overwrite"):
         run_build(parse_config(SMALL_COUNTDOWN), built)
     target = tmp_path / "replace"
-    target.mkdir()
-    (target / "stale.txt").write_text("old")
+    shutil.copytree(built, target)  # a dataset (a user's folder is never replaced)
+    (target / "data" / "stale.parquet").write_text("old")
     run_build(parse_config(SMALL_COUNTDOWN), target, overwrite=True)
-    assert not (target / "stale.txt").exists()
+    assert not (target / "data" / "stale.parquet").exists()
     assert (target / "manifest.json").exists()
 
 

@@ -39,12 +39,14 @@ def main_options(
     --verbose (and always for `schedule`, a long-running service) and always reach the
     Prefect server. Beam's own report of a failed step (a traceback, logged before the
     failure reaches us) shows only with --verbose: the command says what failed in one
-    line. Telemetry is off."""
+    line. Telemetry is off. Prefect's ephemeral server (started by a build without
+    $PREFECT_API_URL) gets 120 s to start instead of 20, enough on a busy machine."""
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
     if not verbose:
         logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     shows_runs = verbose or ctx.invoked_subcommand == "schedule"
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if shows_runs else "CRITICAL")
 
@@ -125,10 +127,12 @@ def build(
     """Build a dataset as a Prefect flow: validate, plan, Beam, gate, publish. Extra
     `--flag=value` arguments go to Beam (e.g. `--runner=...`)."""
     from searchtrace.config import load_config
+    from searchtrace.pipelines.outdir import check_out_path
 
     beam_args = _beam_args(ctx)
     try:
         cfg = load_config(config)  # bad input fails here, before Prefect starts
+        check_out_path(out, inputs=(config,))
         if workers < 1:
             raise UserError(f"--workers: must be at least 1, got {workers}")
         if retries < 0:
@@ -192,9 +196,11 @@ def suite(
     naming the builds that failed (the others are published)."""
     from searchtrace.flows.build import reporting_progress
     from searchtrace.flows.suite import load_suite, run_suite
+    from searchtrace.pipelines.outdir import check_out_path
 
     try:
         load_suite(suite_file)
+        check_out_path(out, inputs=(suite_file,))
     except UserError as error:
         _fail(str(error), 2)
     started = datetime.now(UTC)

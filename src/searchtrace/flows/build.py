@@ -6,6 +6,9 @@ a full disk freed, a lost connection to a remote runner); a bad config or a mix 
 cannot be met fails at once. A retry, like a run started again after a crash, resumes in
 the build's staging folder. The same build key again returns the existing dataset at
 once (`force` rebuilds it). The flow's return value is the published dataset's manifest.
+From the plan to the publish the flow holds the lock on its output folder; it never builds
+into the current, config, root or home folder and replaces only a dataset or an empty
+folder (`pipelines.outdir`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ from searchtrace.flows.artifacts import publish_artifacts
 from searchtrace.flows.gate import GateReport, run_gate
 from searchtrace.flows.versions import LATEST, is_cached, point_latest, version_folder
 from searchtrace.pipelines.build import StagedBuild, build_staged, publish, staging_folder
+from searchtrace.pipelines.outdir import (
+    check_out_path,
+    check_replaceable,
+    occupied,
+    output_lock,
+)
 from searchtrace.pipelines.outputs import write_run_record
 from searchtrace.pipelines.plan import plan_buckets
 from searchtrace.version import build_key
@@ -65,6 +74,7 @@ class BuildPlan:
     staging: Path
     root: Path | None  # a versioned build's folder of versions (with `latest`)
     cached: bool
+    replace: bool  # `final` holds a folder this build may replace (checked again on publish)
 
 
 @task(name="validate-config", cache_policy=NO_CACHE, persist_result=False)
@@ -79,7 +89,7 @@ def plan_build(config: BuildConfig, out: str, *, versioned: bool, force: bool,
     logger = get_run_logger()
     key = build_key(config)
     root = Path(out) if versioned else None
-    final = version_folder(root, key) if root is not None else Path(out)
+    final = final_folder(config, out, versioned=versioned)
     if final.exists() and not final.is_dir():
         raise UserError(f"output path is not a folder: {final}")
     if root is not None and (root / "manifest.json").exists():
@@ -89,7 +99,9 @@ def plan_build(config: BuildConfig, out: str, *, versioned: bool, force: bool,
         raise UserError(f"{final} is a folder of versions (it has `{LATEST}`); build into it "
                         "with --versioned or choose another --out")
     cached = not force and is_cached(final, key)
-    if final.exists() and not cached:
+    replace = occupied(final) and not cached
+    if replace:
+        check_replaceable(final)
         if root is not None and not force:
             raise BuildError(f"version folder {final} exists but does not match its manifest; "
                              "pass --force to rebuild it")
@@ -104,7 +116,12 @@ def plan_build(config: BuildConfig, out: str, *, versioned: bool, force: bool,
                 "cache hit" if cached else f"building into {staging}")
     for bucket in plan_buckets(config):
         logger.info("bucket %s: %d rows", bucket.label, bucket.requested)
-    return BuildPlan(config, key, final, staging, root, cached)
+    return BuildPlan(config, key, final, staging, root, cached, replace)
+
+
+def final_folder(config: BuildConfig, out: str, *, versioned: bool) -> Path:
+    """Where the dataset is published: `out`, or versioned, `out/v-<key>`."""
+    return version_folder(Path(out), build_key(config)) if versioned else Path(out)
 
 
 def _can_pass(task: Task, task_run: TaskRun, state: State) -> bool:
@@ -163,7 +180,7 @@ def publish_build(plan: BuildPlan, staged: StagedBuild, report: GateReport, *,
                      already_finished=staged.already_finished,
                      extra={"prefect_flow_run": str(flow_run) if flow_run else None,
                             "gate": {"rows": report.rows, "reverified": report.reverified}})
-    publish(staged.dataset, plan.final)
+    publish(staged.dataset, plan.final, replace=plan.replace)
     if plan.root is not None:
         point_latest(plan.root, plan.final)
     shutil.rmtree(plan.staging, ignore_errors=True)
@@ -190,20 +207,27 @@ def build_flow(
     `out/v-<key>/`, then `out/latest`), gate it and publish it; returns its manifest."""
     started = time.monotonic()
     resolved = validate_config(config, overrides)
-    plan = plan_build(resolved, out, versioned=versioned, force=force, overwrite=overwrite)
-    if plan.cached:
-        if plan.root is not None:
-            point_latest(plan.root, plan.final)
-        publish_artifacts(plan.final, resolved.name, cached=True, gate="passed when built")
+    check_out_path(Path(out), inputs=(Path(config),))
+    # held from the plan to the publish: no other build sees or changes this output
+    with output_lock(final_folder(resolved, out, versioned=versioned)):
+        plan = plan_build(resolved, out, versioned=versioned, force=force,
+                          overwrite=overwrite)
+        if plan.cached:
+            if plan.root is not None:
+                point_latest(plan.root, plan.final)
+            publish_artifacts(plan.final, resolved.name, cached=True,
+                              gate="passed when built")
+            return _manifest(plan.final)
+        staged = beam_build.with_options(
+            retries=retries, retry_delay_seconds=exponential_backoff(retry_delay_seconds),
+        )(plan, workers, isolate, list(beam_args or []))
+        report = validation_gate(staged, sample_rate, max_rejection_rate)
+        publish_build(plan, staged, report, seconds=time.monotonic() - started,
+                      workers=workers)
+        publish_artifacts(plan.final, resolved.name, cached=False,
+                          gate=f"passed ({report.reverified} of {report.rows} rows "
+                               "re-verified)")
         return _manifest(plan.final)
-    staged = beam_build.with_options(
-        retries=retries, retry_delay_seconds=exponential_backoff(retry_delay_seconds),
-    )(plan, workers, isolate, list(beam_args or []))
-    report = validation_gate(staged, sample_rate, max_rejection_rate)
-    publish_build(plan, staged, report, seconds=time.monotonic() - started, workers=workers)
-    publish_artifacts(plan.final, resolved.name, cached=False,
-                      gate=f"passed ({report.reverified} of {report.rows} rows re-verified)")
-    return _manifest(plan.final)
 
 
 def _manifest(folder: Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from searchtrace.config import load_config
 from searchtrace.errors import UserError
+from searchtrace.pipelines.outdir import check_out_path
 
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 
@@ -45,6 +46,7 @@ def serve_schedule(config: str | Path, out: str | Path, *, cron: str, api_url: s
                    workers: int = 1, name: str | None = None) -> None:
     """Register the deployment and serve its runs until interrupted."""
     resolved = load_config(config)
+    check_out_path(Path(out), inputs=(Path(config),))
     check_cron(cron)
     check_server(api_url)
     from prefect.settings import PREFECT_API_URL, temporary_settings

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from searchtrace.config import load_config
 from searchtrace.errors import BuildError, UserError
 from searchtrace.flows.build import build_flow
+from searchtrace.pipelines.outdir import check_out_path
 
 
 class SuiteBuild(BaseModel):
@@ -93,6 +94,7 @@ def suite_flow(suite: str, out: str, force: bool = False, overwrite: bool = Fals
                versioned: bool = False) -> dict[str, dict[str, Any]]:
     """Run every build of `suite` into `out/<name>`; returns each build's manifest."""
     _, builds = load_suite(suite)
+    check_out_path(Path(out), inputs=(Path(suite),))
     options = {"force": force, "overwrite": overwrite, "versioned": versioned}
     futures = [run_member.submit(name, build, out, options) for name, build in builds.items()]
     outcomes = [future.result() for future in futures]

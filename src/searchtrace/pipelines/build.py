@@ -12,7 +12,9 @@ Everything happens in a staging folder beside the output, named by the build key
 killed at any point and started again resumes there: the plan is deterministic, staged
 files record the candidate batches they complete, shards already written are kept, and a
 finished dataset waiting to be published is published. Nothing is visible at the output
-path until the whole dataset is written and renamed into place.
+path until the whole dataset is written and renamed into place. A build holds the lock on
+its output (`pipelines.outdir`) for its whole run, so no two builds share a staging folder,
+and a staging folder that two builds once shared is repaired on resume.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError, UserError
+from searchtrace.pipelines.outdir import (
+    check_out_path,
+    check_replaceable,
+    occupied,
+    output_lock,
+)
 from searchtrace.pipelines.outputs import write_outputs, write_run_record
 from searchtrace.pipelines.plan import (
     Bucket,
@@ -137,19 +145,21 @@ def run_build(
     """Build `config` into the dataset folder `out` (resuming an interrupted attempt) and
     publish it; the library entry point, without orchestration (see `flows.build`)."""
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise UserError(f"output folder exists: {out}; pass --overwrite to replace it")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"output path is not a folder: {out}")
-    started = time.monotonic()
-    staging = staging_folder(out, build_key(config))
-    staged = build_staged(config, staging, workers=workers, beam_args=beam_args,
-                          progress=progress)
-    seconds = time.monotonic() - started
-    record = write_run_record(staged.dataset, config, seconds=seconds, workers=workers,
-                              resumed_batches=staged.resumed_batches)
-    publish(staged.dataset, out)
-    shutil.rmtree(staging, ignore_errors=True)
+    check_out_path(out)
+    with output_lock(out):
+        replace = occupied(out)
+        check_replaceable(out)
+        if replace and not overwrite:
+            raise UserError(f"output folder exists: {out}; pass --overwrite to replace it")
+        started = time.monotonic()
+        staging = staging_folder(out, build_key(config))
+        staged = build_staged(config, staging, workers=workers, beam_args=beam_args,
+                              progress=progress)
+        seconds = time.monotonic() - started
+        record = write_run_record(staged.dataset, config, seconds=seconds, workers=workers,
+                                  resumed_batches=staged.resumed_batches)
+        publish(staged.dataset, out, replace=replace)
+        shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(out, dict(config.splits), seconds, record)
 
 
@@ -215,8 +225,19 @@ def _innermost(error: BaseException, kind: type[Exception]) -> BaseException | N
     return found
 
 
-def publish(dataset: Path, out: Path) -> None:
-    """Move the finished dataset into place; a replaced one is removed only afterwards."""
+def publish(dataset: Path, out: Path, *, replace: bool) -> None:
+    """Move the finished dataset into place; a replaced one is removed only afterwards.
+
+    The caller holds the output lock and says what its plan saw at `out`: nothing, or
+    (`replace`) a folder it may replace. That is checked again here, so a folder that
+    appeared during the build, or one the user filled meanwhile, is never replaced.
+    """
+    if occupied(out):
+        if not replace:
+            raise UserError(f"{out} appeared while the build ran; nothing was replaced. The "
+                            f"finished dataset waits in {dataset.parent}: run again with "
+                            "--overwrite to publish it there, or choose another --out")
+        check_replaceable(out)
     previous = None
     if out.exists():
         previous = out.parent / f".{out.name}.replaced-{uuid.uuid4().hex[:8]}"
@@ -245,6 +266,7 @@ def _run_rounds(
     config_json = config.model_dump_json()
     stage_dir = staging / "staged"
     stage_dir.mkdir(exist_ok=True)
+    _drop_duplicate_staged(staging, stage_dir)
     done = _done_batches(stage_dir)
     resumed = 0
     for round_number in range(1, MAX_ROUNDS + 1):
@@ -279,6 +301,30 @@ def _done_batches(stage_dir: Path) -> set[str]:
     """The batches an earlier attempt staged completely."""
     return {name for path in staged_files(stage_dir, MAX_ROUNDS)
             for name in read_staged_batches(path).batches}
+
+
+def _drop_duplicate_staged(staging: Path, stage_dir: Path) -> None:
+    """Keep each candidate batch in one staged file: remove a file that cannot be read or
+    that records a batch an earlier file already holds (two builds once shared a staging
+    folder and staged batches twice, which double-counted rows and rejections on every
+    later resume). Its batches are solved again; shards written from the old files go."""
+    seen: set[str] = set()
+    removed = False
+    for path in staged_files(stage_dir, MAX_ROUNDS):
+        try:
+            batches = set(read_staged_batches(path).batches)
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink()
+            removed = True
+            continue
+        if batches & seen:
+            path.unlink()
+            removed = True
+        else:
+            seen |= batches
+    if removed:
+        for round_dir in staging.glob("round-*"):
+            shutil.rmtree(round_dir, ignore_errors=True)
 
 
 def _short_after(states: list[_BucketState], stage_dir: Path, round_number: int) -> bool:

@@ -30,6 +30,9 @@ from searchtrace.solvers.registry import SHORTEST
 from searchtrace.version import build_key, code_version
 
 RUN_RECORD = "build.json"
+# manifest.json's `format`: what marks a folder as a searchtrace dataset, which a later
+# build may replace (see pipelines.outdir)
+DATASET_FORMAT = "searchtrace-dataset"
 
 
 def write_outputs(
@@ -88,8 +91,9 @@ def _manifest(config: BuildConfig, dataset: Path, shards: dict[str, int]) -> dic
         files.append({"path": f"data/{path.name}", "split": path.name.split("-", 1)[0],
                       "rows": pq.ParquetFile(path).metadata.num_rows, "sha256": sha256_of(path)})
     versions = _versions(config)
-    return {"build_key": versions["build_key"], "code_version": versions["code"],
-            "schema_version": SCHEMA_VERSION, "shards_per_split": shards, "files": files}
+    return {"format": DATASET_FORMAT, "build_key": versions["build_key"],
+            "code_version": versions["code"], "schema_version": SCHEMA_VERSION,
+            "shards_per_split": shards, "files": files}
 
 
 def _summary(values: list[float]) -> dict[str, float]:
