@@ -365,7 +365,9 @@ def test_heuristic_is_a_lower_bound_and_dead_ends_are_real() -> None:
             checked["live"] += 1
         if fewest is not None:
             assert rules.heuristic(state) <= fewest
-    assert checked["live"] >= 50 and checked.get("out_of_pushes", 0) >= 10, checked
+    # sound dead-end branches start where no solution is left, mostly a stuck box, so
+    # few of them run out of pushes
+    assert checked["live"] >= 50 and checked.get("out_of_pushes", 0) >= 3, checked
     assert len(checked) >= 4, checked  # box-based dead ends too, not only the push count
 
 
