@@ -283,10 +283,12 @@ def other_answers(task: Task, problem: Problem, tree: SearchTree) -> list[str]:
             and task.check_answer(problem.data, a).ok]
 
 
-# The same solution written another way that the task's answer checker accepts, for the
-# tasks whose small problems may have one solution only.
+# The same solution written another way that the task's answer checker accepts (or, for
+# coloring, two colours swapped), for the tasks whose small problems may have one solution
+# only or whose other solutions lie beyond the search above.
 REFORMS: dict[str, Callable[[str], str]] = {
     "countdown": lambda a: f"({a})",  # the same expression, bracketed
+    "coloring": lambda a: a.replace("red", "?").replace("green", "red").replace("?", "green"),
     "sudoku": lambda a: a.replace("\n", ""),  # all cells on one line
     "zebra": lambda a: "\n".join(", ".join(reversed(line.split(", "))) for line in
                                  a.split("\n")),  # values of a house in another order
