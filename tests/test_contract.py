@@ -24,7 +24,13 @@ from searchtrace.registry import TASK_NAMES, Task, get_task
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
+from searchtrace.traces.linearize import (
+    NotEnoughDeadEnds,
+    UnsoundTrace,
+    linearize_exact,
+    linearize_natural,
+    require_sound,
+)
 from searchtrace.traces.parse import parse_line, split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Trace
@@ -142,8 +148,17 @@ def test_every_solvers_traces_verify_in_both_styles(name: str, solver: str) -> N
         if solver in DEPTH_FIRST:
             trace = linearize_natural(tree)
             completion = render(task, problem, tree, trace, "natural")
-            assert verify_completion(task, problem.data, completion, "natural",
-                                     trace.num_backtracks).ok
+            verdict = verify_completion(task, problem.data, completion, "natural",
+                                        trace.num_backtracks)
+            try:
+                require_sound(trace, tree, rules)
+            except UnsoundTrace:
+                # a depth limit gave up a solvable state, or the task cannot decide one (a
+                # depth-first search is otherwise sound): the row is refused
+                assert solver == "iddfs" or name == "equations"
+                assert verdict.code in ("abandoned_solvable", "abandoned_undecided")
+            else:
+                assert verdict.ok, verdict
     assert verified >= 4
 
 

@@ -819,10 +819,16 @@ def test_an_illegal_move_inside_a_dead_end_branch_is_rejected(style: str) -> Non
     assert "multiplying by x may add the solution x = 0" in verdict.message
 
 
+def out_of_steps_line(r: Rendered) -> int:
+    """The line of the trace's first dead end for want of steps."""
+    return next(i for i, step in enumerate(r.trace.steps) if step.kind == DEAD_END
+                and r.tree.nodes[step.node].reason.code == "out_of_steps")
+
+
 @pytest.mark.parametrize("style", STYLES)
 def test_moving_past_the_budget_and_after_the_read_off_are_rejected(style: str) -> None:
-    r = rendered(0, 1, style)
-    dead_at = r.trace.backtrack_positions[0] - 1
+    r = rendered(0, 3, style)
+    dead_at = out_of_steps_line(r)
     state = r.state_before(dead_at)
     assert state.steps_left == 1
     rules = TASK.rules(r.problem.data)
@@ -897,7 +903,7 @@ def test_false_dead_end_claims_are_rejected(style: str) -> None:
         lines[at:at] = [dead_line(r, first, claim), back_line(r, r.tree.nodes[0].state)]
         verdict = r.verify(lines)
         assert verdict.code == "false_dead_end" and verdict.line == at, (claim, verdict)
-    dead_at = r.trace.backtrack_positions[0] - 1
+    dead_at = out_of_steps_line(r)
     truth = r.node(dead_at).reason
     lines = list(r.lines)
     lines[dead_at] = dead_line(r, r.node(dead_at).state,

@@ -450,14 +450,20 @@ def test_natural_state_phrases() -> None:
 # ---- traces ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset", ["easy", "medium", "hard"])
-@pytest.mark.parametrize("seed", [0, 1, 2])
+# Seeds whose mazes supply the ks below in sound dead-end branches: a small maze has few
+# side branches from which the goal can no longer be reached (most loop back).
+TRACE_SEEDS = {"easy": (10, 15, 17), "medium": (0, 2, 3), "hard": (0, 1, 2)}
+
+
+@pytest.mark.parametrize(("preset", "seed"),
+                         [(p, s) for p, seeds in TRACE_SEEDS.items() for s in seeds])
 def test_solver_traces_verify(preset: str, seed: int) -> None:
     problem, tree = solved(seed, preset)
     rules = TASK.rules(problem.data)
+    ks = [0, 1, 3] if preset == "easy" else [0, 1, 3, 5]
     traces = [linearize_natural(tree)]
-    traces += [linearize_exact(tree, rules, k, "uniform", 6) for k in (0, 1, 3, 5)]
-    assert [t.num_backtracks for t in traces[1:]] == [0, 1, 3, 5]
+    traces += [linearize_exact(tree, rules, k, "uniform", 6) for k in ks]
+    assert [t.num_backtracks for t in traces[1:]] == ks
     text = TASK.step_text(problem.data)
     for trace in traces:
         for style in STYLES:
@@ -472,7 +478,7 @@ def test_solver_traces_verify(preset: str, seed: int) -> None:
 def test_both_dead_end_reasons_are_rendered_and_verified(style: str) -> None:
     said = {"cul_de_sac": "cul-de-sac at", "cut_off": "cut off"}
     seen = set()
-    for seed in range(8):
+    for seed in (0, 2, 3, 4, 7, 11, 12, 13):  # mazes with five sound dead-end branches
         r = rendered(seed, 5, style)
         assert r.verify().ok
         for index in (i for i, s in enumerate(r.trace.steps) if s.kind == DEAD_END):

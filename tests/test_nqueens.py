@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from itertools import permutations
+from itertools import pairwise, permutations
 
 import numpy as np
 import pytest
@@ -22,7 +22,11 @@ from searchtrace.generators.nqueens import (
 from searchtrace.registry import load_task
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
+from searchtrace.traces.linearize import (
+    NotEnoughSoundDeadEnds,
+    linearize_exact,
+    linearize_natural,
+)
 from searchtrace.traces.parse import split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, Trace
@@ -313,7 +317,7 @@ def test_start_reference_names_the_board() -> None:
 
 
 @pytest.mark.parametrize(("n", "preplaced", "seed"),
-                         [(8, 2, 0), (8, 2, 2), (8, 2, 3), (8, 0, 0), (12, 2, 0), (6, 1, 0)])
+                         [(8, 2, 4), (8, 2, 5), (8, 2, 7), (8, 0, 0), (12, 2, 0), (6, 1, 0)])
 def test_solver_traces_verify(n: int, preplaced: int, seed: int) -> None:
     problem, tree = solved(n, preplaced, seed)
     rules = TASK.rules(problem.data)
@@ -329,15 +333,19 @@ def test_solver_traces_verify(n: int, preplaced: int, seed: int) -> None:
 
 
 def test_too_few_alternatives_means_not_enough_dead_ends() -> None:
-    """k is never padded: seed 1's solution path offers only 4 other rows in all."""
+    """k is never padded: seed 1's solution path offers only 4 other rows in all, and one
+    of them can still be completed, so only 3 make sound dead-end branches."""
     problem, tree = solved(8, 2, 1)
     rules = TASK.rules(problem.data)
     path = tree.solution_path()
-    alternatives = sum(len(rules.expand(tree.nodes[i].state)) - 1 for i in path[:-1])
-    assert alternatives == 4
-    assert linearize_exact(tree, rules, 4, "uniform", 6).num_backtracks == 4
-    with pytest.raises(NotEnoughDeadEnds):
-        linearize_exact(tree, rules, 5, "uniform", 6)
+    alternatives = [child for here, there in pairwise(path)
+                    for _, child in rules.expand(tree.nodes[here].state)
+                    if child != tree.nodes[there].state]
+    assert len(alternatives) == 4
+    assert sum(not rules.solvable(child) for child in alternatives) == 3
+    assert linearize_exact(tree, rules, 3, "uniform", 6).num_backtracks == 3
+    with pytest.raises(NotEnoughSoundDeadEnds):
+        linearize_exact(tree, rules, 4, "uniform", 6)
 
 
 def test_hard_preset_is_solved_fast_by_dfs() -> None:

@@ -21,11 +21,20 @@ from searchtrace.pipelines.plan import (
     largest_remainder,
     plan_buckets,
 )
+from searchtrace.pipelines.process import Generated, Rejected, finish_row
 from searchtrace.pipelines.selection import StagedRef, cutoff, first_per_problem, kept_indexes
 from searchtrace.registry import Task, get_task
 from searchtrace.solvers.dfs import solve_dfs
+from searchtrace.solvers.iddfs import solve_iddfs
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
+from searchtrace.traces.linearize import (
+    NotEnoughDeadEnds,
+    NotEnoughSoundDeadEnds,
+    UnsoundTrace,
+    linearize_exact,
+    linearize_natural,
+    require_sound,
+)
 from searchtrace.traces.parse import extract_answer, parse_line, split_completion
 from searchtrace.traces.render import (
     NATURAL_AFTER_BACKTRACK,
@@ -227,6 +236,60 @@ def test_not_enough_dead_ends_is_an_error_not_a_cap() -> None:
         # a k it can meet is met exactly
         check_exact(COUNTDOWN, problem, tree, linearize_exact(tree, rules, 1, "uniform", 1),
                     1, 1)
+
+
+def test_excursions_start_only_where_no_solution_is_left() -> None:
+    """A branch point's solvable children are not used: with too few unsolvable ones the
+    problem is skipped under its own reason, and the build counts it so."""
+    for seed in range(40):
+        problem = countdown(seed)
+        rules = COUNTDOWN.rules(problem.data)
+        tree = solve(COUNTDOWN, problem)
+        for k in range(1, 9):
+            try:
+                trace = linearize_exact(tree, rules, k, "uniform", 4)
+            except NotEnoughSoundDeadEnds as error:
+                assert f"needed {k}" in str(error) and "solvable state" in str(error)
+                break
+            starts = [trace.steps[i - 1 - n].node for i, n in
+                      zip(trace.backtrack_positions, trace.dead_end_lengths, strict=True)]
+            assert not any(rules.solvable(tree.nodes[n].state) for n in starts)
+        else:
+            continue
+        config = parse_config({"task": {"name": "countdown", "preset": "medium"},
+                               "traces": {"k_mix": {k: 1.0}, "max_dead_end_length": 4},
+                               "splits": {"train": 1, "test": 1}})
+        row = finish_row(config, COUNTDOWN, Generated(Candidate("train", k, 0, 0), seed, problem),
+                         rules, solve(COUNTDOWN, problem))
+        assert row == Rejected("linearize:not_enough_sound_dead_ends")
+        return
+    pytest.fail("every problem had enough sound dead ends for k = 8")
+
+
+def test_a_natural_trace_that_abandons_a_solvable_state_is_skipped() -> None:
+    """Iterative deepening's depth limit can give up a solvable state: such a problem is
+    skipped with its reason (depth-first natural traces never do: they leave a node only
+    after trying all of its children)."""
+    maze = get_task("maze")
+    config = parse_config({"task": {"name": "maze", "preset": "medium"},
+                           "solver": {"name": "iddfs"}, "traces": {"k_mix": "natural"},
+                           "splits": {"train": 1, "test": 1}})
+    for seed in range(30):
+        problem = first_problem(maze, maze.make_config("medium", {}), seed)
+        rules = maze.rules(problem.data)
+        tree = solve_iddfs(rules, 20_000)
+        if tree.solution is None:
+            continue
+        try:
+            require_sound(linearize_natural(tree), tree, rules)
+        except UnsoundTrace:
+            row = finish_row(config, maze, Generated(Candidate("train", NATURAL, 0, 0), seed,
+                                                     problem), rules, tree)
+            assert row == Rejected("linearize:natural_trace_unsound")
+            dfs_tree = solve_dfs(rules, 20_000)
+            require_sound(linearize_natural(dfs_tree), dfs_tree, rules)
+            return
+    pytest.fail("no iddfs natural trace gave up a solvable state")
 
 
 def test_bad_placement_and_unsolved_tree_are_errors() -> None:

@@ -47,7 +47,7 @@ SAMPLED_RATE = 0.1
 # What the gate reads of each row for its rules other than re-verification.
 ROW_COLUMNS = ["id", "problem_id", "task", "split", "style", "num_backtracks", "difficulty",
                "seed", "spawn_key", "code_version", "schema_version"]
-VERIFY_COLUMNS = ["id", "task", "problem", "completion", "style", "num_backtracks"]
+VERIFY_COLUMNS = ["id", "task", "problem", "completion", "style", "num_backtracks", "solver"]
 
 
 @dataclass(frozen=True)
@@ -488,7 +488,7 @@ def _verify_row(row: dict[str, Any]) -> Verdict:
     if not isinstance(problem, dict):
         return Verdict.fail("malformed_row", "problem is not a JSON object")
     return verify_completion(task, problem, row["completion"], row["style"],
-                             row["num_backtracks"])
+                             row["num_backtracks"], row["solver"])
 
 
 def _reverify(dataset: Path, rate: float) -> tuple[int, list[GateFailure]]:

@@ -26,6 +26,7 @@ from searchtrace.errors import BuildError
 from searchtrace.pipelines.plan import NATURAL, largest_remainder, plan_buckets
 from searchtrace.pipelines.plots import write_mix_plot
 from searchtrace.schemas.rows import SCHEMA_VERSION
+from searchtrace.solvers.registry import SHORTEST
 from searchtrace.version import build_key, code_version
 
 RUN_RECORD = "build.json"
@@ -237,10 +238,21 @@ def dataset_card(config: BuildConfig, stats: dict[str, Any], plot: str) -> str:
              "in `<answer>`. Every row was replayed through the task's rules before it was "
              "written: every move legal, every stated state true, every dead-end claim true, "
              "every backtrack to a state on the current path, the backtrack count as "
-             "recorded, and the answer correct.", "",
+             "recorded, and the answer correct and the one the trace's solution path spells. "
+             "**Sound backtracks:** every state a backtrack abandons (each state of a "
+             "dead-end branch, the dead end included) has no solution under the task's rules "
+             "and the problem's limits, decided by an exact solvability check of the rules, "
+             "so no trace gives up a state from which the goal is still reachable; no "
+             "dead-end branch is said twice"
+             + (f"; `{config.solver.name}` promises a shortest solution, and every row's "
+                "solution was proved shortest" if config.solver.name in SHORTEST else "")
+             + ".", "",
              "## How it was built", "",
              f"- solver: `{config.solver.name}` (node budget {config.solver.node_budget})",
              *_policy_lines(config, stats),
+             *(["- `step_values`: one value per move step; 0 for a step into a state with "
+                "no solution (every dead-end step), otherwise the search's mean value of the "
+                "node the step enters"] if "mcts" in config.solver.name else []),
              f"- traces: style `{config.traces.style}`, placement `{config.traces.placement}`, "
              f"dead ends at most {config.traces.max_dead_end_length} moves",
              f"- task knobs: `{json.dumps(config.resolved()['task']['knobs'])}` "

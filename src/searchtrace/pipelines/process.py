@@ -24,7 +24,15 @@ from searchtrace.solvers.llm_mcts import LlmMctsSettings, SearchProblem, solve_l
 from searchtrace.solvers.policy import Policy, Sampling
 from searchtrace.solvers.registry import solve
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
+from searchtrace.traces.linearize import (
+    NotEnoughDeadEnds,
+    NotEnoughSoundDeadEnds,
+    UnsoundTrace,
+    linearize_exact,
+    linearize_natural,
+    proven_unsolvable,
+    require_sound,
+)
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.trace import MOVE, Trace
 from searchtrace.verifiers.base import Rules
@@ -57,12 +65,23 @@ def generate_candidate(
     return Generated(candidate, seed, problem)
 
 
-def step_values(trace: Trace, tree: SearchTree) -> list[float | None]:
-    """Per move step, the MCTS estimate that the step leads to a solution (None where the
-    search has no estimate, e.g. a node added when widening); empty for other solvers."""
+def step_values(trace: Trace, tree: SearchTree, rules: Rules) -> list[float | None]:
+    """Per move step of an MCTS trace, the process-reward target of the state it enters:
+    0 when the rules prove the state has no solution (`rules.solvable`; every dead-end
+    step, widened ones included), otherwise the search's mean value of the node (every
+    solution-path node is visited: the solution is backed up through it). Empty for other
+    solvers."""
     if "mcts" not in tree.solver:
         return []
-    return [tree.nodes[s.node].value for s in trace.steps if s.kind == MOVE]
+    on_path = set(tree.solution_path())
+    values = []
+    for step in trace.steps:
+        if step.kind != MOVE:
+            continue
+        node = tree.nodes[step.node]
+        hopeless = step.node not in on_path and proven_unsolvable(rules, node.state)
+        values.append(0.0 if hopeless else node.value)
+    return values
 
 
 def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow | Rejected:
@@ -118,21 +137,26 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
                             round(reference.branching(), 4), len(tree.solution_path()) - 1,
                             len(tree.nodes))
     traces = config.traces
-    if candidate.k == NATURAL:
-        trace = linearize_natural(tree)
-    else:
-        try:
+    try:
+        if candidate.k == NATURAL:
+            trace = linearize_natural(tree)
+            require_sound(trace, tree, rules)
+        else:
             trace = linearize_exact(tree, rules, candidate.k, traces.placement,
                                     traces.max_dead_end_length)
-        except NotEnoughDeadEnds:
-            return Rejected("linearize:not_enough_dead_ends")
+    except UnsoundTrace:
+        return Rejected("linearize:natural_trace_unsound")
+    except NotEnoughSoundDeadEnds:
+        return Rejected("linearize:not_enough_sound_dead_ends")
+    except NotEnoughDeadEnds:
+        return Rejected("linearize:not_enough_dead_ends")
     text = task.step_text(problem.data)
     moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
     answer = task.answer(problem.data, moves)
     lines = render_think_lines(trace, tree, text, traces.style, salt=generated.seed % 9973)
     completion = format_completion(lines, answer)
     verdict = verify_completion(task, problem.data, completion, traces.style,
-                                trace.num_backtracks)
+                                trace.num_backtracks, tree.solver)
     if not verdict.ok:
         return Rejected(f"verify:{verdict.code}")
     row_key = f"{problem.id}:{trace.mode}:{trace.num_backtracks}:{traces.style}:{traces.placement}"
@@ -161,7 +185,7 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
         spawn_key=list(candidate.spawn_key),
         search_tree=tree.to_json(rules),
         trace_steps=json.dumps([[s.kind, s.node] for s in trace.steps], separators=(",", ":")),
-        step_values=step_values(trace, tree),
+        step_values=step_values(trace, tree, rules),
         code_version=code_version(),
         schema_version=SCHEMA_VERSION,
     )

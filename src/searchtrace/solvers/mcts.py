@@ -3,8 +3,10 @@ task's heuristic. Values come from random rollouts or from the heuristic.
 
 Every node keeps `visits` and `value_sum`; its value is the estimated chance that the
 step into it leads to a solution, the per-step target ReST-MCTS* trains a process reward
-model on. A node all of whose children are confirmed failures is proven dead and never
-selected again, so the budget goes to what is still open.
+model on. Every node of the solution path has one: the solution's value is backed up
+through the path, grafted rollout nodes included. A node all of whose children are
+confirmed failures is proven dead and never selected again, so the budget goes to what is
+still open.
 """
 
 from __future__ import annotations
@@ -57,9 +59,10 @@ def solve_mcts(rules: Rules, node_budget: int, settings: MctsSettings, seed: int
             if open_children:
                 leaf = draw.choice(open_children)
         value = _evaluate(rules, tree, leaf, draw, settings)
-        backpropagate(tree, leaf, value)
-        if tree.solution is not None:
+        if tree.solution is not None:  # the rollout reached a goal and grafted its path:
+            backpropagate(tree, tree.solution, value)  # its nodes get the visit too
             break
+        backpropagate(tree, leaf, value)
     mark_unexpanded(tree, expanded)
     if tree.solution is None and root.id not in dead:
         # simulations or nodes ran out: the last leaf is where the search stopped

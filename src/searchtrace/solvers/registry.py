@@ -12,6 +12,9 @@ from searchtrace.verifiers.base import Rules
 
 SOLVERS = ("dfs", "bfs", "astar", "best_first", "iddfs", "mcts")
 DEPTH_FIRST = ("dfs", "iddfs")  # their visit order is a walk: `natural` traces need one
+# They promise a shortest solution (A* under the rules' admissible heuristic; iterative
+# deepening finds the shallowest goal); the verifier holds their rows to it.
+SHORTEST = ("bfs", "astar", "iddfs")
 
 
 def solve(name: str, rules: Rules, node_budget: int, mcts: MctsSettings, seed: int) -> SearchTree:

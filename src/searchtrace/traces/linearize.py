@@ -6,12 +6,22 @@ to a state the rules confirm is a failure, and returns to the branch point. Excu
 come first from the solver's own tree; when it has too few, the search is widened at the
 branch points with the rules. If still too few, the problem is skipped: k is never capped
 and no dead end is used twice.
+
+Soundness: every state an excursion passes through has no solution (`rules.solvable` is
+False), so a backtrack never abandons a state from which the goal can still be reached.
+An excursion starts only from an unsolvable child of its branch point; every state below
+an unsolvable state is unsolvable too (a solution from it would be one from its
+ancestor), so the first state decides for the whole excursion. A natural trace keeps the
+solver's order and is checked the same way (`require_sound`). Where a task's rules cannot
+decide a state (`solvable` raises a BuildError: equations, whose legal moves are
+infinitely many), the state is not proven hopeless and no backtrack may abandon it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from searchtrace.errors import BuildError
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
 from searchtrace.verifiers.base import Rules
@@ -21,6 +31,51 @@ PLACEMENTS = ("uniform", "early", "late")
 
 class NotEnoughDeadEnds(Exception):
     """The tree, even widened, holds fewer distinct dead-end branches than k."""
+
+
+class NotEnoughSoundDeadEnds(NotEnoughDeadEnds):
+    """Fewer than k distinct dead-end branches start from a state with no solution: the
+    others would abandon a solvable state."""
+
+
+class UnsoundTrace(Exception):
+    """A trace in the solver's own order abandons a state from which the goal can still be
+    reached (a depth-limited search gave up on it), or one the rules cannot prove has
+    no solution."""
+
+
+def proven_unsolvable(rules: Rules, state: object) -> bool:
+    """Whether the rules prove that `state` has no solution. A task that cannot decide a
+    state raises a BuildError from `solvable` (equations: SolvabilityUndecided); such a
+    state is not proven hopeless."""
+    try:
+        return not rules.solvable(state)
+    except BuildError:
+        return False
+
+
+def abandoned_states(trace: Trace, tree: SearchTree) -> list[int]:
+    """Every node a backtrack of `trace` abandons: the path below the backtrack's target,
+    the dead-end leaf included, in trace order."""
+    path: list[int] = []
+    abandoned: list[int] = []
+    for step in trace.steps:
+        if step.kind == MOVE:
+            path.append(step.node)
+        elif step.kind == BACKTRACK:
+            keep = tree.nodes[step.node].depth  # the target's place on the path
+            abandoned.extend(path[keep:])
+            del path[keep:]
+    return abandoned
+
+
+def require_sound(trace: Trace, tree: SearchTree, rules: Rules) -> None:
+    """Raise UnsoundTrace unless the rules prove that every state `trace` abandons has no
+    solution."""
+    for node_id in abandoned_states(trace, tree):
+        if not proven_unsolvable(rules, tree.nodes[node_id].state):
+            raise UnsoundTrace(f"the trace abandons node {node_id}, which the rules do not "
+                               "prove hopeless")
 
 
 def linearize_natural(tree: SearchTree) -> Trace:
@@ -57,7 +112,8 @@ def linearize_exact(
     max_dead_end_length: int,
     dive_budget: int = 2000,
 ) -> Trace:
-    """A trace with exactly `k` backtracks; raises NotEnoughDeadEnds when k cannot be met."""
+    """A trace with exactly `k` sound backtracks; raises NotEnoughDeadEnds when k cannot be
+    met (NotEnoughSoundDeadEnds when branches were left out because they were solvable)."""
     path = tree.solution_path()
     branch_points = path[:-1]
     finder = _ExcursionFinder(tree, rules, set(path), max_dead_end_length, dive_budget)
@@ -125,13 +181,21 @@ def _choose(
         take(branch_points[index], want)
     for index in _fallback_order(len(branch_points), placement):
         take(branch_points[index], k)
+    if taken < k and finder.solvable_skipped:
+        raise NotEnoughSoundDeadEnds(
+            f"found {taken} distinct dead-end branches from unsolvable states, needed {k}; "
+            f"{finder.solvable_skipped} other branch(es) start from a solvable state (or one "
+            "the rules cannot prove hopeless)")
     if taken < k:
         raise NotEnoughDeadEnds(f"found {taken} distinct dead-end branches, needed {k}")
     return chosen
 
 
 class _ExcursionFinder:
-    """Yields distinct dead-end branches leaving the solution path at a branch point."""
+    """Yields distinct sound dead-end branches leaving the solution path at a branch point:
+    each starts from a child the rules prove has no solution. `solvable_skipped` counts
+    the children left out because a solution can still be reached from them (or the rules
+    cannot tell)."""
 
     def __init__(
         self, tree: SearchTree, rules: Rules, on_path: set[int], max_len: int, dive_budget: int
@@ -141,6 +205,14 @@ class _ExcursionFinder:
         self.on_path = on_path
         self.max_len = max_len
         self.dive_budget = dive_budget
+        self.solvable_skipped = 0
+
+    def _sound_start(self, state: object) -> bool:
+        """Whether an excursion may start at `state`: only where no solution is left."""
+        if proven_unsolvable(self.rules, state):
+            return True
+        self.solvable_skipped += 1
+        return False
 
     def excursions(self, branch: int) -> Iterator[list[int]]:
         tree, rules = self.tree, self.rules
@@ -153,6 +225,8 @@ class _ExcursionFinder:
             if key in used_keys:
                 continue
             used_keys.add(key)
+            if not self._sound_start(tree.nodes[child].state):
+                continue
             found = self._dead_leaf_in_tree(child)
             if found is None and not tree.nodes[child].children:
                 # generated but never expanded (a breadth-first or best-first frontier node)
@@ -164,6 +238,8 @@ class _ExcursionFinder:
             if key in used_keys:
                 continue
             used_keys.add(key)
+            if not self._sound_start(state):
+                continue
             found = self._dive(branch, move, state)
             if found is not None:
                 yield found

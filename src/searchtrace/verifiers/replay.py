@@ -4,6 +4,15 @@ Checks, in order of the text: every line parses; every move is legal and the sta
 line states is the true state; every dead-end claim is true of the current state; every
 backtrack follows a dead end and returns to a state on the current path; the trace ends in
 a goal state; the backtrack count equals `num_backtracks`; the answer solves the problem.
+
+A dataset row (one that states its `num_backtracks`) is held to the dataset's guarantees
+too: every state a backtrack abandons has no solution (`abandoned_solvable`, decided by
+the rules' exact `solvable`), no dead-end branch repeats an earlier one
+(`repeated_dead_end`), the answer is the one the solution path spells
+(`answer_not_derived`), and a row of a solver that promises a shortest solution has one
+(`not_shortest`, proved by a bounded search of its own). Model output (`num_backtracks`
+None) is judged on legality and its answer only: a model may give up a branch it cannot
+prove hopeless, and its free-form answer is judged by the task's answer checker.
 It returns the first failure and never raises on arbitrary text. A completion over
 MAX_COMPLETION_CHARS or a line over MAX_LINE_CHARS fails unread (`completion_too_long`,
 `line_too_long`), so no text keeps the verifier busy for long.
@@ -11,10 +20,16 @@ MAX_COMPLETION_CHARS or a line over MAX_LINE_CHARS fails unread (`completion_too
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
 
+from searchtrace.errors import BuildError
 from searchtrace.registry import Task
+from searchtrace.solvers.classify import search_key
+from searchtrace.solvers.registry import SHORTEST
 from searchtrace.traces.parse import (
     MAX_COMPLETION_CHARS,
     MAX_LINE_CHARS,
@@ -24,13 +39,18 @@ from searchtrace.traces.parse import (
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from searchtrace.verifiers.base import OK, DeadEnd, Rules, StepText, Verdict, Violation
 
+SHORTEST_BOUND = 200_000  # states the shortest-solution proof may expand before it gives up
+
 
 def verify_completion(
-    task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None
+    task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None,
+    solver: str = "",
 ) -> Verdict:
-    """Replay `completion`; `num_backtracks=None` skips the count check (model output)."""
+    """Replay `completion`. `num_backtracks=None` marks model output: no count check and
+    none of a dataset row's guarantees. `solver` is the row's solver: a solver in
+    `solvers.registry.SHORTEST` must have found a shortest solution."""
     try:
-        return _replay(task, data, completion, style, num_backtracks)
+        return _replay(task, data, completion, style, num_backtracks, solver)
     except Exception as error:  # a verifier must answer, whatever the text does to a parser
         return Verdict.fail("verifier_error", f"{type(error).__name__}: {error}")
 
@@ -64,7 +84,8 @@ def read_dead_end(rules: Rules, text: StepText, style: str, state: Any,
 
 
 def _replay(
-    task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None
+    task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None,
+    solver: str,
 ) -> Verdict:
     if isinstance(completion, str) and len(completion) > MAX_COMPLETION_CHARS:
         return Verdict.fail("completion_too_long", f"the completion has {len(completion)} "
@@ -76,6 +97,9 @@ def _replay(
     rules = task.rules(data)
     text = task.step_text(data)
     path: list[tuple[Any, Any]] = [(rules.initial_state(), None)]  # (state, move into it)
+    entered: list[int | None] = [None]  # the line of the move into each path state
+    row = num_backtracks is not None  # a dataset row: its guarantees are checked too
+    branches: dict[tuple[Hashable, ...], int] = {}  # abandoned branches: backtrack line
     after_dead_end = False
     solved = False
     backtracks = 0
@@ -99,6 +123,7 @@ def _replay(
                 return replace(step, line=index)
             move, result = step
             path.append((result, move))
+            entered.append(index)
         elif event.kind == DEAD_END:
             claim = read_dead_end(rules, text, style, state, event.phrases[0])
             if isinstance(claim, Verdict):
@@ -118,7 +143,12 @@ def _replay(
                 return Verdict.fail("backtrack_off_path",
                                     f"{event.phrases[0]!r} is not a state on the current path",
                                     index)
+            if row:
+                failure = _abandon(rules, path, entered, target, branches, index)
+                if failure is not None:
+                    return failure
             del path[target + 1 :]
+            del entered[target + 1 :]
             after_dead_end = False
             backtracks += 1
         else:  # GOAL
@@ -136,4 +166,72 @@ def _replay(
     answer_verdict = task.check_answer(data, answer)
     if not answer_verdict.ok:
         return Verdict.fail("wrong_answer", answer_verdict.message)
+    if not row:
+        return OK
+    derived = task.answer(data, [move for _, move in path[1:]])
+    if " ".join(answer.split()) != " ".join(derived.split()):
+        return Verdict.fail("answer_not_derived", f"the answer {answer.strip()[:80]!r} is not "
+                            f"the one the solution path spells, {derived[:80]!r}")
+    if solver in SHORTEST:
+        return _shortest(rules, len(path) - 1, solver)
+    return OK
+
+
+def _abandon(rules: Rules, path: list[tuple[Any, Any]], entered: list[int | None],
+             target: int, branches: dict[tuple[Hashable, ...], int],
+             line: int) -> Verdict | None:
+    """Check the dead-end branch the backtrack at `line` abandons (the path below
+    `target`): not a repeat of an earlier branch, and no state of it solvable. Checked
+    from the branch point down, so the failure names the shallowest solvable state."""
+    branch = tuple(rules.state_key(state) for state, _ in path[target:])
+    if branch in branches:
+        return Verdict.fail("repeated_dead_end", f"this dead-end branch repeats the one "
+                            f"abandoned at line {branches[branch]}", line)
+    branches[branch] = line
+    for depth in range(target + 1, len(path)):
+        try:
+            solvable = rules.solvable(path[depth][0])
+        except BuildError as undecided:  # the task cannot decide it (equations)
+            return Verdict.fail("abandoned_undecided", f"the backtrack abandons the state "
+                                f"reached at line {entered[depth]}, which the rules cannot "
+                                f"prove hopeless: {undecided}", line)
+        if solvable:
+            return Verdict.fail("abandoned_solvable", f"the backtrack abandons the state "
+                                f"reached at line {entered[depth]}, from which the goal can "
+                                "still be reached", line)
+    return None
+
+
+def _shortest(rules: Rules, length: int, solver: str) -> Verdict:
+    """OK when no solution has fewer than `length` moves, proved by a best-first search
+    over every legal move (`wider_moves`) that prunes a state whose moves so far plus the
+    rules' admissible heuristic reach `length`, and states the rules confirm dead."""
+    key_of = search_key(rules)
+    start = rules.initial_state()
+    best = {key_of(start): 0}
+    order = itertools.count()
+    frontier = [(float(rules.heuristic(start)), next(order), 0, start)]
+    expanded = 0
+    while frontier:
+        f, _, g, state = heapq.heappop(frontier)
+        if f >= length:
+            break
+        if g > best.get(key_of(state), g):
+            continue
+        if rules.is_goal(state):
+            return Verdict.fail("not_shortest", f"{solver} promises a shortest solution; "
+                                f"this one has {length} moves and one of {g} exists")
+        if rules.dead_end(state) is not None:
+            continue
+        expanded += 1
+        if expanded > SHORTEST_BOUND:
+            return Verdict.fail("shortest_undecided", f"could not prove within "
+                                f"{SHORTEST_BOUND} states that no solution is shorter than "
+                                f"{length} moves")
+        for _, child in rules.wider_moves(state):
+            key = key_of(child)
+            estimate = g + 1 + float(rules.heuristic(child))
+            if estimate < length and g + 1 < best.get(key, length):
+                best[key] = g + 1
+                heapq.heappush(frontier, (estimate, next(order), g + 1, child))
     return OK
