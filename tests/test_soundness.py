@@ -437,8 +437,9 @@ def pretend_shortest(row: dict[str, Any]) -> bool:
 def test_reverification_and_the_cli_name_the_broken_rule(maze_build: Path, tmp_path: Path,
                                                          change: Any, code: str) -> None:
     row_id = rewrite_row(maze_build, tmp_path / "changed", change)
-    checked, failed = reverify_rows(tmp_path / "changed")
-    assert checked == 12 and [(r, v.code) for _, r, v in failed] == [(row_id, code)]
+    replayed = reverify_rows(tmp_path / "changed")
+    assert replayed.checked == 12 and not replayed.unreadable
+    assert [(r, v.code) for _, r, v in replayed.failed] == [(row_id, code)]
     result = subprocess.run([sys.executable, "-m", "searchtrace.cli", "verify",
                              str(tmp_path / "changed")], capture_output=True, text=True,
                             timeout=300, env={**os.environ, "COLUMNS": "200"})

@@ -13,7 +13,7 @@ An excursion starts only from an unsolvable child of its branch point; every sta
 an unsolvable state is unsolvable too (a solution from it would be one from its
 ancestor), so the first state decides for the whole excursion. A natural trace keeps the
 solver's order and is checked the same way (`require_sound`). Where a task's rules cannot
-decide a state (`solvable` raises a BuildError: equations, whose legal moves are
+decide a state (`solvable` raises SolvabilityUndecided: equations, whose legal moves are
 infinitely many), the state is not proven hopeless and no backtrack may abandon it.
 """
 
@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from searchtrace.errors import BuildError
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
-from searchtrace.verifiers.base import Rules
+from searchtrace.verifiers.base import Rules, SolvabilityUndecided
 
 PLACEMENTS = ("uniform", "early", "late")
 
@@ -46,11 +45,11 @@ class UnsoundTrace(Exception):
 
 def proven_unsolvable(rules: Rules, state: object) -> bool:
     """Whether the rules prove that `state` has no solution. A task that cannot decide a
-    state raises a BuildError from `solvable` (equations: SolvabilityUndecided); such a
-    state is not proven hopeless."""
+    state raises SolvabilityUndecided from `solvable` (equations); such a state is not
+    proven hopeless."""
     try:
         return not rules.solvable(state)
-    except BuildError:
+    except SolvabilityUndecided:
         return False
 
 

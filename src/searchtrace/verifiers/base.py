@@ -16,6 +16,13 @@ Move = TypeVar("Move")
 STYLES = ("natural", "compact")  # the text styles every task renders and parses
 
 
+class SolvabilityUndecided(Exception):
+    """`Rules.solvable` can neither prove a state hopeless nor find a solution from it (a
+    task whose legal moves are unbounded, like equations). Such a state is never
+    abandoned: the linearizer does not leave it and the verifier rejects a row that does
+    (`abandoned_undecided`)."""
+
+
 @dataclass(frozen=True)
 class Violation:
     """Why a move may not be applied: `code` is a stable statistic key, `message` says it."""
@@ -73,7 +80,8 @@ class Rules(Protocol, Generic[State, Move]):
         """Whether a goal is reachable from `state` by legal moves under the rules and the
         problem's stated limits. Exact (an exhaustive search or a complete solver, memoised
         by state key), never a heuristic: the linearizer and the verifier rely on it to
-        prove that a backtrack abandons only states with no solution."""
+        prove that a backtrack abandons only states with no solution. A task that cannot
+        settle some state raises SolvabilityUndecided for it rather than guess."""
         ...
 
     def confirm_dead_end(self, state: State, claim: DeadEnd) -> str | None:

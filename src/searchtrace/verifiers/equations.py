@@ -40,8 +40,7 @@ from typing import Any, NamedTuple
 
 import sympy
 
-from searchtrace.errors import BuildError
-from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
+from searchtrace.verifiers.base import OK, DeadEnd, SolvabilityUndecided, Verdict, Violation
 
 # ---- polynomials -----------------------------------------------------------------------
 
@@ -815,13 +814,6 @@ def _var_equals_constant(eq: Equation) -> tuple[Mono, Fraction] | None:
         return None
     value = constant_value(form[1])
     return None if value is None else (form[0], value)
-
-
-class SolvabilityUndecided(BuildError):
-    """`EquationsRules.solvable` can neither prove a state hopeless nor find a solution
-    from it: the legal moves are infinitely many (any term, any nonzero factor), so no
-    finite search is exhaustive, and the rules' proofs (number limit, a lower bound on the
-    steps still needed) do not settle every state."""
 
 
 class EquationsRules:

@@ -26,7 +26,6 @@ from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
 
-from searchtrace.errors import BuildError
 from searchtrace.registry import Task
 from searchtrace.solvers.classify import search_key
 from searchtrace.solvers.registry import SHORTEST
@@ -37,7 +36,15 @@ from searchtrace.traces.parse import (
     split_completion,
 )
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
-from searchtrace.verifiers.base import OK, DeadEnd, Rules, StepText, Verdict, Violation
+from searchtrace.verifiers.base import (
+    OK,
+    DeadEnd,
+    Rules,
+    SolvabilityUndecided,
+    StepText,
+    Verdict,
+    Violation,
+)
 
 SHORTEST_BOUND = 200_000  # states the shortest-solution proof may expand before it gives up
 
@@ -191,7 +198,7 @@ def _abandon(rules: Rules, path: list[tuple[Any, Any]], entered: list[int | None
     for depth in range(target + 1, len(path)):
         try:
             solvable = rules.solvable(path[depth][0])
-        except BuildError as undecided:  # the task cannot decide it (equations)
+        except SolvabilityUndecided as undecided:  # the task cannot decide it (equations)
             return Verdict.fail("abandoned_undecided", f"the backtrack abandons the state "
                                 f"reached at line {entered[depth]}, which the rules cannot "
                                 f"prove hopeless: {undecided}", line)
