@@ -637,12 +637,8 @@ def test_an_endless_answer_is_read_no_further_than_its_samples_can_take(
     assert sent[0] < 10_000_000  # what the socket buffers took before the client hung up
 
 
-def test_a_proposal_longer_than_its_tokens_can_hold_is_a_wrong_answer() -> None:
-    def answer(path: str, body: Any) -> tuple[int, Any]:
-        status, payload = completion(body)
-        payload["choices"][0]["text"] = "x" * 5000
-        return status, payload
-
+def one_prompt_failure(answer: Answer) -> tuple[str, PolicyError]:
+    """The stub server's address and the error the client raises for one prompt."""
     with stub(answer) as (url, _):
         policy = HttpPolicy(url, model="m")
         try:
@@ -650,7 +646,17 @@ def test_a_proposal_longer_than_its_tokens_can_hold_is_a_wrong_answer() -> None:
                 policy.complete(["a"], ONE, seed=1)
         finally:
             policy.close()
-    assert str(failure.value) == (
+    return url, failure.value
+
+
+def test_a_proposal_longer_than_its_tokens_can_hold_is_a_wrong_answer() -> None:
+    def answer(path: str, body: Any) -> tuple[int, Any]:
+        status, payload = completion(body)
+        payload["choices"][0]["text"] = "x" * 5000
+        return status, payload
+
+    url, failure = one_prompt_failure(answer)
+    assert str(failure) == (
         f"policy server {url} answered wrongly to 1 prompt for model 'm': choice 0 has "
         "5000 characters, more than 4 tokens hold (1 try)")
 
@@ -662,14 +668,8 @@ def test_a_server_message_is_quoted_literally_on_one_line() -> None:
     def answer(path: str, body: Any) -> tuple[int, Any]:
         return 400, {"error": {"message": BRACKETS, "type": "x", "code": None}}
 
-    with stub(answer) as (url, _):
-        policy = HttpPolicy(url, model="m")
-        try:
-            with pytest.raises(PolicyError) as failure:
-                policy.complete(["a"], ONE, seed=1)
-        finally:
-            policy.close()
-    assert str(failure.value) == (
+    url, failure = one_prompt_failure(answer)
+    assert str(failure) == (
         f"policy server {url} answered HTTP 400 to 1 prompt for model 'm': bad [/x] "
         "[bold]request[/] ?[31mred?[0m (1 try)")
 
