@@ -222,7 +222,8 @@ def build(
                                 help="Solver processes on the local runner (another "
                                      "--runner brings its own parallelism)."),
     overwrite: bool = typer.Option(False, "--overwrite",
-                                   help="Replace an existing folder holding another build."),
+                                   help="Replace an existing folder holding another "
+                                        "searchtrace dataset (never any other folder)."),
     force: bool = typer.Option(False, "--force",
                                help="Rebuild even when the same build is already there."),
     versioned: bool = typer.Option(False, "--versioned",
@@ -296,7 +297,8 @@ def suite(
     suite_file: Path = typer.Argument(..., help="YAML suite: a list of builds."),
     out: Path = typer.Option(..., "--out", help="Folder for the builds (OUT/<name>)."),
     overwrite: bool = typer.Option(False, "--overwrite",
-                                   help="Replace existing folders holding other builds."),
+                                   help="Replace existing folders holding other "
+                                        "searchtrace datasets (never any other folder)."),
     force: bool = typer.Option(False, "--force", help="Rebuild builds already there."),
     versioned: bool = typer.Option(False, "--versioned",
                                    help="Write OUT/<name>/v-<build key>/ and move latest."),
