@@ -48,6 +48,7 @@ SAMPLED_RATE = 0.1
 ROW_COLUMNS = ["id", "problem_id", "task", "split", "style", "num_backtracks", "difficulty",
                "seed", "spawn_key", "code_version", "schema_version"]
 VERIFY_COLUMNS = ["id", "task", "problem", "completion", "style", "num_backtracks", "solver"]
+GATE_COLUMNS = list(dict.fromkeys(ROW_COLUMNS + VERIFY_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,8 @@ def run_gate(dataset: str | Path, *, sample_rate: float | None = None,
                      lambda path: Manifest.model_validate(_json(path)))
     stats = _read(failures, "stats", dataset / "stats.json",
                   lambda path: StatsCounts.model_validate(_json(path)))
-    shards, shard_failures = read_shards(dataset, ROW_COLUMNS)
+    # one read of the shards serves every rule, re-verification included
+    shards, shard_failures = read_shards(dataset, GATE_COLUMNS)
     failures += shard_failures
     if manifest is not None and (dataset / "data").is_dir():
         unreadable = {f"data/{p.name}" for p in _shard_paths(dataset)} - {
@@ -172,14 +174,18 @@ def run_gate(dataset: str | Path, *, sample_rate: float | None = None,
         failures += _rejection_rate(stats, max_rejection_rate)
     if shard_failures:
         return GateReport(0, 0, tuple(failures))
-    rows = [row for table in shards.values() for row in table.to_pylist()]
+    rows = [row for table in shards.values() for row in table.select(ROW_COLUMNS).to_pylist()]
     if recorded is not None:
         failures += _no_empty_split(recorded.config, rows)
         failures += _mix_is_exact(recorded.config, rows)
     failures += _splits_disjoint(rows)
     rate = default_sample_rate(len(rows)) if sample_rate is None else sample_rate
-    reverified, verify_failures = _reverify(dataset, rate)
-    return GateReport(len(rows), reverified, tuple(failures + verify_failures))
+    reverified, failed = _replay_rows(shards, rate)
+    failures += [GateFailure("reverify", f"data/{shard} row {row_id}: {verdict.code}"
+                             + ("" if verdict.line is None else f" at line {verdict.line}")
+                             + f": {verdict.message}")
+                 for shard, row_id, verdict in failed]
+    return GateReport(len(rows), reverified, tuple(failures))
 
 
 def _read(failures: list[GateFailure], rule: str, path: Path, reader: Any) -> Any:
@@ -256,7 +262,8 @@ def read_shards(dataset: Path, columns: list[str]) -> tuple[dict[str, pa.Table],
             failures.append(GateFailure("shard", f"{name} is not a readable Parquet file: "
                                                  f"{_first_line(error)}"))
             continue
-        nulls = [c for c in table.flatten().column_names if table.flatten()[c].null_count]
+        flat = table.flatten()
+        nulls = [c for c in flat.column_names if flat[c].null_count]
         if nulls:
             failures.append(GateFailure("shard", f"{name}: null values in {', '.join(nulls)}"))
             continue
@@ -460,18 +467,26 @@ class Reverification:
 def reverify_rows(dataset: Path, rate: float = 1.0) -> Reverification:
     """Replay the (sampled) rows of the readable shards through their task's rules (a
     row whose task or problem cannot be read fails as `malformed_row`)."""
+    tables, unreadable = read_shards(dataset, VERIFY_COLUMNS)
+    checked, failed = _replay_rows(tables, rate)
+    return Reverification(checked, failed, tuple(unreadable))
+
+
+def _replay_rows(tables: dict[str, pa.Table],
+                 rate: float) -> tuple[int, tuple[tuple[str, str, Verdict], ...]]:
+    """Replay the sampled rows of `tables` (shard name -> table with VERIFY_COLUMNS):
+    how many were replayed, and (shard name, row id, verdict) of each that failed."""
     checked = 0
     failed = []
-    tables, unreadable = read_shards(dataset, VERIFY_COLUMNS)
     for name, table in tables.items():
-        for row in _rows(table):
+        for row in _rows(table.select(VERIFY_COLUMNS)):
             if not _sampled(row["id"], rate):
                 continue
             checked += 1
             verdict = _verify_row(row)
             if not verdict.ok:
                 failed.append((name, row["id"], verdict))
-    return Reverification(checked, tuple(failed), tuple(unreadable))
+    return checked, tuple(failed)
 
 
 def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:
@@ -490,11 +505,3 @@ def _verify_row(row: dict[str, Any]) -> Verdict:
     return verify_completion(task, problem, row["completion"], row["style"],
                              row["num_backtracks"], row["solver"])
 
-
-def _reverify(dataset: Path, rate: float) -> tuple[int, list[GateFailure]]:
-    result = reverify_rows(dataset, rate)
-    return result.checked, [GateFailure("reverify", f"data/{shard} row {row_id}: {verdict.code}"
-                                                    + ("" if verdict.line is None else
-                                                       f" at line {verdict.line}")
-                                                    + f": {verdict.message}")
-                     for shard, row_id, verdict in result.failed]
