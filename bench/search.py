@@ -14,10 +14,10 @@ import statistics
 
 import numpy as np
 
-from searchtrace.generators.base import GenerationSkipped
-from searchtrace.registry import TASK_NAMES, get_task
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import solve
+from searchtrace.tasks import TASK_NAMES, get_task
+from searchtrace.tasks.base import GenerationSkipped
 
 
 def problems(name: str, count: int) -> list:

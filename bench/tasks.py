@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import measure
 
-from searchtrace.registry import TASK_NAMES
+from searchtrace.tasks import TASK_NAMES
 
 
 def main() -> None:

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from searchtrace.generators.base import Problem
 from searchtrace.pipelines.outputs import RUN_RECORD, sha256_of
-from searchtrace.registry import Task
 from searchtrace.solvers.tree import Node, SearchTree
+from searchtrace.tasks import Task
+from searchtrace.tasks.base import Problem, Verdict
 from searchtrace.traces.linearize import linearize_exact
 from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import MOVE, Step, Trace
-from searchtrace.verifiers.base import Verdict
-from searchtrace.verifiers.replay import verify_completion
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,8 @@ class RenderedTrace:
         grows `tree`, so pass one no other test shares)."""
         trace = linearize_exact(tree, task.rules(problem.data), k, "uniform",
                                 max_dead_end_length)
-        lines = render_think_lines(trace, tree, task.step_text(problem.data), style, salt=salt)
+        lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style,
+                                   salt=salt)
         moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
         return cls(task, problem, tree, trace, tuple(lines),
                    task.answer(problem.data, moves), style)
@@ -69,7 +69,7 @@ class RenderedTrace:
 
     @property
     def text(self) -> Any:
-        return self.task.step_text(self.problem.data)
+        return self.task.phrasing(self.style, self.problem.data)
 
 
 def folder_digest(folder: Path) -> dict[str, str]:

@@ -17,9 +17,9 @@ from searchtrace.errors import BuildError, UserError
 from searchtrace.pipelines.build import run_build
 from searchtrace.pipelines.outputs import sha256_of
 from searchtrace.pipelines.plan import largest_remainder
-from searchtrace.registry import get_task
 from searchtrace.schemas.rows import ROW_SCHEMA
-from searchtrace.verifiers.replay import verify_completion
+from searchtrace.tasks import get_task
+from searchtrace.traces.replay import verify_completion
 from tests.conftest import SMALL_COUNTDOWN
 from tests.support import folder_digest
 
@@ -191,7 +191,7 @@ def test_sudoku_builds_with_unique_puzzles_and_verified_rows(tmp_path: Path) -> 
     run_build(config, out)
     rows = rows_of(out)
     assert Counter(r["num_backtracks"] for r in rows) == {0: 7, 2: 7}
-    from searchtrace.generators.sudoku import count_solutions
+    from searchtrace.tasks.sudoku.generate import count_solutions
 
     task = get_task("sudoku")
     for row in rows:

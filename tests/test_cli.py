@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from searchtrace.registry import TASK_NAMES
+from searchtrace.tasks import task_names
 from tests.conftest import SMALL_COUNTDOWN
 
 pytestmark = pytest.mark.usefixtures("prefect_api")  # `build` runs as a Prefect flow
@@ -81,7 +81,7 @@ def test_verify_passes_on_a_build_and_fails_on_a_corrupted_row(dataset: Path,
 
 @pytest.mark.parametrize(("mutate", "expected"), [
     (lambda c: c["task"].update(name="chess"),
-     f"task: unknown task 'chess'; allowed: {', '.join(sorted(TASK_NAMES))}"),
+     f"task: unknown task 'chess'; allowed: {', '.join(sorted(task_names()))}"),
     (lambda c: c["task"]["knobs"].update(count=9),
      "task.knobs.count: must be between 3 and 8, got 9"),
     (lambda c: c["traces"].update(k_mix={0: 0.5, 1: 0.2}), "traces.k_mix: shares must sum to 1"),

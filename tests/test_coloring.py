@@ -13,26 +13,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from searchtrace.generators.base import Problem, problem_id
-from searchtrace.generators.coloring import PRESETS, ColoringConfig
-from searchtrace.registry import load_task
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
-from searchtrace.traces.parse import split_completion
-from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import DEAD_END, MOVE, Trace
-from searchtrace.verifiers.base import STYLES, DeadEnd
-from searchtrace.verifiers.coloring import (
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import STYLES, DeadEnd, Problem, problem_id
+from searchtrace.tasks.coloring.generate import PRESETS, ColoringConfig
+from searchtrace.tasks.coloring.rules import (
     COLOR_NAMES,
     ColoringMove,
     ColoringRules,
     ColoringText,
     check_answer,
 )
-from searchtrace.verifiers.replay import verify_completion
+from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact, linearize_natural
+from searchtrace.traces.parse import split_completion
+from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.trace import DEAD_END, MOVE, Trace
 
-TASK = load_task("coloring")
+TASK = get_task("coloring")
 TRACE_SEEDS = {"easy": [1, 3, 5], "medium": [0, 1, 2, 4], "hard": [0]}  # 5 sound dead ends
 
 

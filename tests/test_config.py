@@ -11,9 +11,9 @@ import yaml
 
 from searchtrace.config import MAX_K, BuildConfig, load_config, parse_config
 from searchtrace.errors import UserError
-from searchtrace.generators.countdown import CountdownConfig
-from searchtrace.generators.sudoku import SudokuConfig
-from searchtrace.registry import all_tasks
+from searchtrace.tasks import all_tasks
+from searchtrace.tasks.countdown.generate import CountdownConfig
+from searchtrace.tasks.sudoku.generate import SudokuConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if not p.name.startswith(("suite", "sweep-")))

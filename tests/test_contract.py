@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchtrace.config import parse_config
-from searchtrace.generators.base import GenerationSkipped, Problem
 from searchtrace.pipelines.build import run_build
-from searchtrace.registry import TASK_NAMES, Task, get_task
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
 from searchtrace.solvers.tree import SearchTree
+from searchtrace.tasks import Task, get_task, task_names
+from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Violation
 from searchtrace.traces.linearize import (
     NotEnoughDeadEnds,
     UnsoundTrace,
@@ -33,9 +33,8 @@ from searchtrace.traces.linearize import (
 )
 from searchtrace.traces.parse import parse_line, split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Trace
-from searchtrace.verifiers.base import STYLES, Violation
-from searchtrace.verifiers.replay import verify_completion
 
 BUDGET = 50_000
 
@@ -64,7 +63,7 @@ def solved(task: Task, problem: Problem, solver: str = "dfs") -> SearchTree:
 
 def render(task: Task, problem: Problem, tree: SearchTree, trace: Trace, style: str) -> str:
     moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
-    lines = render_think_lines(trace, tree, task.step_text(problem.data), style, salt=3)
+    lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style, salt=3)
     return format_completion(lines, task.answer(problem.data, moves))
 
 
@@ -91,7 +90,7 @@ def rebuild(lines: list[str], answer: str) -> str:
     return format_completion(lines, answer)
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_generation_is_deterministic_per_seed(name: str) -> None:
     task = get_task(name)
     config = task.make_config("easy", {})
@@ -105,7 +104,7 @@ def test_generation_is_deterministic_per_seed(name: str) -> None:
         assert outcomes[0] == outcomes[1]
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_problems_and_trees_survive_a_json_round_trip(name: str) -> None:
     task = get_task(name)
     for problem in problems(name):
@@ -116,7 +115,7 @@ def test_problems_and_trees_survive_a_json_round_trip(name: str) -> None:
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_every_solver_is_deterministic_per_seed(name: str, solver: str) -> None:
     task = get_task(name)
     for problem in problems(name):
@@ -127,7 +126,7 @@ def test_every_solver_is_deterministic_per_seed(name: str, solver: str) -> None:
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_every_solvers_traces_verify_in_both_styles(name: str, solver: str) -> None:
     task = get_task(name)
     verified = 0
@@ -163,7 +162,7 @@ def test_every_solvers_traces_verify_in_both_styles(name: str, solver: str) -> N
 
 
 @pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_a_miscounted_backtrack_is_rejected(name: str, style: str) -> None:
     task, problem, _, trace, completion = with_backtracks(name, style)
     for wrong in (trace.num_backtracks - 1, trace.num_backtracks + 1):
@@ -172,7 +171,7 @@ def test_a_miscounted_backtrack_is_rejected(name: str, style: str) -> None:
 
 
 @pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_a_false_dead_end_claim_is_rejected(name: str, style: str) -> None:
     task, problem, tree, trace, completion = with_backtracks(name, style)
     lines, answer = think_lines(completion)
@@ -189,11 +188,11 @@ def test_a_false_dead_end_claim_is_rejected(name: str, style: str) -> None:
 
 
 @pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_a_backtrack_to_a_state_off_the_path_is_rejected(name: str, style: str) -> None:
     task, problem, tree, trace, completion = with_backtracks(name, style)
     lines, answer = think_lines(completion)
-    text = task.step_text(problem.data)
+    text = task.phrasing(style, problem.data)
     back = next(i for i, s in enumerate(trace.steps) if s.kind == BACKTRACK)
     current_path = {text.ref_key(tree.nodes[n].state, tree.nodes[n].move)
                     for n in tree.path_to(trace.steps[back - 1].node)}
@@ -205,18 +204,18 @@ def test_a_backtrack_to_a_state_off_the_path_is_rejected(name: str, style: str) 
         pytest.fail("every solution state is on the path at the first backtrack")
     prefix = "back to " if style == "compact" else lines[back].split(" to ", 1)[0] + " to "
     suffix = "" if style == "compact" else "."
-    lines[back] = prefix + text.ref_phrase(node.state, node.move, style) + suffix
+    lines[back] = prefix + text.ref_phrase(node.state, node.move) + suffix
     verdict = verify_completion(task, problem.data, rebuild(lines, answer), style,
                                 trace.num_backtracks)
     assert verdict.code == "backtrack_off_path" and verdict.line == back
 
 
 @pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_an_illegal_move_inside_a_dead_end_branch_is_caught(name: str, style: str) -> None:
     task, problem, tree, trace, completion = with_backtracks(name, style)
     lines, answer = think_lines(completion)
-    rules, text = task.rules(problem.data), task.step_text(problem.data)
+    rules, text = task.rules(problem.data), task.phrasing(style, problem.data)
     dead_at = next(i for i, s in enumerate(trace.steps) if s.kind == DEAD_END)
     start = max(i for i in range(dead_at) if i == 0 or trace.steps[i - 1].kind != MOVE
                 or i == dead_at - trace.dead_end_lengths[0])
@@ -228,16 +227,16 @@ def test_an_illegal_move_inside_a_dead_end_branch_is_caught(name: str, style: st
             break
     else:
         pytest.fail("no move in the tree is illegal at the branch point")
-    original = text.move_phrase(target.move, style)
+    original = text.move_phrase(target.move)
     assert original in lines[start]
-    lines[start] = lines[start].replace(original, text.move_phrase(node.move, style), 1)
+    lines[start] = lines[start].replace(original, text.move_phrase(node.move), 1)
     verdict = verify_completion(task, problem.data, rebuild(lines, answer), style,
                                 trace.num_backtracks)
     assert not verdict.ok and verdict.line == start
     assert verdict.code == result.code
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_a_wrong_final_answer_is_rejected(name: str) -> None:
     task = get_task(name)
     first, *others = problems(name, 4)
@@ -253,7 +252,7 @@ def test_a_wrong_final_answer_is_rejected(name: str) -> None:
     assert verdict.code == "wrong_answer"
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_splits_of_a_build_share_no_problem(name: str, tmp_path) -> None:
     config = parse_config({"task": {"name": name, "preset": "easy"},
                            "traces": {"k_mix": {0: 0.5, 1: 0.5}},
@@ -268,7 +267,7 @@ def test_splits_of_a_build_share_no_problem(name: str, tmp_path) -> None:
     assert len(set(ids["train"])) == 8
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.text(max_size=400), style=st.sampled_from(STYLES))
 def test_checkers_never_raise_on_fuzzed_text(name: str, text: str, style: str) -> None:
@@ -281,7 +280,7 @@ def test_checkers_never_raise_on_fuzzed_text(name: str, text: str, style: str) -
         assert not verdict.ok and verdict.code != "verifier_error"
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(junk=st.text(min_size=1, max_size=120).filter(lambda s: "\n" not in s),
        position=st.integers(min_value=0, max_value=40), style=st.sampled_from(STYLES))

@@ -15,17 +15,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from searchtrace.generators.base import GenerationSkipped, Problem
-from searchtrace.generators.countdown import PRESETS, CountdownConfig
-from searchtrace.registry import get_task
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import STYLES, DeadEnd, GenerationSkipped, Problem, Verdict, Violation
+from searchtrace.tasks.countdown.generate import PRESETS, CountdownConfig
+from searchtrace.tasks.countdown.rules import CountdownMove, CountdownRules, check_answer
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE
-from searchtrace.verifiers.base import STYLES, DeadEnd, Verdict, Violation
-from searchtrace.verifiers.countdown import CountdownMove, CountdownRules, check_answer
-from searchtrace.verifiers.replay import verify_completion
 from tests.support import RenderedTrace as Rendered
 
 TASK = get_task("countdown")

@@ -19,20 +19,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-import searchtrace.verifiers.equations as eqmod
-from searchtrace.generators.base import GenerationSkipped, Problem
-from searchtrace.generators.equations import PRESETS, EquationsConfig
-from searchtrace.registry import load_task
+import searchtrace.tasks.equations.rules as eqmod
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import SOLVERS
 from searchtrace.solvers.registry import solve as solve_with
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import linearize_exact, linearize_natural
-from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE
-from searchtrace.verifiers.base import STYLES, DeadEnd, Verdict, Violation
-from searchtrace.verifiers.equations import (
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import STYLES, DeadEnd, GenerationSkipped, Problem, Verdict, Violation
+from searchtrace.tasks.equations.generate import PRESETS, EquationsConfig
+from searchtrace.tasks.equations.rules import (
     ONE,
     READ,
     XX,
@@ -50,10 +46,13 @@ from searchtrace.verifiers.equations import (
     parse_tree,
     product_item,
 )
-from searchtrace.verifiers.replay import verify_completion
+from searchtrace.traces.linearize import linearize_exact, linearize_natural
+from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE
 from tests.support import RenderedTrace
 
-TASK = load_task("equations")
+TASK = get_task("equations")
 
 
 def make_problem(seed: int, preset: str = "medium", **knobs: object) -> Problem:
@@ -344,7 +343,7 @@ def test_id_is_the_content() -> None:
     problem = make_problem(1)
     same = Problem(problem.task, problem.id, dict(problem.data), "another prompt", {})
     assert eqmod.EquationsRules.from_data(same.data).start == TASK.rules(problem.data).start
-    from searchtrace.generators.base import problem_id
+    from searchtrace.tasks.base import problem_id
 
     assert problem.id == problem_id("equations", problem.data)
     changed = {**problem.data, "max_steps": problem.data["max_steps"] + 1}

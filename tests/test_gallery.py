@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from searchtrace.gallery import _example, render_gallery
-from searchtrace.registry import TASK_NAMES, get_task
-from searchtrace.verifiers.replay import verify_completion
+from searchtrace.tasks import get_task, task_names
+from searchtrace.traces.replay import verify_completion
 
 GALLERY = Path(__file__).resolve().parents[1] / "docs" / "tasks.md"
 
@@ -18,7 +18,7 @@ def test_the_committed_gallery_matches_the_code() -> None:
         "docs/tasks.md is out of date: run `searchtrace gallery`")
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_every_gallery_example_has_one_backtrack_and_verifies(name: str) -> None:
     task = get_task(name)
     problem, completions = _example(task)

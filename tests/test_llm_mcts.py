@@ -23,11 +23,11 @@ from searchtrace.config import parse_config
 from searchtrace.pipelines.build import run_build
 from searchtrace.pipelines.plan import Candidate
 from searchtrace.pipelines.process import Generated, generate_candidate, llm_mcts_settings
-from searchtrace.registry import get_task
 from searchtrace.solvers.llm_mcts import Rejection, SearchProblem, read_proposal, solve_llm_mcts
 from searchtrace.solvers.policy_local import LocalPolicy
-from searchtrace.verifiers.base import DeadEnd
-from searchtrace.verifiers.replay import verify_completion
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import DeadEnd
+from searchtrace.traces.replay import verify_completion
 
 pytest.importorskip("torch")  # the `train` extra; .ci/run installs it
 
@@ -64,7 +64,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_proposal_is_a_legal_step_a_confirmed_dead_end_or_a_named_broken_rule() -> None:
     task = get_task("countdown")
     data = {"numbers": [3, 4, 11], "target": 10}
-    rules, text = task.rules(data), task.step_text(data)
+    rules, text = task.rules(data), task.phrasing("compact", data)
     state = rules.initial_state()
     move, after = read_proposal(rules, text, "compact", state, "try 3+4=7 -> [7, 11]")
     assert sorted(after) == [7, 11]
@@ -91,7 +91,7 @@ def _problems(count: int) -> tuple[list[Generated], list[SearchProblem]]:
     generated = [generate_candidate(task, config.task_config(), Candidate("train", 0, 0, i), 11)
                  for i in range(count)]
     generated = [g for g in generated if isinstance(g, Generated)]
-    problems = [SearchProblem(task.rules(g.problem.data), task.step_text(g.problem.data),
+    problems = [SearchProblem(task.rules(g.problem.data), task.phrasing("compact", g.problem.data),
                               g.problem.prompt) for g in generated]
     return generated, problems
 

@@ -14,16 +14,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from searchtrace.generators.base import GenerationSkipped, Problem, problem_id
-from searchtrace.generators.maze import PRESETS, MazeConfig
-from searchtrace.registry import load_task
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import linearize_exact, linearize_natural
-from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
-from searchtrace.verifiers.base import STYLES, DeadEnd, Verdict, Violation
-from searchtrace.verifiers.maze import (
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import (
+    STYLES,
+    DeadEnd,
+    GenerationSkipped,
+    Problem,
+    Verdict,
+    Violation,
+    problem_id,
+)
+from searchtrace.tasks.maze.generate import PRESETS, MazeConfig
+from searchtrace.tasks.maze.rules import (
     DELTAS,
     POCKET,
     WORDS,
@@ -33,10 +37,13 @@ from searchtrace.verifiers.maze import (
     MazeText,
     check_answer,
 )
-from searchtrace.verifiers.replay import verify_completion
+from searchtrace.traces.linearize import linearize_exact, linearize_natural
+from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from tests.support import RenderedTrace as Rendered
 
-TASK = load_task("maze")
+TASK = get_task("maze")
 OPPOSITE = {"U": "D", "D": "U", "L": "R", "R": "L"}
 
 # A hand-drawn maze: the left column opens into a closed-off area of 13 cells (so a first

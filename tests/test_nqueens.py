@@ -12,26 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from searchtrace.generators.base import Problem, problem_id
-from searchtrace.generators.nqueens import (
+from searchtrace.solvers.dfs import solve_dfs
+from searchtrace.solvers.tree import SearchTree
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import STYLES, DeadEnd, Problem, Violation, problem_id
+from searchtrace.tasks.nqueens.generate import (
     PRESETS,
     NQueensConfig,
     all_solutions,
     count_solutions,
 )
-from searchtrace.registry import load_task
-from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import (
-    NotEnoughSoundDeadEnds,
-    linearize_exact,
-    linearize_natural,
-)
-from searchtrace.traces.parse import split_completion
-from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, Trace
-from searchtrace.verifiers.base import STYLES, DeadEnd, Violation
-from searchtrace.verifiers.nqueens import (
+from searchtrace.tasks.nqueens.rules import (
     EMPTY,
     QueensMove,
     QueensRules,
@@ -41,9 +32,17 @@ from searchtrace.verifiers.nqueens import (
     safe_rows,
     state_from_rows,
 )
-from searchtrace.verifiers.replay import verify_completion
+from searchtrace.traces.linearize import (
+    NotEnoughSoundDeadEnds,
+    linearize_exact,
+    linearize_natural,
+)
+from searchtrace.traces.parse import split_completion
+from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, Trace
 
-TASK = load_task("nqueens")
+TASK = get_task("nqueens")
 KNOWN_COUNTS = {4: 2, 5: 10, 6: 4, 7: 40, 8: 92, 9: 352, 10: 724, 11: 2680, 12: 14200}
 
 

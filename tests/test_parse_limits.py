@@ -25,11 +25,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchtrace.generators.base import GenerationSkipped, Problem
-from searchtrace.registry import TASK_NAMES, Task, get_task
 from searchtrace.solvers.llm_mcts import Rejection, read_proposal
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import solve
+from searchtrace.tasks import Task, get_task, task_names
+from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Verdict
+from searchtrace.tasks.coloring import rules as coloring
+from searchtrace.tasks.equations import rules as equations
+from searchtrace.tasks.sokoban import rules as sokoban
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
 from searchtrace.traces.parse import (
     MAX_COMPLETION_CHARS,
@@ -48,15 +51,13 @@ from searchtrace.traces.render import (
     format_completion,
     render_think_lines,
 )
+from searchtrace.traces.replay import verify_completion
 from searchtrace.trainer.behaviour import (
     analyse,
     answer_reward,
     format_reward,
     step_validity_reward,
 )
-from searchtrace.verifiers import coloring, equations, sokoban
-from searchtrace.verifiers.base import STYLES, Verdict
-from searchtrace.verifiers.replay import verify_completion
 
 MB = 1_000_000
 LIMIT_S = 1.0  # a linear parser takes milliseconds here; a quadratic one, minutes
@@ -93,7 +94,7 @@ def rendered(name: str, style: str, preset: str = "easy") -> tuple[Task, Problem
             trace = linearize_exact(tree, task.rules(problem.data), 1, "uniform", 6)
         except NotEnoughDeadEnds:
             continue
-        lines = render_think_lines(trace, tree, task.step_text(problem.data), style, salt=0)
+        lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style, salt=0)
         moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
         return task, problem, lines, task.answer(problem.data, moves)
     raise AssertionError(f"{name}: no {preset} problem with a backtrack in 60 seeds")
@@ -139,7 +140,7 @@ def test_the_issue_examples_answer_at_once() -> None:
         "a", "a. " * ((MAX_LINE_CHARS - 13) // 3 - 1) + "b")
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 @pytest.mark.parametrize("style", STYLES)
 def test_verifier_and_answer_checker_answer_1mb_at_once(name: str, style: str) -> None:
     task, problem, lines, answer = rendered(name, style)
@@ -274,7 +275,7 @@ def test_non_text_completions_score_zero_and_conversational_ones_are_judged() ->
 
 def test_a_proposal_over_the_line_cap_is_rejected_by_its_own_code() -> None:
     task, problem, lines, _ = rendered("countdown", "compact")
-    rules, text = task.rules(problem.data), task.step_text(problem.data)
+    rules, text = task.rules(problem.data), task.phrasing("compact", problem.data)
     state = rules.initial_state()
     assert isinstance(read_proposal(rules, text, "compact", state, lines[0]), tuple)
     rejected = fast(read_proposal, rules, text, "compact", state, lines[0] + "0" * MB)

@@ -17,17 +17,20 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from searchtrace.generators.base import GenerationSkipped, Problem, problem_id
-from searchtrace.generators.sokoban import PRESETS, SokobanConfig
-from searchtrace.registry import load_task
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import linearize_exact, linearize_natural
-from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
-from searchtrace.verifiers.base import STYLES, DeadEnd, Verdict, Violation
-from searchtrace.verifiers.replay import verify_completion
-from searchtrace.verifiers.sokoban import (
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import (
+    STYLES,
+    DeadEnd,
+    GenerationSkipped,
+    Problem,
+    Verdict,
+    Violation,
+    problem_id,
+)
+from searchtrace.tasks.sokoban.generate import PRESETS, SokobanConfig
+from searchtrace.tasks.sokoban.rules import (
     SokobanMove,
     SokobanRules,
     SokobanState,
@@ -36,9 +39,13 @@ from searchtrace.verifiers.sokoban import (
     draw,
     lowest_cell,
 )
+from searchtrace.traces.linearize import linearize_exact, linearize_natural
+from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from tests.support import RenderedTrace as Rendered
 
-TASK = load_task("sokoban")
+TASK = get_task("sokoban")
 STEP = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 LETTER = {"up": "u", "down": "d", "left": "l", "right": "r"}
 

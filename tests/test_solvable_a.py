@@ -21,19 +21,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from searchtrace.generators.base import GenerationSkipped, Problem
-from searchtrace.registry import load_task
-from searchtrace.verifiers.equations import ONE, EqMove, EqState, SolvabilityUndecided
-from searchtrace.verifiers.nqueens import QueensMove, QueensState
-from searchtrace.verifiers.sudoku import SudokuMove, SudokuState
-from searchtrace.verifiers.zebra import ZebraMove
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import GenerationSkipped, Problem
+from searchtrace.tasks.equations.rules import ONE, EqMove, EqState, SolvabilityUndecided
+from searchtrace.tasks.nqueens.rules import QueensMove, QueensState
+from searchtrace.tasks.sudoku.rules import SudokuMove, SudokuState
+from searchtrace.tasks.zebra.rules import ZebraMove
 
 Walk = Callable[[Any, random.Random], Iterator[Any]]
 
 
 def problems(task: str, preset: str, how_many: int, **knobs: Any) -> list[Problem]:
     """The first `how_many` problems the generator makes for `preset` (skipped seeds move on)."""
-    spec = load_task(task)
+    spec = get_task(task)
     config = spec.make_config(preset, knobs)
     found: list[Problem] = []
     for index in range(how_many * 20):
@@ -66,7 +66,7 @@ def assert_agrees(task: str, problem: Problem, brute: Callable[[Any], bool],
                   walks: int = 12, depth: int = 12) -> tuple[int, int]:
     """`solvable` equals `brute` on every walked state, with a shared and a fresh memo;
     returns (solvable, unsolvable) counts so callers can check both kinds were seen."""
-    spec = load_task(task)
+    spec = get_task(task)
     shared = spec.rules(problem.data)
     draw = random.Random(problem.id)
     counts = [0, 0]
@@ -117,17 +117,17 @@ def test_countdown_solvable_matches_brute_force(preset: str, knobs: dict) -> Non
 
 
 def test_countdown_solvable_hand_made() -> None:
-    rules = load_task("countdown").rules({"numbers": [21, 14, 25, 8], "target": 52})
+    rules = get_task("countdown").rules({"numbers": [21, 14, 25, 8], "target": 52})
     # The issue's example: [8, 60] was abandoned after 60+8=68 but 60-8 makes 52.
     assert rules.solvable((8, 60)) and rules.solvable((21, 14, 25, 8))
     assert not rules.solvable((8, 68)) and not rules.solvable((68,))
     assert rules.solvable((52,))
     # 3, 3, 8, 8 make 24 only through a fraction: 8 / (3 - 8/3).
     fractional = {"numbers": [3, 3, 8, 8], "target": 24}
-    assert not load_task("countdown").rules(fractional).solvable((3, 3, 8, 8))
-    assert load_task("countdown").rules({**fractional, "allow_fractions": True}).solvable(
+    assert not get_task("countdown").rules(fractional).solvable((3, 3, 8, 8))
+    assert get_task("countdown").rules({**fractional, "allow_fractions": True}).solvable(
         (3, 3, 8, 8))
-    assert load_task("countdown").rules({**fractional, "allow_fractions": True}).solvable(
+    assert get_task("countdown").rules({**fractional, "allow_fractions": True}).solvable(
         (3, 8, Fraction(8, 3)))
 
 
@@ -176,7 +176,7 @@ def test_sudoku_solvable_matches_brute_force(knobs: dict) -> None:
 
 
 def test_sudoku_solvable_hand_made() -> None:
-    rules = load_task("sudoku").rules({"size": 4, "grid": [[1, 2, 0, 0], [0, 0, 0, 0],
+    rules = get_task("sudoku").rules({"size": 4, "grid": [[1, 2, 0, 0], [0, 0, 0, 0],
                                                            [0, 0, 0, 0], [0, 0, 0, 0]]})
     start = rules.initial_state()
     assert rules.solvable(start)
@@ -233,7 +233,7 @@ def test_nqueens_solvable_matches_brute_force(n: int, preplaced: int) -> None:
 
 
 def test_nqueens_solvable_hand_made() -> None:
-    rules = load_task("nqueens").rules({"n": 4, "preplaced": [0, 0, 0, 0]})
+    rules = get_task("nqueens").rules({"n": 4, "preplaced": [0, 0, 0, 0]})
     start = rules.initial_state()
     corner = rules.apply(start, QueensMove(0, 0))
     second = rules.apply(start, QueensMove(0, 1))
@@ -310,7 +310,7 @@ def test_zebra_solvable_hand_made() -> None:
                            {"name": "pet", "values": ["dog", "cat", "fish"]}],
             "clues": [["left_of", "colour", "red", "colour", "green"],
                       ["same", "pet", "dog", "colour", "green"]]}
-    rules = load_task("zebra").rules(data)
+    rules = get_task("zebra").rules(data)
     start = rules.initial_state()
     assert rules.solvable(start)
     # The dog in house 1 breaks no clue by itself (no colour is placed), but the dog's
@@ -331,7 +331,7 @@ def test_equations_solvable_is_exact_or_says_it_cannot_decide() -> None:
     """True with a path, False with a proof, and an error (never a guess) in between."""
     data = {"kind": "linear", "variables": ["x"], "equations": ["2x + 3 = 7"], "max_steps": 3,
             "number_limit": 100}
-    rules = load_task("equations").rules(data)
+    rules = get_task("equations").rules(data)
     start = rules.initial_state()
     assert rules.solvable(start)  # subtract 3, divide by 2, read off: 3 steps
     halved = rules.apply(start, EqMove("divide", ((ONE, Fraction(2)),)))
@@ -348,7 +348,7 @@ def test_equations_solvable_is_exact_or_says_it_cannot_decide() -> None:
     assert isinstance(tight, EqState) and tight.steps_left == 1
     assert not rules.solvable(tight)
     # A number beyond the limit: proven hopeless whatever the steps.
-    wide = load_task("equations").rules({**data, "number_limit": 20, "max_steps": 9})
+    wide = get_task("equations").rules({**data, "number_limit": 20, "max_steps": 9})
     big = wide.apply(wide.initial_state(), EqMove("multiply", ((ONE, Fraction(5)),)))
     assert isinstance(big, EqState) and not wide.solvable(big)
 
@@ -356,7 +356,7 @@ def test_equations_solvable_is_exact_or_says_it_cannot_decide() -> None:
 def test_equations_solvable_on_generated_problems() -> None:
     """Every generated problem's start is solvable (the generator followed a path within
     its budget), and an answer, when given, never contradicts the rules' own dead ends."""
-    spec = load_task("equations")
+    spec = get_task("equations")
     for preset in ("easy", "medium", "hard"):
         for problem in problems("equations", preset, 4):
             rules = spec.rules(problem.data)

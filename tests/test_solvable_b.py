@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from searchtrace.generators.base import GenerationSkipped, Problem
-from searchtrace.registry import Task, load_task
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.verifiers.maze import MazeState
-from searchtrace.verifiers.sokoban import SokobanState
+from searchtrace.tasks import Task, get_task
+from searchtrace.tasks.base import GenerationSkipped, Problem
+from searchtrace.tasks.maze.rules import MazeState
+from searchtrace.tasks.sokoban.rules import SokobanState
 
-COLORING, MAZE, SOKOBAN = load_task("coloring"), load_task("maze"), load_task("sokoban")
+COLORING, MAZE, SOKOBAN = get_task("coloring"), get_task("maze"), get_task("sokoban")
 
 
 def problems(task: Task, knobs: dict[str, Any], count: int, seed: int) -> Iterator[Problem]:

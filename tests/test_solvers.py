@@ -9,10 +9,10 @@ import pytest
 
 from searchtrace.config import parse_config
 from searchtrace.errors import UserError
-from searchtrace.generators.base import GenerationSkipped
-from searchtrace.registry import get_task
 from searchtrace.solvers.mcts import MctsSettings, solve_mcts
 from searchtrace.solvers.registry import SOLVERS, solve
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import GenerationSkipped
 from searchtrace.traces.linearize import linearize_natural
 from tests.conftest import SMALL_COUNTDOWN
 

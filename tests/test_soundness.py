@@ -25,22 +25,21 @@ import pytest
 
 from searchtrace.config import BuildConfig, parse_config
 from searchtrace.flows.gate import reverify_rows
-from searchtrace.generators.base import GenerationSkipped, Problem
 from searchtrace.pipelines.build import run_build
 from searchtrace.pipelines.plan import NATURAL, Candidate
 from searchtrace.pipelines.process import Generated, Rejected, finish_row, step_values
-from searchtrace.registry import TASK_NAMES, Task, get_task
 from searchtrace.schemas.rows import TraceRow
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
 from searchtrace.solvers.tree import SearchTree
+from searchtrace.tasks import Task, get_task, task_names
+from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Rules
+from searchtrace.tasks.equations.rules import NUMBER_TOO_LARGE
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
 from searchtrace.traces.parse import split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Step, Trace
-from searchtrace.verifiers.base import STYLES, Rules
-from searchtrace.verifiers.equations import NUMBER_TOO_LARGE
-from searchtrace.verifiers.replay import verify_completion
 
 BUDGET = 50_000
 SEARCH_CAP = 200_000  # states one brute-force question may visit before the test gives up
@@ -135,7 +134,7 @@ def built_row(config: BuildConfig, task: Task, problem: Problem, k: int
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_every_abandoned_state_of_a_built_row_has_no_solution(name: str, solver: str) -> None:
     """Contract: for every task and solver, each state a backtrack of a built row abandons
     is unsolvable by brute force; and rows are built (the rule does not refuse them all)."""
@@ -223,7 +222,7 @@ def backtrack_lines(trace: Trace) -> list[int]:
 
 
 @pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_a_backtrack_that_abandons_a_solvable_state_is_rejected(name: str, style: str) -> None:
     task, problem, tree, trace = verified(name, style)
     rules = task.rules(problem.data)
@@ -245,7 +244,7 @@ def test_a_backtrack_that_abandons_a_solvable_state_is_rejected(name: str, style
 
 
 @pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_a_dead_end_branch_said_twice_is_rejected(name: str, style: str) -> None:
     task, problem, tree, trace = verified(name, style)
     back = backtrack_lines(trace)[0]
@@ -298,7 +297,7 @@ REFORMS: dict[str, Callable[[str], str]] = {
 }
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_an_answer_the_trace_did_not_work_out_is_rejected(name: str) -> None:
     task, problem, tree, trace = verified(name, "compact")
     alternatives = other_answers(task, problem, tree)
@@ -335,7 +334,7 @@ def test_a_longer_solution_is_rejected_for_a_solver_that_promises_the_shortest(
         assert solver in verdict.message
 
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_rows_of_shortest_solvers_verify_as_shortest(name: str) -> None:
     """A bfs or A* row passes the shortest-solution proof (it is not refused wholesale)."""
     task = get_task(name)
@@ -349,7 +348,7 @@ def test_rows_of_shortest_solvers_verify_as_shortest(name: str) -> None:
 
 # ---- process-reward values ---------------------------------------------------------------
 
-@pytest.mark.parametrize("name", TASK_NAMES)
+@pytest.mark.parametrize("name", task_names())
 def test_every_move_step_of_an_mcts_row_has_a_value(name: str) -> None:
     """Dead-end steps (widened ones included) are 0; solution-path steps carry the MCTS
     mean, which is above 0 since the solution was backed up through them."""

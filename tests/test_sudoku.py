@@ -12,18 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from searchtrace.generators.base import GenerationSkipped, Problem, problem_id
-from searchtrace.generators.sudoku import PRESETS, SudokuConfig, count_solutions
-from searchtrace.registry import get_task
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import linearize_exact, linearize_natural
-from searchtrace.traces.parse import split_completion
-from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import Trace
-from searchtrace.verifiers.base import STYLES, DeadEnd
-from searchtrace.verifiers.replay import verify_completion
-from searchtrace.verifiers.sudoku import (
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import STYLES, DeadEnd, GenerationSkipped, Problem, problem_id
+from searchtrace.tasks.sudoku.generate import PRESETS, SudokuConfig, count_solutions
+from searchtrace.tasks.sudoku.rules import (
     BOX_SHAPES,
     SudokuMove,
     SudokuRules,
@@ -33,6 +27,11 @@ from searchtrace.verifiers.sudoku import (
     flatten,
     geometry,
 )
+from searchtrace.traces.linearize import linearize_exact, linearize_natural
+from searchtrace.traces.parse import split_completion
+from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.trace import Trace
 
 TASK = get_task("sudoku")
 SIZES = {4: 5, 6: 12, 9: 30}  # size -> givens used by the trace tests

@@ -11,8 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchtrace.config import SPLITS, parse_config
-from searchtrace.generators.base import GenerationSkipped, Problem
-from searchtrace.generators.sudoku import SudokuConfig
 from searchtrace.pipelines.plan import (
     NATURAL,
     Bucket,
@@ -23,10 +21,12 @@ from searchtrace.pipelines.plan import (
 )
 from searchtrace.pipelines.process import Generated, Rejected, finish_row
 from searchtrace.pipelines.selection import StagedRef, cutoff, first_per_problem, kept_indexes
-from searchtrace.registry import Task, get_task
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.iddfs import solve_iddfs
 from searchtrace.solvers.tree import SearchTree
+from searchtrace.tasks import Task, get_task
+from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem
+from searchtrace.tasks.sudoku.generate import SudokuConfig
 from searchtrace.traces.linearize import (
     NotEnoughDeadEnds,
     NotEnoughSoundDeadEnds,
@@ -44,9 +44,8 @@ from searchtrace.traces.render import (
     format_completion,
     render_think_lines,
 )
+from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
-from searchtrace.verifiers.base import STYLES
-from searchtrace.verifiers.replay import verify_completion
 
 COUNTDOWN = get_task("countdown")
 SUDOKU = get_task("sudoku")
@@ -80,7 +79,7 @@ def solve(task: Task, problem: Problem) -> SearchTree:
 
 def render(task: Task, problem: Problem, tree: SearchTree, trace: Trace, style: str,
            salt: int = 0) -> tuple[list[str], str]:
-    lines = render_think_lines(trace, tree, task.step_text(problem.data), style, salt)
+    lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style, salt)
     moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
     return lines, format_completion(lines, task.answer(problem.data, moves))
 

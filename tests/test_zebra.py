@@ -12,18 +12,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from searchtrace.generators.base import GenerationSkipped, Problem, canonical_json, problem_id
-from searchtrace.generators.zebra import PRESETS, ZebraConfig, solve_grids
-from searchtrace.registry import load_task
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.traces.linearize import linearize_exact, linearize_natural
-from searchtrace.traces.parse import split_completion
-from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.traces.trace import DEAD_END, MOVE, Trace
-from searchtrace.verifiers.base import STYLES, DeadEnd, Violation
-from searchtrace.verifiers.replay import verify_completion
-from searchtrace.verifiers.zebra import (
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import (
+    STYLES,
+    DeadEnd,
+    GenerationSkipped,
+    Problem,
+    Violation,
+    canonical_json,
+    problem_id,
+)
+from searchtrace.tasks.zebra.generate import PRESETS, ZebraConfig, solve_grids
+from searchtrace.tasks.zebra.rules import (
     KINDS,
     Puzzle,
     ZebraMove,
@@ -31,8 +33,13 @@ from searchtrace.verifiers.zebra import (
     ZebraText,
     check_answer,
 )
+from searchtrace.traces.linearize import linearize_exact, linearize_natural
+from searchtrace.traces.parse import split_completion
+from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.trace import DEAD_END, MOVE, Trace
 
-TASK = load_task("zebra")
+TASK = get_task("zebra")
 
 
 @cache

@@ -459,7 +459,7 @@ def validate(
 @app.command()
 def tasks() -> None:
     """List the registered tasks and their presets."""
-    from searchtrace.registry import all_tasks
+    from searchtrace.tasks import all_tasks
 
     for task in all_tasks().values():
         _say(Text.assemble((task.name, "bold"), f": {task.description}"))

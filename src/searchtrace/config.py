@@ -21,11 +21,11 @@ from pydantic import (
 )
 
 from searchtrace.errors import UserError
-from searchtrace.generators.base import TaskConfig
-from searchtrace.registry import get_task
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.policy import url_problem
 from searchtrace.solvers.registry import DEPTH_FIRST
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import TaskConfig
 
 MAX_K = 64
 SPLITS = ("train", "test")

@@ -10,12 +10,11 @@ import json
 
 import numpy as np
 
-from searchtrace.generators.base import GenerationSkipped, Problem
-from searchtrace.registry import TASK_NAMES, Task, get_task
 from searchtrace.solvers.dfs import solve_dfs
+from searchtrace.tasks import Task, get_task, task_names
+from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
 from searchtrace.traces.render import format_completion, render_think_lines
-from searchtrace.verifiers.base import STYLES
 
 EXAMPLE_SEEDS = 200
 
@@ -33,14 +32,14 @@ def render_gallery() -> str:
              "where a task says it cannot, and a state it cannot decide is never abandoned. "
              "The linearizer builds only such branches and the verifier checks every row "
              "with it.", ""]
-    lines += [f"- [{name}](#{name})" for name in TASK_NAMES]
-    for name in TASK_NAMES:
+    lines += [f"- [{name}](#{name})" for name in task_names()]
+    for name in task_names():
         lines += ["", *_task_section(get_task(name))]
     return "\n".join(lines) + "\n"
 
 
 def _task_section(task: Task) -> list[str]:
-    verifier = importlib.import_module(f"searchtrace.verifiers.{task.name}")
+    verifier = importlib.import_module(f"searchtrace.tasks.{task.name}.rules")
     problem, completions = _example(task)
     lines = [f"## {task.name}", "", task.description, "", "### Rules", "",
              inspect.cleandoc(verifier.__doc__ or "").strip(), "", "### Solvability", "",
@@ -77,8 +76,8 @@ def _example(task: Task) -> tuple[Problem, dict[str, str]]:
             continue
         moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
         answer = task.answer(problem.data, moves)
-        text = task.step_text(problem.data)
         return problem, {
-            style: format_completion(render_think_lines(trace, tree, text, style, salt=0), answer)
+            style: format_completion(render_think_lines(
+                trace, tree, task.phrasing(style, problem.data), style, salt=0), answer)
             for style in STYLES}
     raise ValueError(f"{task.name}: no easy problem with a backtrack in {EXAMPLE_SEEDS} seeds")

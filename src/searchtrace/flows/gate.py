@@ -36,10 +36,10 @@ from searchtrace.errors import UserError
 from searchtrace.pipelines.outputs import DATASET_FORMAT, sha256_of
 from searchtrace.pipelines.plan import NATURAL, Candidate, plan_buckets
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
-from searchtrace.registry import get_task
 from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
-from searchtrace.verifiers.base import Verdict
-from searchtrace.verifiers.replay import verify_completion
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import Verdict
+from searchtrace.traces.replay import verify_completion
 from searchtrace.version import build_key
 
 FULL_CHECK_BELOW_ROWS = 100_000

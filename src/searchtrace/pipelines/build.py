@@ -64,9 +64,9 @@ from searchtrace.pipelines.transforms import (
     staged_refs,
 )
 from searchtrace.pipelines.writer import read_staged_batches, shard_count, staged_files
-from searchtrace.registry import get_task
 from searchtrace.schemas.rows import TraceRow
 from searchtrace.solvers.policy import PolicyError
+from searchtrace.tasks import get_task
 from searchtrace.version import build_key
 
 MAX_ROUNDS = 8

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from searchtrace.config import BuildConfig
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig
 from searchtrace.pipelines.plan import NATURAL, Candidate
-from searchtrace.registry import Task
 from searchtrace.schemas.rows import SCHEMA_VERSION, Difficulty, TraceRow
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.llm_mcts import SOLVER_NAME as LLM_SOLVER
@@ -24,6 +22,8 @@ from searchtrace.solvers.llm_mcts import LlmMctsSettings, SearchProblem, solve_l
 from searchtrace.solvers.policy import Policy, Sampling
 from searchtrace.solvers.registry import solve
 from searchtrace.solvers.tree import SearchTree
+from searchtrace.tasks import Task
+from searchtrace.tasks.base import GenerationSkipped, Problem, Rules, TaskConfig
 from searchtrace.traces.linearize import (
     NotEnoughDeadEnds,
     NotEnoughSoundDeadEnds,
@@ -34,9 +34,8 @@ from searchtrace.traces.linearize import (
     require_sound,
 )
 from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import MOVE, Trace
-from searchtrace.verifiers.base import Rules
-from searchtrace.verifiers.replay import verify_completion
 from searchtrace.version import code_version
 
 UNSOLVED_BY_POLICY = "solve:policy_found_no_solution"
@@ -97,7 +96,8 @@ def build_rows_with_policy(config: BuildConfig, task: Task, generated: Sequence[
                            policy: Policy) -> list[TraceRow | Rejected]:
     """Search all `generated` problems together with the language-model policy, then
     finish each row as any other; raises PolicyError (no rows) if the policy fails."""
-    problems = [SearchProblem(task.rules(g.problem.data), task.step_text(g.problem.data),
+    style = config.traces.style
+    problems = [SearchProblem(task.rules(g.problem.data), task.phrasing(style, g.problem.data),
                               g.problem.prompt) for g in generated]
     trees = solve_llm_mcts(problems, policy, llm_mcts_settings(config), config.traces.style,
                            config.solver.node_budget, seed=generated[0].seed if generated else 0)
@@ -150,7 +150,7 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
         return Rejected("linearize:not_enough_sound_dead_ends")
     except NotEnoughDeadEnds:
         return Rejected("linearize:not_enough_dead_ends")
-    text = task.step_text(problem.data)
+    text = task.phrasing(traces.style, problem.data)
     moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
     answer = task.answer(problem.data, moves)
     lines = render_think_lines(trace, tree, text, traces.style, salt=generated.seed % 9973)

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from searchtrace.config import BuildConfig
-from searchtrace.generators.base import TaskConfig
 from searchtrace.pipelines.plan import CandidateRange
 from searchtrace.pipelines.process import (
     Generated,
@@ -32,9 +31,10 @@ from searchtrace.pipelines.process import (
     build_rows_with_policy,
     generate_candidate,
 )
-from searchtrace.registry import Task, get_task
 from searchtrace.solvers.policies import make_policy
 from searchtrace.solvers.policy import Policy
+from searchtrace.tasks import Task, get_task
+from searchtrace.tasks.base import TaskConfig
 
 
 @dataclass(frozen=True)

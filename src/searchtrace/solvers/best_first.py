@@ -11,7 +11,7 @@ import itertools
 
 from searchtrace.solvers.classify import classify, mark_unexpanded, search_key
 from searchtrace.solvers.tree import Node, SearchTree
-from searchtrace.verifiers.base import Rules
+from searchtrace.tasks.base import Rules
 
 
 def solve_astar(rules: Rules, node_budget: int) -> SearchTree:

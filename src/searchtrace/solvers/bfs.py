@@ -6,7 +6,7 @@ from collections import deque
 
 from searchtrace.solvers.classify import classify, mark_unexpanded, search_key
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.verifiers.base import Rules
+from searchtrace.tasks.base import Rules
 
 
 def solve_bfs(rules: Rules, node_budget: int) -> SearchTree:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from searchtrace.solvers.tree import Node, SearchTree
-from searchtrace.verifiers.base import Rules
+from searchtrace.tasks.base import Rules
 
 
 def search_key(rules: Rules) -> Callable[[Any], Hashable]:

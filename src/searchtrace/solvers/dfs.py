@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from searchtrace.solvers.classify import classify
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.verifiers.base import Rules
+from searchtrace.tasks.base import Rules
 
 
 def solve_dfs(rules: Rules, node_budget: int) -> SearchTree:

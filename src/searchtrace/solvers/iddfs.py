@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from searchtrace.solvers.classify import classify, mark_unexpanded
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.verifiers.base import Rules
+from searchtrace.tasks.base import Rules
 
 MAX_DEPTH = 1000
 

@@ -26,11 +26,11 @@ from searchtrace.solvers.classify import classify, mark_unexpanded
 from searchtrace.solvers.mcts import backpropagate
 from searchtrace.solvers.policy import Policy, Sampling, timed_complete
 from searchtrace.solvers.tree import Node, SearchTree
+from searchtrace.tasks.base import DeadEnd, Phrasing, Rules, Verdict
 from searchtrace.traces.parse import MAX_LINE_CHARS, parse_line
 from searchtrace.traces.render import render_think_lines
+from searchtrace.traces.replay import read_dead_end, read_move
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
-from searchtrace.verifiers.base import DeadEnd, Rules, StepText, Verdict
-from searchtrace.verifiers.replay import read_dead_end, read_move
 
 SOLVER_NAME = "llm_mcts"
 VALUES = ("rules", "rollout", "both")
@@ -61,7 +61,7 @@ class SearchProblem:
     """One problem to search: its rules, its step phrasing and the prompt the model sees."""
 
     rules: Rules
-    text: StepText
+    text: Phrasing
     prompt: str
 
 
@@ -203,7 +203,7 @@ def _prompt(search: _Search, node_id: int, style: str) -> str:
     return search.problem.prompt + "<think>\n" + "".join(line + "\n" for line in lines)
 
 
-def read_proposal(rules: Rules, text: StepText, style: str, state: Any,
+def read_proposal(rules: Rules, text: Phrasing, style: str, state: Any,
                   line: str) -> tuple[Any, Any] | DeadEnd | Rejection:
     """What a proposed line means at `state`: a legal (move, next state); a dead-end claim
     the rules confirm; or a rejection with the rule that the line breaks."""
@@ -215,8 +215,8 @@ def read_proposal(rules: Rules, text: StepText, style: str, state: Any,
     if event is None:
         return Rejection("unparsable_step", f"cannot read {line[:80]!r}")
     if event.kind in (MOVE, DEAD_END):
-        read = (read_move(rules, text, style, state, event.phrases) if event.kind == MOVE
-                else read_dead_end(rules, text, style, state, event.phrases[0]))
+        read = (read_move(rules, text, state, event.phrases) if event.kind == MOVE
+                else read_dead_end(rules, text, state, event.phrases[0]))
         return Rejection(read.code, read.message) if isinstance(read, Verdict) else read
     if event.kind == BACKTRACK:
         return Rejection("backtrack_without_dead_end", "a backtrack must follow a dead-end claim")

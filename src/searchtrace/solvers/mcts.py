@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from searchtrace.solvers.classify import classify, mark_unexpanded
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.verifiers.base import Rules
+from searchtrace.tasks.base import Rules
 
 
 @dataclass(frozen=True)

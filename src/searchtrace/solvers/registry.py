@@ -8,7 +8,7 @@ from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.iddfs import solve_iddfs
 from searchtrace.solvers.mcts import MctsSettings, solve_mcts
 from searchtrace.solvers.tree import SearchTree
-from searchtrace.verifiers.base import Rules
+from searchtrace.tasks.base import Rules
 
 SOLVERS = ("dfs", "bfs", "astar", "best_first", "iddfs", "mcts")
 DEPTH_FIRST = ("dfs", "iddfs")  # their visit order is a walk: `natural` traces need one

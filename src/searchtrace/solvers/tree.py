@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from searchtrace.verifiers.base import DeadEnd, Rules
+from searchtrace.tasks.base import DeadEnd, Rules
 
 
 @dataclass

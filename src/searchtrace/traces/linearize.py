@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from searchtrace.solvers.tree import SearchTree
+from searchtrace.tasks.base import Rules, SolvabilityUndecided
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
-from searchtrace.verifiers.base import Rules, SolvabilityUndecided
 
 PLACEMENTS = ("uniform", "early", "late")
 

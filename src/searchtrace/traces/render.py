@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from searchtrace.solvers.tree import SearchTree
+from searchtrace.tasks.base import Phrasing
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
-from searchtrace.verifiers.base import StepText
 
 NATURAL_OPENERS = ("Let me try", "Next, try", "Then try")
 NATURAL_AFTER_BACKTRACK = "Instead, let me try"
@@ -16,7 +16,7 @@ NATURAL_GOAL = "so the puzzle is solved"
 
 
 def render_think_lines(
-    trace: Trace, tree: SearchTree, text: StepText, style: str, salt: int
+    trace: Trace, tree: SearchTree, text: Phrasing, style: str, salt: int
 ) -> list[str]:
     """One line per step. `salt` varies the natural phrasing deterministically per row."""
     lines: list[str] = []
@@ -25,8 +25,8 @@ def render_think_lines(
         node = tree.nodes[step.node]
         pick = salt + index
         if step.kind == MOVE:
-            move = text.move_phrase(node.move, style)
-            state = text.state_phrase(node.state, style)
+            move = text.move_phrase(node.move)
+            state = text.state_phrase(node.state)
             if style == "compact":
                 lines.append(f"try {move} -> {state}")
             else:
@@ -38,20 +38,20 @@ def render_think_lines(
                     opener = NATURAL_OPENERS[pick % len(NATURAL_OPENERS)]
                 lines.append(f"{opener} {move}. {state}.")
         elif step.kind == DEAD_END:
-            dead = text.dead_end_phrase(node.state, node.reason, style)
+            dead = text.dead_end_phrase(node.state, node.reason)
             if style == "compact":
                 lines.append(f"dead: {dead}")
             else:
                 lines.append(f"{dead}, {NATURAL_DEAD[pick % len(NATURAL_DEAD)]}.")
         elif step.kind == BACKTRACK:
             parent_move = node.move
-            ref = text.ref_phrase(node.state, parent_move, style)
+            ref = text.ref_phrase(node.state, parent_move)
             if style == "compact":
                 lines.append(f"back to {ref}")
             else:
                 lines.append(f"{NATURAL_BACK[pick % len(NATURAL_BACK)]} {ref}.")
         elif step.kind == GOAL:
-            goal = text.goal_phrase(node.state, style)
+            goal = text.goal_phrase(node.state)
             lines.append(f"goal: {goal}" if style == "compact" else f"{goal}, {NATURAL_GOAL}.")
         previous = step.kind
     return lines

@@ -14,15 +14,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from searchtrace.registry import get_task
+from searchtrace.tasks import get_task
 from searchtrace.traces.parse import (
     MAX_COMPLETION_CHARS,
     count_kinds,
     extract_answer,
     split_completion,
 )
+from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import BACKTRACK
-from searchtrace.verifiers.replay import verify_completion
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 import sympy
 
-from searchtrace.verifiers.base import OK, DeadEnd, SolvabilityUndecided, Verdict, Violation
+from searchtrace.tasks.base import OK, DeadEnd, SolvabilityUndecided, Verdict, Violation
 
 # ---- polynomials -----------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ from typing import Annotated
 
 import numpy as np
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
-from searchtrace.verifiers.maze import GOAL, OPEN, START, WALL, parse_maze
+from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
+from searchtrace.tasks.maze.rules import GOAL, OPEN, START, WALL, parse_maze
 
 TASK = "maze"
 SIDE_RANGE = (5, 41)

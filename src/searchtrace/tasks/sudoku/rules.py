@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
-from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
+from searchtrace.tasks.base import OK, DeadEnd, Verdict, Violation
 
 BOX_SHAPES: dict[int, tuple[int, int]] = {4: (2, 2), 6: (2, 3), 9: (3, 3)}
 NO_CANDIDATES = "no_candidates"

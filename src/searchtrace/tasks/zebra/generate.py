@@ -28,7 +28,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import field_validator
 
-from searchtrace.generators.base import (
+from searchtrace.tasks.base import (
     GenerationSkipped,
     Problem,
     TaskConfig,
@@ -36,7 +36,7 @@ from searchtrace.generators.base import (
     canonical_json,
     problem_id,
 )
-from searchtrace.verifiers.zebra import (
+from searchtrace.tasks.zebra.rules import (
     ATTRIBUTE_POOL,
     KINDS,
     LEFT_OF,

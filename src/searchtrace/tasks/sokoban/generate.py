@@ -20,8 +20,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
-from searchtrace.verifiers.sokoban import (
+from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
+from searchtrace.tasks.sokoban.rules import (
     NO_PATH,
     Room,
     SokobanRules,

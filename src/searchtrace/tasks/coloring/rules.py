@@ -25,7 +25,7 @@ from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
+from searchtrace.tasks.base import OK, DeadEnd, Verdict, Violation
 
 COLOR_NAMES = ("red", "green", "blue", "yellow", "orange", "purple", "cyan", "white")
 COLOR_LETTERS = tuple(name[0].upper() for name in COLOR_NAMES)  # R G B Y O P C W: distinct

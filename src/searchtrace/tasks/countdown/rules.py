@@ -20,7 +20,7 @@ from typing import Any
 
 import sympy
 
-from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
+from searchtrace.tasks.base import OK, DeadEnd, Verdict, Violation
 
 Number = int | Fraction
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}

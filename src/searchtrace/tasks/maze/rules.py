@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
+from searchtrace.tasks.base import OK, DeadEnd, Verdict, Violation
 
 WALL, OPEN, START, GOAL = "#", ".", "S", "G"
 CUL_DE_SAC = "cul_de_sac"

@@ -25,8 +25,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import field_validator
 
-from searchtrace.generators.base import Problem, TaskConfig, between, problem_id
-from searchtrace.verifiers.coloring import COLOR_LETTERS, COLOR_NAMES, MAX_COLORS
+from searchtrace.tasks.base import Problem, TaskConfig, between, problem_id
+from searchtrace.tasks.coloring.rules import COLOR_LETTERS, COLOR_NAMES, MAX_COLORS
 
 TASK = "coloring"
 

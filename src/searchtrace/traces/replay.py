@@ -26,9 +26,18 @@ from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
 
-from searchtrace.registry import Task
 from searchtrace.solvers.classify import search_key
 from searchtrace.solvers.registry import SHORTEST
+from searchtrace.tasks import Task
+from searchtrace.tasks.base import (
+    OK,
+    DeadEnd,
+    Phrasing,
+    Rules,
+    SolvabilityUndecided,
+    Verdict,
+    Violation,
+)
 from searchtrace.traces.parse import (
     MAX_COMPLETION_CHARS,
     MAX_LINE_CHARS,
@@ -36,15 +45,6 @@ from searchtrace.traces.parse import (
     split_completion,
 )
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
-from searchtrace.verifiers.base import (
-    OK,
-    DeadEnd,
-    Rules,
-    SolvabilityUndecided,
-    StepText,
-    Verdict,
-    Violation,
-)
 
 SHORTEST_BOUND = 200_000  # states the shortest-solution proof may expand before it gives up
 
@@ -62,26 +62,26 @@ def verify_completion(
         return Verdict.fail("verifier_error", f"{type(error).__name__}: {error}")
 
 
-def read_move(rules: Rules, text: StepText, style: str, state: Any,
+def read_move(rules: Rules, text: Phrasing, state: Any,
               phrases: tuple[str, ...]) -> tuple[Any, Any] | Verdict:
     """A move line's (move, next state) at `state`, or the failure: the move unreadable,
     illegal by the rules, or the stated next state untrue."""
-    move = text.parse_move(phrases[0], style)
+    move = text.parse_move(phrases[0])
     if move is None:
         return Verdict.fail("unparsable_move", f"cannot read move {phrases[0]!r}")
     result = rules.apply(state, move)
     if isinstance(result, Violation):
         return Verdict.fail(result.code, result.message)
-    wrong_state = text.state_claim_error(phrases[1], result, style)
+    wrong_state = text.state_claim_error(phrases[1], result)
     if wrong_state is not None:
         return Verdict.fail("wrong_state", wrong_state)
     return move, result
 
 
-def read_dead_end(rules: Rules, text: StepText, style: str, state: Any,
+def read_dead_end(rules: Rules, text: Phrasing, state: Any,
                   phrase: str) -> DeadEnd | Verdict:
     """A dead-end claim the rules confirm of `state`, or the failure: unreadable or false."""
-    claim = text.parse_dead_end(phrase, style)
+    claim = text.parse_dead_end(phrase)
     if claim is None:
         return Verdict.fail("unparsable_dead_end", f"cannot read dead end {phrase!r}")
     why_false = rules.confirm_dead_end(state, claim)
@@ -102,7 +102,7 @@ def _replay(
         return Verdict.fail("bad_format", "expected <think>...</think> then <answer>...</answer>")
     think, answer = parts
     rules = task.rules(data)
-    text = task.step_text(data)
+    text = task.phrasing(style, data)
     path: list[tuple[Any, Any]] = [(rules.initial_state(), None)]  # (state, move into it)
     entered: list[int | None] = [None]  # the line of the move into each path state
     row = num_backtracks is not None  # a dataset row: its guarantees are checked too
@@ -125,14 +125,14 @@ def _replay(
             if after_dead_end:
                 return Verdict.fail("move_after_dead_end",
                                     "a move continues from a dead end without backtracking", index)
-            step = read_move(rules, text, style, state, event.phrases)
+            step = read_move(rules, text, state, event.phrases)
             if isinstance(step, Verdict):
                 return replace(step, line=index)
             move, result = step
             path.append((result, move))
             entered.append(index)
         elif event.kind == DEAD_END:
-            claim = read_dead_end(rules, text, style, state, event.phrases[0])
+            claim = read_dead_end(rules, text, state, event.phrases[0])
             if isinstance(claim, Verdict):
                 return replace(claim, line=index)
             after_dead_end = True
@@ -140,7 +140,7 @@ def _replay(
             if not after_dead_end:
                 return Verdict.fail("backtrack_without_dead_end",
                                     "a backtrack must follow a dead-end claim", index)
-            ref = text.parse_ref(event.phrases[0], style)
+            ref = text.parse_ref(event.phrases[0])
             if ref is None:
                 return Verdict.fail("unparsable_backtrack",
                                     f"cannot read backtrack target {event.phrases[0]!r}", index)
@@ -161,7 +161,7 @@ def _replay(
         else:  # GOAL
             if not rules.is_goal(state):
                 return Verdict.fail("false_goal", "the goal is claimed in a non-goal state", index)
-            if event.phrases[0] != text.goal_phrase(state, style):
+            if event.phrases[0] != text.goal_phrase(state):
                 return Verdict.fail("wrong_goal_statement",
                                     f"goal stated as {event.phrases[0]!r}", index)
             solved = True

@@ -22,8 +22,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import ValidationInfo, field_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
-from searchtrace.verifiers.nqueens import MAX_SIZE, MIN_SIZE
+from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
+from searchtrace.tasks.nqueens.rules import MAX_SIZE, MIN_SIZE
 
 TASK = "nqueens"
 

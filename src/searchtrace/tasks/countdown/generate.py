@@ -16,7 +16,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
+from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
 
 TASK = "countdown"
 COMBINE_ATTEMPTS = 256

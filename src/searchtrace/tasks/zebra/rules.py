@@ -43,7 +43,7 @@ from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from searchtrace.verifiers.base import OK, DeadEnd, Verdict, Violation
+from searchtrace.tasks.base import OK, DeadEnd, Verdict, Violation
 
 KINDS = ("same", "not_same", "next_to", "left_of", "position")
 SAME, NOT_SAME, NEXT_TO, LEFT_OF, POSITION = range(len(KINDS))

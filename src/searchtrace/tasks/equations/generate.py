@@ -20,8 +20,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from searchtrace.generators.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
-from searchtrace.verifiers.equations import (
+from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
+from searchtrace.tasks.equations.rules import (
     ONE,
     XX,
     EquationsRules,

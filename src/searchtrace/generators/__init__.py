@@ -1,1 +1,0 @@
-"""Problem generators: one module per task, each with its config, presets and synthesis."""

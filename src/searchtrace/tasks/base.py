@@ -1,0 +1,340 @@
+"""What every task provides and what it is made of: the problem type and its id, the
+config base, the rules and phrasing protocols that solvers, the linearizer, the styles and
+the verifier see, the task record the registry holds, and answer extraction.
+
+A task's rules are the single source of truth: the solver expands states with them, the
+linearizer widens the search with them, and the verifier replays rendered text through them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from searchtrace.errors import UserError
+
+State = TypeVar("State")
+Move = TypeVar("Move")
+
+
+class TaskConfig(BaseModel):
+    """Base of every task's knobs: frozen, and unknown fields are an error (typos fail loudly)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def between(low: float, high: float) -> AfterValidator:
+    """A knob's range check whose error names it: "must be between 3 and 8, got 9".
+
+    Use as `count: Annotated[int, between(3, 8)] = 4`.
+    """
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(
+                f"must be between {_number(low)} and {_number(high)}, got {_number(value)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+class GenerationSkipped(Exception):
+    """The generator could not make a problem from this seed; `reason` becomes a statistic."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the same content always gives the same bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def problem_id(task: str, canonical_key: Any) -> str:
+    """Hash of a problem's canonical content: duplicates and split overlaps share it."""
+    digest = hashlib.sha256(f"{task}:{canonical_json(canonical_key)}".encode()).hexdigest()
+    return digest[:20]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One task instance: JSON-able data, the prompt shown to a model, and its knobs.
+
+    `data` is everything the rules need to rebuild the instance; `knobs` records the
+    configured generator settings that produced it (stored beside measured difficulty).
+    """
+
+    task: str
+    id: str
+    data: dict[str, Any]
+    prompt: str
+    knobs: dict[str, Any]
+
+    def to_json(self) -> str:
+        return canonical_json(
+            {"task": self.task, "id": self.id, "data": self.data, "prompt": self.prompt,
+             "knobs": self.knobs}
+        )
+
+    @staticmethod
+    def from_json(text: str) -> Problem:
+        obj = json.loads(text)
+        return Problem(obj["task"], obj["id"], obj["data"], obj["prompt"], obj["knobs"])
+
+
+STYLES = ("natural", "compact")  # the text styles every task renders and parses
+
+
+class SolvabilityUndecided(Exception):
+    """`Rules.solvable` can neither prove a state hopeless nor find a solution from it (a
+    task whose legal moves are unbounded, like equations). Such a state is never
+    abandoned: the linearizer does not leave it and the verifier rejects a row that does
+    (`abandoned_undecided`)."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Why a move may not be applied: `code` is a stable statistic key, `message` says it."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DeadEnd:
+    """A rule-confirmed failure of a state: `code` names the rule, `detail` the evidence."""
+
+    code: str
+    detail: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of replaying a completion: the first failing line (0-based) and why."""
+
+    ok: bool
+    code: str = "ok"
+    message: str = ""
+    line: int | None = None
+
+    @staticmethod
+    def fail(code: str, message: str, line: int | None = None) -> Verdict:
+        return Verdict(False, code, message, line)
+
+
+OK = Verdict(True)
+
+
+class Rules(Protocol, Generic[State, Move]):
+    """A task instance's state space.
+
+    `expand` is the solver's branching (ordered best first, one move per distinct child
+    state); `wider_moves` is every legal move, used to find more dead ends than the search
+    met; `apply` is the checked path used to replay text and never raises on a bad move.
+    """
+
+    def initial_state(self) -> State: ...
+
+    def expand(self, state: State) -> list[tuple[Move, State]]: ...
+
+    def wider_moves(self, state: State) -> Iterable[tuple[Move, State]]: ...
+
+    def apply(self, state: State, move: Move) -> State | Violation: ...
+
+    def is_goal(self, state: State) -> bool: ...
+
+    def dead_end(self, state: State) -> DeadEnd | None: ...
+
+    def solvable(self, state: State) -> bool:
+        """Whether a goal is reachable from `state` by legal moves under the rules and the
+        problem's stated limits. Exact (an exhaustive search or a complete solver, memoised
+        by state key), never a heuristic: the linearizer and the verifier rely on it to
+        prove that a backtrack abandons only states with no solution. A task that cannot
+        settle some state raises SolvabilityUndecided for it rather than guess."""
+        ...
+
+    def confirm_dead_end(self, state: State, claim: DeadEnd) -> str | None:
+        """None when the claim is true of `state`, otherwise why it is false."""
+        ...
+
+    def state_key(self, state: State) -> Hashable: ...
+
+    # Optional: `search_key(state) -> Hashable`, what makes two states the same for a
+    # breadth-first or best-first search's duplicate detection, where the state carries
+    # history that does not change what can still be reached (a maze's path); see
+    # solvers.classify.search_key. Without it, `state_key` is used.
+
+    def heuristic(self, state: State) -> float:
+        """A lower bound on the moves from `state` to a goal (admissible, for A*);
+        0 is always admissible where the task knows nothing better."""
+        ...
+
+    def move_to_json(self, move: Move) -> Any: ...
+
+
+class StepText(Protocol, Generic[State, Move]):
+    """How a task says (and reads back) the pieces of a step, per style.
+
+    The shared renderer puts these phrases into sentence or line templates; the parser
+    cuts lines by those templates and hands each phrase back here. Parsers return None on
+    anything they do not recognise; they never raise.
+    """
+
+    def move_phrase(self, move: Move, style: str) -> str: ...
+
+    def parse_move(self, text: str, style: str) -> Move | None: ...
+
+    def state_phrase(self, state: State, style: str) -> str: ...
+
+    def state_claim_error(self, text: str, state: State, style: str) -> str | None:
+        """None when the stated state `text` is true of `state`, otherwise what differs."""
+        ...
+
+    def dead_end_phrase(self, state: State, dead: DeadEnd, style: str) -> str: ...
+
+    def parse_dead_end(self, text: str, style: str) -> DeadEnd | None: ...
+
+    def ref_phrase(self, state: State, move_in: Move | None, style: str) -> str:
+        """Names a state on the current path, as a backtrack target."""
+        ...
+
+    def parse_ref(self, text: str, style: str) -> Hashable | None: ...
+
+    def ref_key(self, state: State, move_in: Move | None) -> Hashable:
+        """The key `parse_ref` must return for a reference to this path state."""
+        ...
+
+    def goal_phrase(self, state: State, style: str) -> str: ...
+
+
+class Phrasing(Protocol, Generic[State, Move]):
+    """How a task says, and reads back, the pieces of a step in one style.
+
+    A style (`traces/styles/`) puts these phrases into its line templates and cuts lines
+    back into phrases; the task's phrasing for that style writes and reads the phrases.
+    One class per task and style, built from the problem's data. Parsers return None on
+    anything they do not recognise; they never raise.
+    """
+
+    def move_phrase(self, move: Move) -> str: ...
+
+    def parse_move(self, text: str) -> Move | None: ...
+
+    def state_phrase(self, state: State) -> str: ...
+
+    def state_claim_error(self, text: str, state: State) -> str | None:
+        """None when the stated state `text` is true of `state`, otherwise what differs."""
+        ...
+
+    def dead_end_phrase(self, state: State, dead: DeadEnd) -> str: ...
+
+    def parse_dead_end(self, text: str) -> DeadEnd | None: ...
+
+    def ref_phrase(self, state: State, move_in: Move | None) -> str:
+        """Names a state on the current path, as a backtrack target."""
+        ...
+
+    def parse_ref(self, text: str) -> Hashable | None: ...
+
+    def ref_key(self, state: State, move_in: Move | None) -> Hashable:
+        """The key `parse_ref` must return for a reference to this path state."""
+        ...
+
+    def goal_phrase(self, state: State) -> str: ...
+
+
+class StyleBound:
+    """Transitional: an old style-taking StepText seen as one style's Phrasing."""
+
+    def __init__(self, text: StepText, style: str) -> None:
+        self.text, self.style = text, style
+
+    def move_phrase(self, move: Any) -> str:
+        return self.text.move_phrase(move, self.style)
+
+    def parse_move(self, text: str) -> Any:
+        return self.text.parse_move(text, self.style)
+
+    def state_phrase(self, state: Any) -> str:
+        return self.text.state_phrase(state, self.style)
+
+    def state_claim_error(self, text: str, state: Any) -> str | None:
+        return self.text.state_claim_error(text, state, self.style)
+
+    def dead_end_phrase(self, state: Any, dead: DeadEnd) -> str:
+        return self.text.dead_end_phrase(state, dead, self.style)
+
+    def parse_dead_end(self, text: str) -> DeadEnd | None:
+        return self.text.parse_dead_end(text, self.style)
+
+    def ref_phrase(self, state: Any, move_in: Any) -> str:
+        return self.text.ref_phrase(state, move_in, self.style)
+
+    def parse_ref(self, text: str) -> Hashable | None:
+        return self.text.parse_ref(text, self.style)
+
+    def ref_key(self, state: Any, move_in: Any) -> Hashable:
+        return self.text.ref_key(state, move_in)
+
+    def goal_phrase(self, state: Any) -> str:
+        return self.text.goal_phrase(state, self.style)
+
+
+def style_bound(step_text: Callable[[dict[str, Any]], StepText],
+                styles: Sequence[str] = STYLES) -> dict[str, Callable[[dict[str, Any]], Phrasing]]:
+    """Transitional: phrasings per style from an old StepText constructor."""
+    return {style: (lambda data, style=style: StyleBound(step_text(data), style))
+            for style in styles}
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything the pipeline needs to know about one task.
+
+    - `generate(config, rng, split)` makes a Problem or raises GenerationSkipped with a
+      reason (the split matters where a task holds values out for the test split);
+    - `rules(data)` / `phrasing(style, data)` rebuild the instance's rules and its
+      phrasing in a style from the problem's JSON data alone, so a stored row can be
+      re-verified without the generator; `phrasings` maps each style the task speaks to
+      the constructor of its phrasing;
+    - `answer(data, moves)` writes the canonical answer for a solution path;
+    - `check_answer(data, text)` judges free-form model output, never evaluating it.
+    """
+
+    name: str
+    description: str
+    config_model: type[TaskConfig]
+    presets: dict[str, dict[str, Any]]
+    generate: Callable[[Any, np.random.Generator, str], Problem]
+    rules: Callable[[dict[str, Any]], Rules]
+    phrasings: Mapping[str, Callable[[dict[str, Any]], Phrasing]]
+    answer: Callable[[dict[str, Any], Sequence[Any]], str]
+    check_answer: Callable[[dict[str, Any], str], Verdict]
+
+    def make_config(self, preset: str | None, overrides: dict[str, Any]) -> TaskConfig:
+        """A validated config from a preset (default `medium`) plus explicit knob values."""
+        name = preset or "medium"
+        if name not in self.presets:
+            raise UserError(
+                f"task.preset: unknown preset {name!r} for {self.name}; "
+                f"allowed: {', '.join(self.presets)}"
+            )
+        return self.config_model(**{**self.presets[name], **overrides})
+
+    def phrasing(self, style: str, data: dict[str, Any]) -> Phrasing:
+        """This instance's phrasing in `style`."""
+        if style not in self.phrasings:
+            raise UserError(f"traces.style: task {self.name} has no phrasing for style "
+                            f"{style!r}; allowed: {', '.join(sorted(self.phrasings))}")
+        return self.phrasings[style](data)

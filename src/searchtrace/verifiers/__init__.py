@@ -1,1 +1,0 @@
-"""Task rules, step text and answer checkers (one module per task), and trace replay."""
