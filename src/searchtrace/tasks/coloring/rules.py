@@ -1,4 +1,4 @@
-"""Graph coloring rules, step text and answer checker.
+"""Graph coloring rules.
 
 A state is the tuple of every node's color, 0 while uncolored (nodes are 1 to n, colors 1
 to k). A move colors one uncolored node with a color none of its colored neighbors has,
@@ -20,18 +20,16 @@ compact style (R, G, B, ...); inside, a move and a dead end hold 1-based numbers
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from searchtrace.tasks.base import OK, DeadEnd, Verdict, Violation
+from searchtrace.tasks.base import DeadEnd, Violation
 
 COLOR_NAMES = ("red", "green", "blue", "yellow", "orange", "purple", "cyan", "white")
 COLOR_LETTERS = tuple(name[0].upper() for name in COLOR_NAMES)  # R G B Y O P C W: distinct
 MAX_COLORS = len(COLOR_NAMES)
 NO_COLOR_LEFT = "no_color_left"
-START = "start"
 
 State = tuple[int, ...]
 
@@ -99,6 +97,11 @@ class Graph:
 def colors_of(mask: int) -> list[int]:
     """The colors (ascending) whose bits are set in `mask`."""
     return [c for c in range(1, MAX_COLORS + 1) if mask >> c & 1]
+
+
+def or_list(words: Sequence[str]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def next_node(state: State) -> int | None:
@@ -216,7 +219,7 @@ class ColoringRules:
         missing = [c for c in range(1, graph.k + 1) if c not in named]
         if missing:
             return (f"the named neighbors of node {node} do not use "
-                    f"{_or_list([graph.color_name(c) for c in missing])}")
+                    f"{or_list([graph.color_name(c) for c in missing])}")
         return None
 
     def state_key(self, state: State) -> Hashable:
@@ -296,309 +299,4 @@ class ColoringRules:
         return f"{move.node}={letter}"
 
 
-# ---- step text -------------------------------------------------------------------------
-
-_NUM = r"[0-9]{1,3}"
-_WORD = r"[a-z]{1,12}"
-_LETTER = r"[A-Z]"
-_NATURAL_MOVE = re.compile(rf"coloring node ({_NUM}) ({_WORD})")
-_COMPACT_MOVE = re.compile(rf"({_NUM})=({_LETTER})")
-_NATURAL_DONE = "Now every node has a color"
-_COMPACT_DONE = "done"
-_NATURAL_NONE = re.compile(rf"Now node ({_NUM}) has no color left")
-_NATURAL_ONE = re.compile(rf"Now node ({_NUM}) must be ({_WORD})")
-_NATURAL_SOME = re.compile(rf"Now node ({_NUM}) can be ({_WORD}(?:, {_WORD})* or {_WORD})")
-_COMPACT_STATE = re.compile(rf"({_NUM}):\{{((?:{_LETTER}(?:,{_LETTER})*)?)\}}")
-_NUM_LIST = rf"{_NUM}(?:, {_NUM})* and {_NUM}"
-_WORD_LIST = rf"{_WORD}(?:, {_WORD})* and {_WORD}"
-_NATURAL_DEAD = re.compile(
-    rf"Node ({_NUM}) has no color left: its neighbors ({_NUM_LIST}) are ({_WORD_LIST})")
-_COMPACT_DEAD = re.compile(
-    rf"({_NUM}) blocked by ((?:{_NUM}={_LETTER},)*{_NUM}={_LETTER})")
-_REF_START = {"natural": "the start", "compact": START}
-_REF_PREFIX = {"natural": "the point where ", "compact": "after "}
-_NATURAL_REF = re.compile(rf"node ({_NUM}) was colored ({_WORD})")
-_NAME_TO_COLOR = {name: i + 1 for i, name in enumerate(COLOR_NAMES)}
-_LETTER_TO_COLOR = {letter: i + 1 for i, letter in enumerate(COLOR_LETTERS)}
-_Claim = str | tuple[int, list[int]]
-
-
-def _or_list(words: Sequence[str]) -> str:
-    """`a`, `a or b`, `a, b or c`."""
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
-
-
-def _and_list(words: Sequence[str]) -> str:
-    """`a and b`, `a, b and c`."""
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
-def _split_list(text: str, last: str) -> list[str]:
-    return text.replace(f" {last} ", ", ").split(", ")
-
-
-def _style(style: str) -> str:
-    """Any style other than compact reads as natural, as the shared renderer does."""
-    return "compact" if style == "compact" else "natural"
-
-
-class ColoringText:
-    """How coloring steps are said and read back, in the natural and compact styles."""
-
-    def __init__(self, graph: Graph) -> None:
-        self.graph = graph
-
-    @staticmethod
-    def from_data(data: dict[str, Any]) -> ColoringText:
-        return ColoringText(Graph.from_data(data))
-
-    def _name(self, color: int, style: str) -> str:
-        if not 1 <= color <= MAX_COLORS:
-            return "?"
-        return COLOR_LETTERS[color - 1] if style == "compact" else COLOR_NAMES[color - 1]
-
-    def move_phrase(self, move: ColoringMove, style: str) -> str:
-        if style == "compact":
-            return f"{move.node}={self._name(move.color, style)}"
-        return f"coloring node {move.node} {self._name(move.color, style)}"
-
-    def parse_move(self, text: str, style: str) -> ColoringMove | None:
-        if _style(style) == "compact":
-            match = _COMPACT_MOVE.fullmatch(text)
-            table = _LETTER_TO_COLOR
-        else:
-            match = _NATURAL_MOVE.fullmatch(text)
-            table = _NAME_TO_COLOR
-        if match is None or match.group(2) not in table:
-            return None
-        return ColoringMove(int(match.group(1)), table[match.group(2)])
-
-    def _focus(self, state: State) -> int | None:
-        """The node a state phrase talks about: a node with no color left, else the next."""
-        dead = self.graph.dead_node(state)
-        return dead if dead is not None else next_node(state)
-
-    def state_phrase(self, state: State, style: str) -> str:
-        node = self._focus(state)
-        compact = style == "compact"
-        if node is None:
-            return _COMPACT_DONE if compact else _NATURAL_DONE
-        free = colors_of(self.graph.free(state, node))
-        if compact:
-            return f"{node + 1}:{{{','.join(self._name(c, style) for c in free)}}}"
-        names = [self._name(c, style) for c in free]
-        if not names:
-            return f"Now node {node + 1} has no color left"
-        if len(names) == 1:
-            return f"Now node {node + 1} must be {names[0]}"
-        return f"Now node {node + 1} can be {_or_list(names)}"
-
-    def state_claim_error(self, text: str, state: State, style: str) -> str | None:
-        """None when the stated node is uncolored with exactly the stated free colors (any
-        uncolored node, not only the one the renderer picks), or "done" of a full state."""
-        claim = self._read_claim(text, style)
-        if claim is None:
-            return f"cannot read the stated node {text!r}"
-        graph = self.graph
-        if claim == _COMPACT_DONE:
-            if 0 in state:
-                return f"states every node is colored but node {state.index(0) + 1} is not"
-            return None
-        node, stated = claim
-        if not 1 <= node <= graph.n:
-            return f"node {node} is not in the graph (nodes are 1 to {graph.n})"
-        if state[node - 1]:
-            return f"node {node} is already {graph.color_name(state[node - 1])}"
-        actual = colors_of(graph.free(state, node - 1))
-        if sorted(stated) != actual:
-            said = ", ".join(graph.color_name(c) for c in sorted(stated)) or "nothing"
-            true = ", ".join(graph.color_name(c) for c in actual) or "nothing"
-            return f"states node {node} can be {said} but it can be {true}"
-        return None
-
-    def _read_claim(self, text: str, style: str) -> _Claim | None:
-        """`done`, or (1-based node, stated colors), or None when unreadable."""
-        if _style(style) == "compact":
-            if text == _COMPACT_DONE:
-                return _COMPACT_DONE
-            match = _COMPACT_STATE.fullmatch(text)
-            if match is None:
-                return None
-            listed = match.group(2)
-            letters = listed.split(",") if listed else []
-            if any(letter not in _LETTER_TO_COLOR for letter in letters):
-                return None
-            return int(match.group(1)), [_LETTER_TO_COLOR[x] for x in letters]
-        if text == _NATURAL_DONE:
-            return _COMPACT_DONE
-        match = _NATURAL_NONE.fullmatch(text)
-        if match is not None:
-            return int(match.group(1)), []
-        match = _NATURAL_ONE.fullmatch(text) or _NATURAL_SOME.fullmatch(text)
-        if match is None:
-            return None
-        names = _split_list(match.group(2), "or")
-        if any(name not in _NAME_TO_COLOR for name in names):
-            return None
-        return int(match.group(1)), [_NAME_TO_COLOR[name] for name in names]
-
-    def dead_end_phrase(self, state: State, dead: DeadEnd, style: str) -> str:
-        node, rest = dead.detail[0], dead.detail[1:]
-        pairs = list(zip(rest[::2], rest[1::2], strict=True))
-        if style == "compact":
-            listed = ",".join(f"{u}={self._name(c, style)}" for u, c in pairs)
-            return f"{node} blocked by {listed}"
-        return (f"Node {node} has no color left: its neighbors "
-                f"{_and_list([str(u) for u, _ in pairs])} are "
-                f"{_and_list([self._name(c, style) for _, c in pairs])}")
-
-    def parse_dead_end(self, text: str, style: str) -> DeadEnd | None:
-        if _style(style) == "compact":
-            match = _COMPACT_DEAD.fullmatch(text)
-            if match is None:
-                return None
-            pairs = [item.split("=") for item in match.group(2).split(",")]
-            if any(letter not in _LETTER_TO_COLOR for _, letter in pairs):
-                return None
-            flat = [x for u, letter in pairs for x in (int(u), _LETTER_TO_COLOR[letter])]
-            return DeadEnd(NO_COLOR_LEFT, (int(match.group(1)), *flat))
-        match = _NATURAL_DEAD.fullmatch(text)
-        if match is None:
-            return None
-        nodes = _split_list(match.group(2), "and")
-        names = _split_list(match.group(3), "and")
-        if len(nodes) != len(names) or any(name not in _NAME_TO_COLOR for name in names):
-            return None
-        flat = [x for u, name in zip(nodes, names, strict=True)
-                for x in (int(u), _NAME_TO_COLOR[name])]
-        return DeadEnd(NO_COLOR_LEFT, (int(match.group(1)), *flat))
-
-    def ref_phrase(self, state: State, move_in: ColoringMove | None, style: str) -> str:
-        """A path state named by the move that made it: a path colors each node once."""
-        style = _style(style)
-        if move_in is None:
-            return _REF_START[style]
-        if style == "compact":
-            return _REF_PREFIX[style] + self.move_phrase(move_in, style)
-        name = self._name(move_in.color, style)
-        return f"{_REF_PREFIX[style]}node {move_in.node} was colored {name}"
-
-    def parse_ref(self, text: str, style: str) -> Hashable | None:
-        style = _style(style)
-        if text == _REF_START[style]:
-            return START
-        prefix = _REF_PREFIX[style]
-        if not text.startswith(prefix):
-            return None
-        rest = text[len(prefix) :]
-        if style == "compact":
-            move = self.parse_move(rest, style)
-            return None if move is None else (move.node, move.color)
-        match = _NATURAL_REF.fullmatch(rest)
-        if match is None or match.group(2) not in _NAME_TO_COLOR:
-            return None
-        return int(match.group(1)), _NAME_TO_COLOR[match.group(2)]
-
-    def ref_key(self, state: State, move_in: ColoringMove | None) -> Hashable:
-        return START if move_in is None else (move_in.node, move_in.color)
-
-    def goal_phrase(self, state: State, style: str) -> str:
-        if _style(style) == "compact":
-            return "all colored"
-        return (f"All {len(state)} nodes are colored and every edge joins two different "
-                f"colors")
-
-
-# ---- answers ---------------------------------------------------------------------------
-
-MAX_ANSWER_CHARS = 2000
-_ANSWER_IGNORED = str.maketrans({ch: " " for ch in "{}[]()\"'"})
-_ANSWER_SEP = re.compile(r"(?:[\s,;.]|\band\b)*", re.IGNORECASE)
-# The spaces after the separator are matched only after one (`\s*` twice in a row would
-# split every run of spaces both ways: quadratic in its length).
-_ANSWER_PAIR = re.compile(
-    r"(?:node\s*)?([0-9]{1,4})\s*(?:(?:[:=]|->|-|\bis\b)\s*)?([A-Za-z]{1,12})\b", re.IGNORECASE)
-_ANSWER_COLOR = {**{name: i + 1 for i, name in enumerate(COLOR_NAMES)},
-                 **{letter.lower(): i + 1 for i, letter in enumerate(COLOR_LETTERS)}}
-
-
-def format_answer(colors: Sequence[int]) -> str:
-    """`1:red 2:green 3:blue ...`: every node with its color name, in node order."""
-    return " ".join(f"{i}:{COLOR_NAMES[c - 1]}" for i, c in enumerate(colors, start=1))
-
-
-def answer_from_moves(data: dict[str, Any], moves: Sequence[ColoringMove]) -> str:
-    """The coloring the moves make, as `1:red 2:green ...`."""
-    colors = [0] * data["nodes"]
-    for move in moves:
-        colors[move.node - 1] = move.color
-    if 0 in colors:
-        raise ValueError("the moves leave nodes uncolored")
-    return format_answer(colors)
-
-
-def check_answer(data: dict[str, Any], text: str) -> Verdict:
-    """Judge a free-form answer: every node gets one of the k colors and no edge joins two
-    nodes of the same color.
-
-    Reads the last <answer> block (else the whole text) as node-color pairs: `1:red`,
-    `1=R`, `node 1 is red`, `1 - red`, separated by spaces, commas, semicolons or lines;
-    colors by name or initial, any case; brackets and quotes are ignored (so JSON works).
-    """
-    if not isinstance(text, str):
-        return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
-    body = extract_answer(text)
-    if len(body) > MAX_ANSWER_CHARS:
-        return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    pairs = _read_pairs(body.translate(_ANSWER_IGNORED))
-    if isinstance(pairs, Verdict):
-        return pairs
-    graph = Graph.from_data(data)
-    colors = [0] * graph.n
-    for node, word in pairs:
-        if not 1 <= node <= graph.n:
-            return Verdict.fail("unknown_node",
-                                f"node {node} is not in the graph (nodes are 1 to {graph.n})")
-        color = _ANSWER_COLOR.get(word.lower(), 0)
-        if not 1 <= color <= graph.k:
-            allowed = ", ".join(COLOR_NAMES[: graph.k])
-            return Verdict.fail("unknown_color",
-                                f"{word!r} is not one of the {graph.k} colors ({allowed})")
-        if colors[node - 1] and colors[node - 1] != color:
-            return Verdict.fail("conflicting_colors", f"node {node} is given two colors")
-        colors[node - 1] = color
-    if 0 in colors:
-        missing = [i + 1 for i, c in enumerate(colors) if not c]
-        return Verdict.fail("missing_node", f"node {missing[0]} has no color "
-                            f"({len(missing)} node(s) missing)")
-    for node, neighbors in enumerate(graph.adj):
-        for u in neighbors:
-            if u > node and colors[u] == colors[node]:
-                return Verdict.fail("color_clash", f"nodes {node + 1} and {u + 1} are joined "
-                                    f"by an edge and both {COLOR_NAMES[colors[u] - 1]}")
-    return OK
-
-
-def _read_pairs(body: str) -> list[tuple[int, str]] | Verdict:
-    """The (node, color word) pairs of the answer, or why it cannot be read."""
-    pairs: list[tuple[int, str]] = []
-    position = 0
-    while True:
-        position = _ANSWER_SEP.match(body, position).end()
-        if position >= len(body):
-            break
-        match = _ANSWER_PAIR.match(body, position)
-        if match is None:
-            return Verdict.fail("unparsable_answer", "the answer must list node:color pairs, "
-                                f"cannot read {body[position : position + 30]!r}")
-        pairs.append((int(match.group(1)), match.group(2)))
-        position = match.end()
-    if not pairs:
-        return Verdict.fail("unparsable_answer", "the answer lists no node:color pairs")
-    return pairs
-
-
 RULES = ColoringRules
-TEXT = ColoringText
