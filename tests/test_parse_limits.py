@@ -30,7 +30,7 @@ from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import solve
 from searchtrace.tasks import Task, get_task, task_names
 from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Verdict
-from searchtrace.tasks.coloring import rules as coloring
+from searchtrace.tasks.coloring import answer as coloring
 from searchtrace.tasks.equations import rules as equations
 from searchtrace.tasks.sokoban import rules as sokoban
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
