@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from searchtrace.tasks.base import DeadEnd
 from searchtrace.tasks.coloring.rules import (
@@ -58,7 +58,7 @@ class ColoringPhrasing(ABC):
     """What both styles share: the graph, the node a state phrase talks about, checking a
     stated node's free colors, and the key of a backtrack target."""
 
-    names: tuple[str, ...]  # how the style says each color, color 1 first
+    names: ClassVar[tuple[str, ...]]  # how the style says each color, color 1 first
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph

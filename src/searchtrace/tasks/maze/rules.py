@@ -1,4 +1,4 @@
-"""Maze rules, step text and answer checker.
+"""Maze rules.
 
 A maze is a grid of walls (`#`) and open cells (`.`) with a start `S` and a goal `G`, both
 open. Cells are named (row,column), 1-based in text, "(1,1)" being the top-left cell, and
@@ -35,13 +35,12 @@ one state of the current path.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from searchtrace.tasks.base import OK, DeadEnd, Verdict, Violation
+from searchtrace.tasks.base import DeadEnd, Violation
 
 WALL, OPEN, START, GOAL = "#", ".", "S", "G"
 CUL_DE_SAC = "cul_de_sac"
@@ -72,6 +71,12 @@ class MazeState(NamedTuple):
 def cell_name(row: int, col: int) -> str:
     """A 0-based cell as text: row 2, column 3 is `(3,4)`."""
     return f"({row + 1},{col + 1})"
+
+
+def direction_words(directions: Sequence[str]) -> str:
+    """Directions as words: `up`, `up or left`, `up, left or right`."""
+    words = [WORDS[d] for d in directions]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -242,7 +247,7 @@ class MazeRules:
         if claim.code == CUL_DE_SAC:
             exits = maze.exits(state)
             if exits:
-                return f"from {name} one can still go {_natural_words(exits)}"
+                return f"from {name} one can still go {direction_words(exits)}"
         elif maze.region(state) >> maze.goal & 1:
             return f"the goal can still be reached from {name} without crossing the path"
         return None
@@ -279,227 +284,4 @@ class MazeRules:
         return f"{move.direction}{cell_name(move.row, move.col)}"
 
 
-# ---- step text -------------------------------------------------------------------------
-
-_NUM = r"([0-9]{1,3})"
-_CELL = rf"\( ?{_NUM} ?, ?{_NUM} ?\)"
-_WORD = r"(?:up|down|left|right)"
-_MOVE_PATTERNS = {
-    "natural": re.compile(rf"({_WORD}) to {_CELL}"),
-    "compact": re.compile(rf"([UDLR]) ?{_CELL}"),
-}
-_NATURAL_EXITS = re.compile(
-    rf"From {_CELL} I can (?:only )?go ({_WORD}(?:, {_WORD}){{0,3}}(?: or {_WORD})?)")
-_NATURAL_NONE = re.compile(rf"From {_CELL} there is nowhere new to go")
-_NATURAL_GOAL = re.compile(rf"{_CELL} is the goal")
-_COMPACT_EXITS = re.compile(r"open (none|[UDLR](?:,[UDLR]){0,3})")
-_AT_GOAL = "goal"
-_DEAD_SAY = {
-    ("natural", CUL_DE_SAC): "I am stuck in a cul-de-sac at {}",
-    ("natural", CUT_OFF): "The walls and my path cut off the goal from {}",
-    ("compact", CUL_DE_SAC): "cul-de-sac at {}",
-    ("compact", CUT_OFF): "goal cut off at {}",
-}
-_DEAD_PATTERNS = {  # per style: (code, its phrase with the cell as two groups)
-    style: [(code, re.compile(re.escape(said).replace(re.escape("{}"), _CELL)))
-            for (said_style, code), said in _DEAD_SAY.items() if said_style == style]
-    for style in ("natural", "compact")
-}
-_REF = re.compile(_CELL)
-_GOAL_PREFIX = {"natural": "I have reached the goal at ", "compact": ""}
-
-
-def _natural_words(directions: Sequence[str]) -> str:
-    """`up`, `up or left`, `up, left or right`."""
-    words = [WORDS[d] for d in directions]
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
-
-
-def _zero_based(row_text: str, col_text: str) -> tuple[int, int]:
-    return int(row_text) - 1, int(col_text) - 1
-
-
-def _style(style: str) -> str:
-    """Any style other than compact reads as natural, as the shared renderer does."""
-    return "compact" if style == "compact" else "natural"
-
-
-class MazeText:
-    """How maze steps are said and read back, in the natural and compact styles."""
-
-    def __init__(self, maze: Maze) -> None:
-        self.maze = maze
-
-    @staticmethod
-    def from_data(data: dict[str, Any]) -> MazeText:
-        return MazeText(maze_from_data(data))
-
-    def move_phrase(self, move: MazeMove, style: str) -> str:
-        name = cell_name(move.row, move.col)
-        if style == "compact":
-            return f"{move.direction}{name}"
-        return f"{WORDS[move.direction]} to {name}"
-
-    def parse_move(self, text: str, style: str) -> MazeMove | None:
-        match = _MOVE_PATTERNS[_style(style)].fullmatch(text)
-        if match is None:
-            return None
-        direction = match.group(1)
-        return MazeMove(LETTERS.get(direction, direction),
-                        *_zero_based(match.group(2), match.group(3)))
-
-    def state_phrase(self, state: MazeState, style: str) -> str:
-        """Where the search stands and which ways lead to cells off the path."""
-        maze = self.maze
-        compact = style == "compact"
-        if state.cell == maze.goal:
-            return _AT_GOAL if compact else f"{maze.name(state.cell)} is the goal"
-        exits = maze.exits(state)
-        if compact:
-            return f"open {','.join(exits) if exits else 'none'}"
-        here = maze.name(state.cell)
-        if not exits:
-            return f"From {here} there is nowhere new to go"
-        if len(exits) == 1:
-            return f"From {here} I can only go {WORDS[exits[0]]}"
-        return f"From {here} I can go {_natural_words(exits)}"
-
-    def state_claim_error(self, text: str, state: MazeState, style: str) -> str | None:
-        """None when the stated cell is the current one and the stated ways out are exactly
-        the open neighbours off the path (any order), or "goal" is stated at the goal."""
-        maze = self.maze
-        claim = self._read_claim(text, style)
-        if claim is None:
-            return f"cannot read the stated position {text!r}"
-        cell, stated = claim
-        here = divmod(state.cell, maze.width)
-        if cell is not None and cell != here:
-            return f"states the position {cell_name(*cell)} but the search is at " \
-                   f"{cell_name(*here)}"
-        if stated == _AT_GOAL:
-            if state.cell != maze.goal:
-                return f"states the goal but {cell_name(*here)} is not the goal"
-            return None
-        actual = maze.exits(state)
-        if sorted(stated) != sorted(actual):
-            said = ",".join(stated) or "none"
-            return (f"states the ways out of {cell_name(*here)} are {said} but they are "
-                    f"{','.join(actual) or 'none'}")
-        return None
-
-    def _read_claim(
-        self, text: str, style: str
-    ) -> tuple[tuple[int, int] | None, str | list[str]] | None:
-        """(stated cell or None, "goal" or the stated directions), or None if unreadable."""
-        if _style(style) == "compact":
-            if text == _AT_GOAL:
-                return None, _AT_GOAL
-            match = _COMPACT_EXITS.fullmatch(text)
-            if match is None:
-                return None
-            listed = match.group(1)
-            return None, [] if listed == "none" else listed.split(",")
-        match = _NATURAL_GOAL.fullmatch(text)
-        if match is not None:
-            return _zero_based(match.group(1), match.group(2)), _AT_GOAL
-        match = _NATURAL_NONE.fullmatch(text)
-        if match is not None:
-            return _zero_based(match.group(1), match.group(2)), []
-        match = _NATURAL_EXITS.fullmatch(text)
-        if match is None:
-            return None
-        words = match.group(3).replace(" or ", ", ").split(", ")
-        return _zero_based(match.group(1), match.group(2)), [LETTERS[w] for w in words]
-
-    def dead_end_phrase(self, state: MazeState, dead: DeadEnd, style: str) -> str:
-        name = cell_name(*dead.detail)
-        return _DEAD_SAY[_style(style), dead.code].format(name)
-
-    def parse_dead_end(self, text: str, style: str) -> DeadEnd | None:
-        for code, pattern in _DEAD_PATTERNS[_style(style)]:
-            match = pattern.fullmatch(text)
-            if match is not None:
-                return DeadEnd(code, _zero_based(match.group(1), match.group(2)))
-        return None
-
-    def ref_phrase(self, state: MazeState, move_in: MazeMove | None, style: str) -> str:
-        """The path state's cell: a simple path holds each cell once."""
-        return self.maze.name(state.cell)
-
-    def parse_ref(self, text: str, style: str) -> Hashable | None:
-        match = _REF.fullmatch(text)
-        return None if match is None else _zero_based(match.group(1), match.group(2))
-
-    def ref_key(self, state: MazeState, move_in: MazeMove | None) -> Hashable:
-        return divmod(state.cell, self.maze.width)
-
-    def goal_phrase(self, state: MazeState, style: str) -> str:
-        return _GOAL_PREFIX[_style(style)] + self.maze.name(state.cell)
-
-
-# ---- answers ---------------------------------------------------------------------------
-
-MAX_ANSWER_CHARS = 20_000
-_LABEL = re.compile(r"^(?![UDLRudlr ]*:)[A-Za-z ]{0,30}:")  # `Moves:`, not `R R:`
-_SEPARATOR = re.compile(r"(?:->|=>|[-,;:|/.\s\[\](){}\"'`>→⇒])+")
-_LETTER_RUN = re.compile(r"[udlr]+")
-
-
-def answer_from_moves(data: dict[str, Any], moves: Sequence[MazeMove]) -> str:
-    """The route as direction letters separated by spaces, e.g. `R R D L`."""
-    return " ".join(move.direction for move in moves)
-
-
-def read_directions(body: str) -> list[str] | None:
-    """Direction letters from `R R D`, `RRD`, `R, R, D`, `right, right, down`, `R -> R -> D`
-    (any case; a leading label such as `Moves:` is skipped); None if anything else is there."""
-    body = _LABEL.sub("", body.strip(), count=1)
-    directions: list[str] = []
-    for token in _SEPARATOR.split(body.lower()):
-        if not token:
-            continue
-        if token in LETTERS:
-            directions.append(LETTERS[token])
-        elif _LETTER_RUN.fullmatch(token):
-            directions.extend(token.upper())
-        else:
-            return None
-    return directions
-
-
-def check_answer(data: dict[str, Any], text: str) -> Verdict:
-    """Judge a free-form answer: moves that walk from S to G over open cells of the grid.
-
-    Reads the last <answer> block (else the whole text) with `read_directions`. The walk
-    may revisit cells and need not be the shortest: it must only never leave the grid or
-    enter a wall, and must end on G.
-    """
-    if not isinstance(text, str):
-        return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
-    body = extract_answer(text)
-    if len(body) > MAX_ANSWER_CHARS:
-        return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    directions = read_directions(body)
-    if not directions:
-        return Verdict.fail("unparsable_answer", "the answer must be moves such as `R R D L` "
-                            "or `right, right, down, left`")
-    maze = maze_from_data(data)
-    row, col = divmod(maze.start, maze.width)
-    for number, direction in enumerate(directions, start=1):
-        dr, dc = DELTAS[direction]
-        row, col = row + dr, col + dc
-        if not (0 <= row < maze.height and 0 <= col < maze.width):
-            return Verdict.fail("off_grid", f"move {number} ({WORDS[direction]}) leaves the grid")
-        if not maze.is_open[row * maze.width + col]:
-            return Verdict.fail("into_wall", f"move {number} ({WORDS[direction]}) runs into the "
-                                f"wall at {cell_name(row, col)}")
-    if row * maze.width + col != maze.goal:
-        return Verdict.fail("not_at_goal", f"the moves end at {cell_name(row, col)}, not at the "
-                            f"goal {maze.name(maze.goal)}")
-    return OK
-
-
 RULES = MazeRules
-TEXT = MazeText
