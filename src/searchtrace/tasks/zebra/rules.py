@@ -1,4 +1,4 @@
-"""Zebra (logic-grid) puzzle rules, step text and answer checker.
+"""Zebra (logic-grid) puzzle rules.
 
 A puzzle has n houses in a row, numbered 1 to n from the left, and a few attributes
 (colour, nationality, pet, ...), each with n values that are a permutation over the
@@ -38,12 +38,11 @@ text states what that next cell can still be.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from searchtrace.tasks.base import OK, DeadEnd, Verdict, Violation
+from searchtrace.tasks.base import DeadEnd, Violation
 
 KINDS = ("same", "not_same", "next_to", "left_of", "position")
 SAME, NOT_SAME, NEXT_TO, LEFT_OF, POSITION = range(len(KINDS))
@@ -69,7 +68,6 @@ _NOUNS = {
 HOUSE_ATTRIBUTE = "colour"  # its values name houses, not people ("the red house")
 
 NO_VALUE_FITS = "no_value_fits"
-START = "start"
 IN_HOUSE, BREAKS_CLUE = "house", "clue"
 
 State = tuple[int, ...]
@@ -236,7 +234,12 @@ def clue_text(puzzle: Puzzle, clue: Clue) -> str:
     return text[0].upper() + text[1:]
 
 
-def _or_list(words: Sequence[str]) -> str:
+def shown_house(house: Any) -> str:
+    """A 0-based house number as text (1-based); anything else as it is."""
+    return str(house + 1) if isinstance(house, int) else repr(house)
+
+
+def or_list(words: Sequence[str]) -> str:
     """`a`, `a or b`, `a, b or c`."""
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
@@ -334,8 +337,8 @@ class ZebraRules:
         puzzle = self.puzzle
         n = puzzle.n
         if not isinstance(move.house, int) or not 0 <= move.house < n:
-            return Violation("unknown_house", f"there is no house {_shown(move.house)}; houses "
-                             f"are numbered 1 to {n}")
+            return Violation("unknown_house", f"there is no house {shown_house(move.house)}; "
+                             f"houses are numbered 1 to {n}")
         a = puzzle.attr_index.get(str(move.attribute).lower())
         if a is None:
             return Violation("unknown_attribute", f"{move.attribute!r} is not an attribute of "
@@ -444,7 +447,7 @@ class ZebraRules:
                 return f"{kind!r} is not a reason a value cannot go in a house"
         missing = [puzzle.values[a][v] for v in range(n) if v not in named]
         if missing:
-            return f"the claim does not rule out {_or_list(missing)} for house {house}"
+            return f"the claim does not rule out {or_list(missing)} for house {house}"
         return None
 
     def state_key(self, state: State) -> Hashable:
@@ -455,314 +458,7 @@ class ZebraRules:
         return float(state.count(-1))
 
     def move_to_json(self, move: ZebraMove) -> str:
-        return f"h{_shown(move.house)} {move.attribute}={move.value}"
-
-
-def _shown(house: Any) -> str:
-    """A 0-based house number as text (1-based); anything else as it is."""
-    return str(house + 1) if isinstance(house, int) else repr(house)
-
-
-# ---- step text -------------------------------------------------------------------------
-
-_NUM = r"[0-9]{1,3}"
-_WORD = r"[A-Za-z]{1,20}"
-_WORD_LIST = rf"{_WORD}(?:, {_WORD})*(?: or {_WORD})?"
-_MOVES = {
-    "natural": re.compile(rf"the ({_WORD}) ({_WORD}) for house ({_NUM})"),
-    "compact": re.compile(rf"h({_NUM}) ({_WORD})=({_WORD})"),
-}
-_NATURAL_FULL = "Now every house is filled in"
-_COMPACT_FULL = "full"
-_NATURAL_NONE = re.compile(rf"Now house ({_NUM})'s ({_WORD}) has no option left")
-_NATURAL_ONE = re.compile(rf"Now house ({_NUM})'s ({_WORD}) must be ({_WORD})")
-_NATURAL_SOME = re.compile(rf"Now house ({_NUM})'s ({_WORD}) can only be ({_WORD_LIST})")
-_COMPACT_STATE = re.compile(rf"h({_NUM}) ({_WORD}):\{{((?:{_WORD}(?:,{_WORD}){{0,11}})?)\}}")
-_NATURAL_REASONS = rf"{_WORD} (?:is in house|breaks clue) {_NUM}"
-_NATURAL_DEAD = re.compile(
-    rf"No ({_WORD}) fits house ({_NUM}) \(((?:{_NATURAL_REASONS}, ){{0,11}}{_NATURAL_REASONS})\)")
-_NATURAL_REASON = re.compile(rf"({_WORD}) (is in house|breaks clue) ({_NUM})")
-_COMPACT_DEAD = re.compile(
-    rf"h({_NUM}) ({_WORD}) none:((?: {_WORD}(?:@h{_NUM}|!c{_NUM})){{1,12}})")
-_COMPACT_REASON = re.compile(rf" ({_WORD})(@h|!c)({_NUM})")
-_REF_START = {"natural": "the empty grid", "compact": START}
-_NATURAL_REF = re.compile(rf"where house ({_NUM}) got the ({_WORD}) ({_WORD})")
-_COMPACT_REF_PREFIX = "after "
-_GOAL = {"natural": "Every house is filled in and every clue holds", "compact": "solved"}
-_Claim = str | tuple[int, str, list[str]]
-
-
-def _style(style: str) -> str:
-    """Any style other than compact reads as natural, as the shared renderer does."""
-    return "compact" if style == "compact" else "natural"
-
-
-class ZebraText:
-    """How zebra steps are said and read back, in the natural and compact styles."""
-
-    def __init__(self, puzzle: Puzzle) -> None:
-        self.puzzle = puzzle
-        self.rules = ZebraRules(puzzle)
-
-    @staticmethod
-    def from_data(data: dict[str, Any]) -> ZebraText:
-        return ZebraText(Puzzle(data))
-
-    def move_phrase(self, move: ZebraMove, style: str) -> str:
-        if style == "compact":
-            return f"h{_shown(move.house)} {move.attribute}={move.value}"
-        return f"the {move.attribute} {move.value} for house {_shown(move.house)}"
-
-    def parse_move(self, text: str, style: str) -> ZebraMove | None:
-        compact = _style(style) == "compact"
-        match = _MOVES["compact" if compact else "natural"].fullmatch(text)
-        if match is None:
-            return None
-        if compact:
-            house, attribute, value = match.groups()
-        else:
-            attribute, value, house = match.groups()
-        return ZebraMove(int(house) - 1, attribute, value)
-
-    def state_phrase(self, state: State, style: str) -> str:
-        """What the cell the solver fills next can still be."""
-        puzzle = self.puzzle
-        focus = self.rules.focus(state)
-        compact = style == "compact"
-        if focus is None:
-            return _COMPACT_FULL if compact else _NATURAL_FULL
-        cell, values = focus
-        a, h = divmod(cell, puzzle.n)
-        names = [puzzle.values[a][v] for v in values]
-        if compact:
-            return f"h{h + 1} {puzzle.names[a]}:{{{','.join(names)}}}"
-        where = puzzle.cell_name(cell)
-        if not names:
-            return f"Now {where} has no option left"
-        if len(names) == 1:
-            return f"Now {where} must be {names[0]}"
-        return f"Now {where} can only be {_or_list(names)}"
-
-    def state_claim_error(self, text: str, state: State, style: str) -> str | None:
-        """None when the stated cell is empty with exactly the stated values left (any
-        cell, not only the one the solver fills next), or when a full grid is stated full."""
-        claim = self._read_claim(text, style)
-        if claim is None:
-            return f"cannot read the stated cell {text[:80]!r}"
-        puzzle = self.puzzle
-        n = puzzle.n
-        if claim == _COMPACT_FULL:
-            if -1 in state:
-                return f"states every house is filled in but {puzzle.cell_name(state.index(-1))}" \
-                       " is empty"
-            return None
-        house, attribute, stated = claim
-        if not 1 <= house <= n:
-            return f"there is no house {house}; houses are numbered 1 to {n}"
-        a = puzzle.attr_index.get(attribute.lower())
-        if a is None:
-            return f"{attribute!r} is not an attribute of this puzzle"
-        cell = a * n + house - 1
-        if state[cell] >= 0:
-            return f"{puzzle.cell_name(cell)} is already {puzzle.values[a][state[cell]]}"
-        indices = []
-        for word in stated:
-            v = puzzle.value_index[a].get(word.lower())
-            if v is None:
-                return f"{word!r} is not a {puzzle.names[a]} of this puzzle"
-            indices.append(v)
-        actual = puzzle.candidates(state, puzzle.masks(state), cell)
-        if sorted(indices) != actual:
-            said = ", ".join(puzzle.values[a][v] for v in sorted(indices)) or "nothing"
-            real = ", ".join(puzzle.values[a][v] for v in actual) or "nothing"
-            return f"states {puzzle.cell_name(cell)} can be {said} but it can be {real}"
-        return None
-
-    def _read_claim(self, text: str, style: str) -> _Claim | None:
-        """`full`, or (house, attribute, stated values), or None when unreadable."""
-        if _style(style) == "compact":
-            if text == _COMPACT_FULL:
-                return _COMPACT_FULL
-            match = _COMPACT_STATE.fullmatch(text)
-            if match is None:
-                return None
-            listed = match.group(3)
-            return int(match.group(1)), match.group(2), listed.split(",") if listed else []
-        if text == _NATURAL_FULL:
-            return _COMPACT_FULL
-        match = _NATURAL_NONE.fullmatch(text)
-        if match is not None:
-            return int(match.group(1)), match.group(2), []
-        match = _NATURAL_ONE.fullmatch(text) or _NATURAL_SOME.fullmatch(text)
-        if match is None:
-            return None
-        listed = match.group(3).replace(" or ", ", ").split(", ")
-        return int(match.group(1)), match.group(2), listed
-
-    def dead_end_phrase(self, state: State, dead: DeadEnd, style: str) -> str:
-        house, attribute = dead.detail[0], dead.detail[1]
-        triples = list(zip(dead.detail[2::3], dead.detail[3::3], dead.detail[4::3],
-                           strict=True))
-        if style == "compact":
-            parts = "".join(f" {value}{'@h' if kind == IN_HOUSE else '!c'}{number}"
-                            for value, kind, number in triples)
-            return f"h{house} {attribute} none:{parts}"
-        parts = ", ".join(
-            f"{value} {'is in house' if kind == IN_HOUSE else 'breaks clue'} {number}"
-            for value, kind, number in triples)
-        return f"No {attribute} fits house {house} ({parts})"
-
-    def parse_dead_end(self, text: str, style: str) -> DeadEnd | None:
-        if _style(style) == "compact":
-            match = _COMPACT_DEAD.fullmatch(text)
-            if match is None:
-                return None
-            house, attribute, listed = match.groups()
-            reasons = [(value, IN_HOUSE if mark == "@h" else BREAKS_CLUE, int(number))
-                       for value, mark, number in _COMPACT_REASON.findall(listed)]
-        else:
-            match = _NATURAL_DEAD.fullmatch(text)
-            if match is None:
-                return None
-            attribute, house, listed = match.groups()
-            reasons = [(value, IN_HOUSE if how == "is in house" else BREAKS_CLUE, int(number))
-                       for value, how, number in _NATURAL_REASON.findall(listed)]
-        return DeadEnd(NO_VALUE_FITS, (int(house), attribute,
-                                       *(x for reason in reasons for x in reason)))
-
-    def ref_phrase(self, state: State, move_in: ZebraMove | None, style: str) -> str:
-        """A path state named by the move that made it: a cell is filled once per path."""
-        style = _style(style)
-        if move_in is None:
-            return _REF_START[style]
-        if style == "compact":
-            return _COMPACT_REF_PREFIX + self.move_phrase(move_in, style)
-        return (f"where house {_shown(move_in.house)} got the {move_in.attribute} "
-                f"{move_in.value}")
-
-    def parse_ref(self, text: str, style: str) -> Hashable | None:
-        style = _style(style)
-        if text == _REF_START[style]:
-            return START
-        if style == "compact":
-            if not text.startswith(_COMPACT_REF_PREFIX):
-                return None
-            move = self.parse_move(text[len(_COMPACT_REF_PREFIX) :], style)
-            return None if move is None else _ref(move)
-        match = _NATURAL_REF.fullmatch(text)
-        if match is None:
-            return None
-        house, attribute, value = match.groups()
-        return _ref(ZebraMove(int(house) - 1, attribute, value))
-
-    def ref_key(self, state: State, move_in: ZebraMove | None) -> Hashable:
-        return START if move_in is None else _ref(move_in)
-
-    def goal_phrase(self, state: State, style: str) -> str:
-        return _GOAL[_style(style)]
-
-
-def _ref(move: ZebraMove) -> tuple[int, str, str]:
-    return move.house, str(move.attribute).lower(), str(move.value).lower()
-
-
-# ---- answers ---------------------------------------------------------------------------
-
-MAX_ANSWER_CHARS = 4000
-MAX_ANSWER_LINES = 60
-_TOKEN = re.compile(r"[A-Za-z]{1,30}|[0-9]{1,6}")
-
-
-def format_answer(puzzle: Puzzle, grid: Sequence[Sequence[int]]) -> str:
-    """One line per house, values in attribute order: `House 1: red, Brit, dog, tea`."""
-    return "\n".join(
-        f"House {h + 1}: " + ", ".join(puzzle.values[a][grid[a][h]]
-                                       for a in range(len(puzzle.names)))
-        for h in range(puzzle.n))
-
-
-def answer_from_moves(data: dict[str, Any], moves: Sequence[ZebraMove]) -> str:
-    """The full grid that the moves fill in, one line per house."""
-    puzzle = Puzzle(data)
-    n = puzzle.n
-    grid = [[-1] * n for _ in puzzle.names]
-    for move in moves:
-        a = puzzle.attr_index[move.attribute.lower()]
-        grid[a][move.house] = puzzle.value_index[a][move.value.lower()]
-    if any(-1 in row for row in grid):
-        raise ValueError("the moves leave empty cells")
-    return format_answer(puzzle, grid)
-
-
-def check_answer(data: dict[str, Any], text: str) -> Verdict:
-    """Judge a free-form answer: a full grid in which every clue holds.
-
-    Reads the last <answer> block (else the whole text). Each line that names values of
-    the puzzle is one house: its first number is the house (a line without a number is
-    the next house in order), its values may come in any order with any separators and
-    words around them ("House 2: red, Swede, cat", "| 2 | red | Swede | cat |",
-    "2. colour=red pet=cat"). Lines naming no value (headers, prose) are ignored. Every
-    value must be in exactly one house and every clue must hold: under the puzzle's
-    uniqueness that is exactly its one solution.
-    """
-    if not isinstance(text, str):
-        return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
-    body = extract_answer(text)
-    if len(body) > MAX_ANSWER_CHARS:
-        return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    puzzle = Puzzle(data)
-    grid = _read_grid(puzzle, body)
-    if isinstance(grid, Verdict):
-        return grid
-    for index, clue in enumerate(puzzle.clues):
-        if not holds_in_grid(clue, grid):
-            return Verdict.fail("clue_broken",
-                                f"clue {index + 1} ({puzzle.texts[index]}) does not hold")
-    return OK
-
-
-def _read_grid(puzzle: Puzzle, body: str) -> list[list[int]] | Verdict:
-    """grid[a][h] from the answer's lines, or why it is not one full grid."""
-    n = puzzle.n
-    grid = [[-1] * n for _ in puzzle.names]
-    where: dict[tuple[int, int], int] = {}  # (attribute, value) -> house
-    seen_houses: set[int] = set()
-    house_lines = 0
-    for line in body.splitlines()[:MAX_ANSWER_LINES]:
-        tokens = _TOKEN.findall(line)
-        items = [(puzzle.owner[t.lower()], t) for t in tokens if t.lower() in puzzle.owner]
-        if not items:
-            continue
-        house_lines += 1
-        number = next((int(t) for t in tokens if t.isdigit()), house_lines)
-        if not 1 <= number <= n:
-            return Verdict.fail("unknown_house", f"there is no house {number}; houses are "
-                                f"numbered 1 to {n}")
-        if number in seen_houses:
-            return Verdict.fail("house_repeated", f"house {number} is given twice")
-        seen_houses.add(number)
-        h = number - 1
-        for a, token in items:
-            v = puzzle.value_index[a][token.lower()]
-            name, value = puzzle.names[a], puzzle.values[a][v]
-            if (a, v) in where:
-                return Verdict.fail("value_repeated", f"{value} is in house {where[a, v] + 1} "
-                                    f"and house {number}")
-            if grid[a][h] >= 0:
-                return Verdict.fail("cell_conflict", f"house {number} has two {name} values, "
-                                    f"{puzzle.values[a][grid[a][h]]} and {value}")
-            grid[a][h] = v
-            where[a, v] = h
-    if not house_lines:
-        return Verdict.fail("unparsable_answer", "the answer names no value of the puzzle")
-    for a, row in enumerate(grid):
-        if -1 in row:
-            return Verdict.fail("incomplete", f"house {row.index(-1) + 1} has no "
-                                f"{puzzle.names[a]}")
-    return grid
+        return f"h{shown_house(move.house)} {move.attribute}={move.value}"
 
 
 RULES = ZebraRules
-TEXT = ZebraText
