@@ -25,7 +25,7 @@ from tests.tasks.coloring.support import (
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_step_text_reads_back_what_it_says(style: str) -> None:
+def test_each_style_reads_back_what_it_says(style: str) -> None:
     text = TASK.phrasing(style, SMALL)
     start = (0,) * 5
     for move in (ColoringMove(4, 3), ColoringMove(1, 1)):

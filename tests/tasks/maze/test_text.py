@@ -18,7 +18,7 @@ from tests.tasks.maze.support import SMALL, TASK, rendered, walk
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_step_text_reads_back_what_it_says(style: str) -> None:
+def test_each_style_reads_back_what_it_says(style: str) -> None:
     rules, text = MazeRules.from_data(SMALL), TASK.phrasing(style, SMALL)
     start = rules.initial_state()
     move = MazeMove("R", 0, 1)

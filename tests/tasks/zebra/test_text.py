@@ -29,7 +29,7 @@ from tests.tasks.zebra.support import (
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_step_text_reads_back_what_it_says(style: str) -> None:
+def test_each_style_reads_back_what_it_says(style: str) -> None:
     problem, tree = solved(0)
     text = TASK.phrasing(style, problem.data)
     start = tree.nodes[0].state
