@@ -8,6 +8,7 @@ what both say alike and reads back through each style's wrappers and separators.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
@@ -20,7 +21,7 @@ _NUM = rf"{DIGITS}|\({DIGITS}/{DIGITS}\)"
 _MOVE = re.compile(rf"^\s*({_NUM})\s*([-+*/])\s*({_NUM})\s*=\s*({_NUM})\s*$")
 
 
-class CountdownPhrasing:
+class CountdownPhrasing(ABC):
     """What both styles say alike. A style sets how the numbers left (`STATE`) and a
     backtrack target (`REF`) are wrapped, as (prefix, suffix), the separators of a dead
     end's pair and of a wrong final number, and its goal phrase."""
@@ -91,6 +92,10 @@ class CountdownPhrasing:
 
     def ref_key(self, state: tuple[Number, ...], move_in: Any) -> Hashable:
         return tuple(sorted(state))
+
+    @abstractmethod
+    def goal_phrase(self, state: tuple[Number, ...]) -> str:
+        """The one number left, said to be the target."""
 
 
 class CountdownNatural(CountdownPhrasing):
