@@ -24,7 +24,6 @@ from searchtrace.tasks import get_task
 from searchtrace.tasks.base import GenerationSkipped, Problem
 from searchtrace.tasks.equations.rules import ONE, EqMove, EqState, SolvabilityUndecided
 from searchtrace.tasks.nqueens.rules import QueensMove, QueensState
-from searchtrace.tasks.sudoku.rules import SudokuMove, SudokuState
 from searchtrace.tasks.zebra.rules import ZebraMove
 
 Walk = Callable[[Any, random.Random], Iterator[Any]]
@@ -75,65 +74,6 @@ def assert_agrees(task: str, problem: Problem, brute: Callable[[Any], bool],
         assert spec.rules(problem.data).solvable(state) is expected, (problem.data, state)
         counts[0 if expected else 1] += 1
     return counts[0], counts[1]
-
-
-# ---- sudoku -----------------------------------------------------------------------------
-
-
-def sudoku_brute(size: int, cells: tuple[int, ...]) -> bool:
-    """Fill the blanks in row-major order with any digit not yet in the cell's row,
-    column or box; the grid is solvable when some order of such fillings fills it."""
-    box_rows, box_cols = {4: (2, 2), 6: (2, 3), 9: (3, 3)}[size]
-
-    def unit_ok(grid: list[int], cell: int, digit: int) -> bool:
-        r, c = divmod(cell, size)
-        for other in range(size * size):
-            if grid[other] != digit or other == cell:
-                continue
-            orow, ocol = divmod(other, size)
-            same_box = (orow // box_rows == r // box_rows and ocol // box_cols == c // box_cols)
-            if orow == r or ocol == c or same_box:
-                return False
-        return True
-
-    def fill(grid: list[int]) -> bool:
-        if 0 not in grid:
-            return True
-        cell = grid.index(0)
-        for digit in range(1, size + 1):
-            if unit_ok(grid, cell, digit):
-                grid[cell] = digit
-                if fill(grid):
-                    return True
-                grid[cell] = 0
-        return False
-
-    return fill(list(cells))
-
-
-@pytest.mark.parametrize("knobs", [{"size": 4, "givens": 5}, {"size": 6, "givens": 16}])
-def test_sudoku_solvable_matches_brute_force(knobs: dict) -> None:
-    seen = [0, 0]
-    for problem in problems("sudoku", "easy", 6, **knobs):
-        size = problem.data["size"]
-        found = assert_agrees("sudoku", problem, lambda s, n=size: sudoku_brute(n, s.cells))
-        seen = [seen[0] + found[0], seen[1] + found[1]]
-    assert seen[0] > 10 and seen[1] > 10, seen
-
-
-def test_sudoku_solvable_hand_made() -> None:
-    rules = get_task("sudoku").rules({"size": 4, "grid": [[1, 2, 0, 0], [0, 0, 0, 0],
-                                                           [0, 0, 0, 0], [0, 0, 0, 0]]})
-    start = rules.initial_state()
-    assert rules.solvable(start)
-    # 3 at r2c3 is legal, but row 1 then needs 3 and 4 in r1c3 and r1c4, whose box
-    # already holds the 3: both cells can only be 4 (neither is empty of candidates yet).
-    state = rules.apply(start, SudokuMove(1, 2, 3))
-    assert isinstance(state, SudokuState) and rules.dead_end(state) is None
-    assert sudoku_brute(4, state.cells) is False
-    assert not rules.solvable(state)
-    # 1 there is right: rows 1 2 3 4 and 3 4 1 2 start a solution.
-    assert rules.solvable(rules.apply(start, SudokuMove(1, 2, 1)))
 
 
 # ---- nqueens ----------------------------------------------------------------------------
