@@ -23,7 +23,6 @@ import pytest
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import GenerationSkipped, Problem
 from searchtrace.tasks.equations.rules import ONE, EqMove, EqState, SolvabilityUndecided
-from searchtrace.tasks.nqueens.rules import QueensMove, QueensState
 from searchtrace.tasks.zebra.rules import ZebraMove
 
 Walk = Callable[[Any, random.Random], Iterator[Any]]
@@ -74,60 +73,6 @@ def assert_agrees(task: str, problem: Problem, brute: Callable[[Any], bool],
         assert spec.rules(problem.data).solvable(state) is expected, (problem.data, state)
         counts[0 if expected else 1] += 1
     return counts[0], counts[1]
-
-
-# ---- nqueens ----------------------------------------------------------------------------
-
-
-def nqueens_brute(n: int, rows: tuple[int, ...]) -> bool:
-    """Try every row for the empty columns, right to left, keeping no two queens on a
-    row or a diagonal; the board is solvable when all columns get a queen."""
-    board = list(rows)
-
-    def safe(col: int, row: int) -> bool:
-        return all(r == -1 or c == col or (r != row and abs(r - row) != abs(c - col))
-                   for c, r in enumerate(board))
-
-    placed = [(c, r) for c, r in enumerate(board) if r != -1]
-    if any(not safe(c, r) for c, r in placed):
-        return False
-
-    def fill(empty: list[int]) -> bool:
-        if not empty:
-            return True
-        col = empty[-1]
-        for row in range(n):
-            if safe(col, row):
-                board[col] = row
-                if fill(empty[:-1]):
-                    return True
-                board[col] = -1
-        return False
-
-    return fill([c for c, r in enumerate(board) if r == -1])
-
-
-@pytest.mark.parametrize(("n", "preplaced"), [(5, 1), (6, 0), (8, 2), (8, 0)])
-def test_nqueens_solvable_matches_brute_force(n: int, preplaced: int) -> None:
-    seen = [0, 0]
-    for problem in problems("nqueens", "medium", 4 if preplaced else 1, n=n,
-                            preplaced=preplaced):
-        found = assert_agrees("nqueens", problem, lambda s, n=n: nqueens_brute(n, s.rows),
-                              walks=30)
-        seen = [seen[0] + found[0], seen[1] + found[1]]
-    assert seen[0] > 5 and seen[1] > 5, seen
-
-
-def test_nqueens_solvable_hand_made() -> None:
-    rules = get_task("nqueens").rules({"n": 4, "preplaced": [0, 0, 0, 0]})
-    start = rules.initial_state()
-    corner = rules.apply(start, QueensMove(0, 0))
-    second = rules.apply(start, QueensMove(0, 1))
-    # 4-queens has two solutions, rows 2-4-1-3 and 3-1-4-2: a queen in a corner is
-    # hopeless although every other column still has a safe row.
-    assert isinstance(corner, QueensState) and rules.dead_end(corner) is None
-    assert not rules.solvable(corner)
-    assert rules.solvable(second) and rules.solvable(start)
 
 
 # ---- zebra ------------------------------------------------------------------------------
