@@ -1,8 +1,8 @@
 """How Countdown steps are said and read back: one phrasing per style.
 
-Both styles write a move as `5+3=8` and name a path state by its numbers; they
-differ in how the numbers left, a dead end and the goal are worded. The shared base holds
-what both say alike and reads back through each style's wrappers and separators.
+Both styles write a move as `5+3=8` and name a path state by its numbers; they differ in
+how the numbers left, a dead end and the goal are worded. The shared base holds what both
+say alike and reads back through each style's wrappers and separators.
 """
 
 from __future__ import annotations
