@@ -1,4 +1,4 @@
-"""Countdown rules, step text and answer checker.
+"""Countdown rules.
 
 A state is the tuple of numbers still to combine, in the order they are stated (untouched
 numbers in their original order, then results as they were made). The goal is one number
@@ -11,8 +11,6 @@ The solver's fast path (`expand`) uses Python integers and fractions; the replay
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,14 +18,8 @@ from typing import Any
 
 import sympy
 
-from searchtrace.tasks.base import OK, DeadEnd, Verdict, Violation
-
-Number = int | Fraction
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
-_DIGITS = r"[0-9]{1,30}"  # ASCII digits only, and no number too long to be a step
-_NUM = rf"{_DIGITS}|\({_DIGITS}/{_DIGITS}\)"
-_NUMBER = re.compile(rf"({_DIGITS})|\(({_DIGITS})/({_DIGITS})\)")
-_MOVE = re.compile(rf"^\s*({_NUM})\s*([-+*/])\s*({_NUM})\s*=\s*({_NUM})\s*$")
+from searchtrace.tasks.base import DeadEnd, Violation
+from searchtrace.tasks.countdown.numbers import Number, combine, fmt, listing
 
 
 @dataclass(frozen=True)
@@ -40,40 +32,6 @@ class CountdownMove:
     result: Number
 
 
-def fmt(value: Number) -> str:
-    if isinstance(value, Fraction) and value.denominator != 1:
-        return f"({value.numerator}/{value.denominator})"
-    return str(int(value))
-
-
-def parse_number(token: str) -> Number | None:
-    """`12` or `(7/3)` in ASCII digits; None for anything else (never raises)."""
-    match = _NUMBER.fullmatch(token.strip())
-    if match is None:
-        return None
-    whole, numerator, denominator = match.groups()
-    if whole is not None:
-        return int(whole)
-    if int(denominator) == 0:
-        return None
-    value = Fraction(int(numerator), int(denominator))
-    return int(value) if value.denominator == 1 else value
-
-
-def _combine(a: Number, op: str, b: Number) -> Number | None:
-    """Exact result of a op b, or None when it is undefined."""
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if b == 0:
-        return None
-    value = Fraction(a) / Fraction(b)
-    return int(value) if value.denominator == 1 else value
-
-
 def _pair_results(
     a: Number, b: Number, fractions: bool
 ) -> list[tuple[Number, str, Number, Number]]:
@@ -83,9 +41,9 @@ def _pair_results(
     if big > small:
         out.append((big, "-", small, big - small))
     if fractions:
-        out.append((big, "/", small, _combine(big, "/", small)))
+        out.append((big, "/", small, combine(big, "/", small)))
         if big != small:
-            out.append((small, "/", big, _combine(small, "/", big)))
+            out.append((small, "/", big, combine(small, "/", big)))
     elif big % small == 0:
         out.append((big, "/", small, big // small))
     return out
@@ -135,7 +93,7 @@ class CountdownRules:
         for operand in (move.a, move.b):
             if operand not in remaining:
                 return Violation("number_not_available",
-                                 f"{fmt(operand)} is not among the numbers {_listing(state)}")
+                                 f"{fmt(operand)} is not among the numbers {listing(state)}")
             remaining.remove(operand)
         if move.op == "/" and move.b == 0:
             return Violation("division_by_zero", "division by zero")
@@ -164,10 +122,10 @@ class CountdownRules:
     def confirm_dead_end(self, state: tuple[Number, ...], claim: DeadEnd) -> str | None:
         actual = self.dead_end(state)
         if actual is None:
-            return f"{_listing(state)} is not a dead end for {self.target}"
+            return f"{listing(state)} is not a dead end for {self.target}"
         if claim.code != actual.code or sorted(claim.detail) != sorted(actual.detail):
-            return (f"the claim names {_listing(claim.detail)} but the numbers are "
-                    f"{_listing(state)}")
+            return (f"the claim names {listing(claim.detail)} but the numbers are "
+                    f"{listing(state)}")
         return None
 
     def state_key(self, state: tuple[Number, ...]) -> Hashable:
@@ -285,242 +243,4 @@ def _fmt_sympy(value: sympy.Rational) -> str:
     return str(value.p) if value.q == 1 else f"({value.p}/{value.q})"
 
 
-def _listing(values: Iterable[Number]) -> str:
-    return ", ".join(fmt(v) for v in values)
-
-
-def _parse_listing(text: str) -> list[Number] | None:
-    parts = [p.strip() for p in text.split(",")]
-    numbers = [parse_number(p) for p in parts]
-    return None if any(n is None for n in numbers) else numbers  # type: ignore[return-value]
-
-
-class CountdownText:
-    """How Countdown steps are said and read back, in the natural and compact styles."""
-
-    def __init__(self, target: int) -> None:
-        self.target = target
-
-    @staticmethod
-    def from_data(data: dict[str, Any]) -> CountdownText:
-        return CountdownText(data["target"])
-
-    def move_phrase(self, move: CountdownMove, style: str) -> str:
-        return f"{fmt(move.a)}{move.op}{fmt(move.b)}={fmt(move.result)}"
-
-    def parse_move(self, text: str, style: str) -> CountdownMove | None:
-        match = _MOVE.match(text)
-        if match is None:
-            return None
-        a, b, result = (parse_number(match.group(g)) for g in (1, 3, 4))
-        if a is None or b is None or result is None:
-            return None
-        return CountdownMove(a, match.group(2), b, result)
-
-    def state_phrase(self, state: tuple[Number, ...], style: str) -> str:
-        if style == "compact":
-            return f"[{_listing(state)}]"
-        return f"That leaves {_listing(state)}"
-
-    def state_claim_error(self, text: str, state: tuple[Number, ...], style: str) -> str | None:
-        body = _strip(text, "[", "]") if style == "compact" else _strip(text, "That leaves ", "")
-        stated = None if body is None else _parse_listing(body)
-        if stated is None:
-            return f"cannot read the stated numbers {text!r}"
-        if Counter(stated) != Counter(state):
-            return f"states {_listing(stated)} but the numbers are {_listing(state)}"
-        return None
-
-    def dead_end_phrase(self, state: tuple[Number, ...], dead: DeadEnd, style: str) -> str:
-        if dead.code == "wrong_final":
-            return (f"{fmt(dead.detail[0])} != {self.target}" if style == "compact"
-                    else f"{fmt(dead.detail[0])} is not {self.target}")
-        a, b = dead.detail
-        return (f"{fmt(a)},{fmt(b)} cannot make {self.target}" if style == "compact"
-                else f"{fmt(a)} and {fmt(b)} cannot make {self.target}")
-
-    def parse_dead_end(self, text: str, style: str) -> DeadEnd | None:
-        final_sep = " != " if style == "compact" else " is not "
-        pair_sep = "," if style == "compact" else " and "
-        if text.endswith(f" cannot make {self.target}"):
-            pair = text[: -len(f" cannot make {self.target}")].split(pair_sep)
-            numbers = [parse_number(p) for p in pair]
-            if len(numbers) == 2 and None not in numbers:
-                return DeadEnd("pair_cannot_reach", tuple(numbers))
-            return None
-        if text.endswith(f"{final_sep}{self.target}"):
-            value = parse_number(text[: -len(f"{final_sep}{self.target}")])
-            return None if value is None else DeadEnd("wrong_final", (value,))
-        return None
-
-    def ref_phrase(self, state: tuple[Number, ...], move_in: Any, style: str) -> str:
-        return f"[{_listing(state)}]" if style == "compact" else f"the numbers {_listing(state)}"
-
-    def parse_ref(self, text: str, style: str) -> Hashable | None:
-        body = _strip(text, "[", "]") if style == "compact" else _strip(text, "the numbers ", "")
-        numbers = None if body is None else _parse_listing(body)
-        return None if numbers is None else tuple(sorted(numbers))
-
-    def ref_key(self, state: tuple[Number, ...], move_in: Any) -> Hashable:
-        return tuple(sorted(state))
-
-    def goal_phrase(self, state: tuple[Number, ...], style: str) -> str:
-        return f"{fmt(state[0])} = {self.target}" if style == "compact" else (
-            f"{fmt(state[0])} is the target")
-
-
-def _strip(text: str, prefix: str, suffix: str) -> str | None:
-    if not text.startswith(prefix) or not text.endswith(suffix):
-        return None
-    return text[len(prefix) : len(text) - len(suffix)]
-
-
-# ---- answers ---------------------------------------------------------------------------
-
-
-def answer_from_moves(data: dict[str, Any], moves: Sequence[CountdownMove]) -> str:
-    """The solution as one expression with the fewest brackets, e.g. `(5+3-2)*4`."""
-    pool: list[tuple[Number, str, int]] = [(n, str(n), 3) for n in data["numbers"]]
-    for move in moves:
-        left = _take(pool, move.a)
-        right = _take(pool, move.b)
-        prec = _PRECEDENCE[move.op]
-        left_text = left[1] if left[2] >= prec else f"({left[1]})"
-        right_text = (right[1] if right[2] > prec or (right[2] == prec and move.op in "+*")
-                      else f"({right[1]})")
-        pool.append((move.result, f"{left_text}{move.op}{right_text}", prec))
-    return pool[0][1]
-
-
-def _take(pool: list[tuple[Number, str, int]], value: Number) -> tuple[Number, str, int]:
-    for index, entry in enumerate(pool):
-        if entry[0] == value:
-            return pool.pop(index)
-    raise ValueError(f"{value} is not in the pool")
-
-
-_TOKEN = re.compile(rf"\s*({_DIGITS}|[-+*/()])")
-_UNICODE = str.maketrans({"×": "*", "÷": "/", "−": "-", "–": "-", "x": "*"})
-MAX_ANSWER_CHARS = 400
-
-
-class _AnswerError(Exception):
-    """Why a free-form answer could not be read (becomes the verdict message)."""
-
-
-def check_answer(data: dict[str, Any], text: str) -> Verdict:
-    """Judge a free-form answer: an expression using every number once that makes the target.
-
-    Accepts `expr` or `expr = target`; tokenizes and parses it (no eval), applies the
-    task's rule on intermediate results, and compares exactly.
-    """
-    if not isinstance(text, str):
-        return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
-    expression = extract_answer(text).translate(_UNICODE)
-    if len(expression) > MAX_ANSWER_CHARS:
-        return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    if "=" in expression:
-        expression, _, stated = expression.partition("=")
-        if parse_number(stated.strip()) != data["target"]:
-            return Verdict.fail("wrong_target", f"the answer claims {stated.strip()!r}")
-    try:
-        tokens = _tokenize(expression)
-        parser = _ExpressionParser(tokens, data.get("allow_fractions", False))
-        value = parser.parse()
-    except _AnswerError as error:
-        return Verdict.fail("unparsable_answer", str(error))
-    if Counter(parser.leaves) != Counter(data["numbers"]):
-        return Verdict.fail("wrong_numbers", f"uses {sorted(parser.leaves)}, must use each of "
-                            f"{sorted(data['numbers'])} once")
-    if value != data["target"]:
-        return Verdict.fail("wrong_value", f"the expression is {value}, not {data['target']}")
-    return OK
-
-
-def _tokenize(text: str) -> list[str]:
-    tokens = []
-    position = 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise _AnswerError(f"unexpected character {text[position]!r}")
-        tokens.append(match.group(1))
-        position = match.end()
-    if not tokens:
-        raise _AnswerError("empty expression")
-    return tokens
-
-
-class _ExpressionParser:
-    """expr := term (('+'|'-') term)*; term := atom (('*'|'/') atom)*; atom := int | (expr)."""
-
-    MAX_DEPTH = 50
-
-    def __init__(self, tokens: list[str], fractions: bool) -> None:
-        self.tokens = tokens
-        self.position = 0
-        self.fractions = fractions
-        self.leaves: list[int] = []
-        self.depth = 0
-
-    def parse(self) -> Number:
-        value = self._expr()
-        if self.position != len(self.tokens):
-            raise _AnswerError(f"unexpected {self.tokens[self.position]!r}")
-        return value
-
-    def _peek(self) -> str | None:
-        return self.tokens[self.position] if self.position < len(self.tokens) else None
-
-    def _expr(self) -> Number:
-        value = self._term()
-        while self._peek() in ("+", "-"):
-            op = self.tokens[self.position]
-            self.position += 1
-            value = self._checked(value, op, self._term())
-        return value
-
-    def _term(self) -> Number:
-        value = self._atom()
-        while self._peek() in ("*", "/"):
-            op = self.tokens[self.position]
-            self.position += 1
-            value = self._checked(value, op, self._atom())
-        return value
-
-    def _atom(self) -> Number:
-        token = self._peek()
-        if token is None:
-            raise _AnswerError("the expression ends too early")
-        self.position += 1
-        if token == "(":
-            self.depth += 1
-            if self.depth > self.MAX_DEPTH:
-                raise _AnswerError("brackets nest too deeply")
-            value = self._expr()
-            if self._peek() != ")":
-                raise _AnswerError("a bracket is not closed")
-            self.position += 1
-            self.depth -= 1
-            return value
-        if re.fullmatch(_DIGITS, token):
-            self.leaves.append(int(token))
-            return int(token)
-        raise _AnswerError(f"unexpected {token!r}")
-
-    def _checked(self, a: Number, op: str, b: Number) -> Number:
-        result = _combine(a, op, b)
-        if result is None:
-            raise _AnswerError("division by zero")
-        if result <= 0:
-            raise _AnswerError(f"{fmt(a)}{op}{fmt(b)} is not positive")
-        if not self.fractions and isinstance(result, Fraction):
-            raise _AnswerError(f"{fmt(a)}{op}{fmt(b)} is not an integer")
-        return result
-
-
 RULES = CountdownRules
-TEXT = CountdownText

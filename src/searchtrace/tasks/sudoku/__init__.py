@@ -1,7 +1,9 @@
-"""The sudoku task: {generate} makes problems, {rules} holds the game and its text."""
+"""The sudoku task: {generate} makes puzzles, {rules} holds the game, {text} says its steps
+in each style, {answer} writes and checks answers; {grid} is the grid's shape and plain
+forms they share."""
 
-from searchtrace.tasks.base import Task, style_bound
-from searchtrace.tasks.sudoku import generate, rules
+from searchtrace.tasks.base import Task
+from searchtrace.tasks.sudoku import answer, generate, rules, text
 
 TASK = Task(
     name="sudoku",
@@ -10,7 +12,7 @@ TASK = Task(
     presets=generate.PRESETS,
     generate=generate.generate,
     rules=rules.RULES.from_data,
-    phrasings=style_bound(rules.TEXT.from_data),
-    answer=rules.answer_from_moves,
-    check_answer=rules.check_answer,
+    phrasings=text.PHRASINGS,
+    answer=answer.answer_from_moves,
+    check_answer=answer.check_answer,
 )

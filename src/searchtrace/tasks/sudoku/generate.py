@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import ValidationInfo, field_validator
 
 from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, problem_id
-from searchtrace.tasks.sudoku.rules import BOX_SHAPES, Geometry, flatten, format_grid, geometry
+from searchtrace.tasks.sudoku.grid import BOX_SHAPES, Geometry, flatten, format_grid, geometry
 
 TASK = "sudoku"
 GIVENS_RANGE: dict[int, tuple[int, int]] = {4: (4, 16), 6: (8, 36), 9: (22, 81)}
