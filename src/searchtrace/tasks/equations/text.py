@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from searchtrace.tasks.base import DeadEnd
 from searchtrace.tasks.equations.algebra import Equation
@@ -33,7 +33,7 @@ from searchtrace.tasks.equations.rules import (
 )
 
 # A move table: (op, pattern, shape), the shape saying which groups hold what.
-MoveTable = list[tuple[str, re.Pattern[str], str]]
+MoveTable = tuple[tuple[str, re.Pattern[str], str], ...]
 
 _EXPR = r"(.{1,160})"
 _OF = r"(?: of equation ([0-9]{1,2}))?"
@@ -96,9 +96,9 @@ class EquationsPhrasing(ABC):
     number limit; reading stated states, dead ends and backtrack targets through the
     style's patterns; and the key a backtrack target reads back as."""
 
-    MOVES: MoveTable
-    OUT_OF_STEPS_SAID: re.Pattern[str]  # groups: steps needed, steps left
-    NUMBER_TOO_LARGE_SAID: re.Pattern[str]  # groups: the number, the limit
+    MOVES: ClassVar[MoveTable]
+    OUT_OF_STEPS_SAID: ClassVar[re.Pattern[str]]  # groups: steps needed, steps left
+    NUMBER_TOO_LARGE_SAID: ClassVar[re.Pattern[str]]  # groups: the number, the limit
 
     def __init__(self, variables: Sequence[str], count: int, number_limit: int) -> None:
         self.variables = tuple(variables)
@@ -189,7 +189,7 @@ class EquationsPhrasing(ABC):
         """The key of a solved state named as a backtrack target, else None."""
 
 
-_NATURAL_MOVES: MoveTable = [
+_NATURAL_MOVES: MoveTable = (
     ("add", re.compile(rf"^adding {_EXPR} to both sides{_OF}$"), "value_eq"),
     ("subtract", re.compile(rf"^subtracting {_EXPR} from both sides{_OF}$"), "value_eq"),
     ("multiply", re.compile(rf"^multiplying both sides{_OF} by {_EXPR}$"), "eq_value"),
@@ -201,7 +201,7 @@ _NATURAL_MOVES: MoveTable = [
     ("substitute", re.compile(r"^substituting equation ([0-9]{1,2}) into equation "
                               r"([0-9]{1,2})$"), "eq_target"),
     ("read", re.compile(r"^reading off the solution$"), "none"),
-]
+)
 _NATURAL_STATE = re.compile(rf"^Now (.+), with {_COUNT} steps? left$")
 _SYSTEM_PREFIX = "Now the equations are "
 _SYSTEM_TAIL = re.compile(rf", with {_COUNT} steps? left$")
@@ -299,7 +299,7 @@ class EquationsNatural(EquationsPhrasing):
         return self._solution_key(text[len(_SOLUTION_REF_PREFIX):])
 
 
-_COMPACT_MOVES: MoveTable = [
+_COMPACT_MOVES: MoveTable = (
     ("add", re.compile(rf"^{_PREFIX}add {_EXPR}$"), "eq_value"),
     ("subtract", re.compile(rf"^{_PREFIX}sub {_EXPR}$"), "eq_value"),
     ("multiply", re.compile(rf"^{_PREFIX}mul {_EXPR}$"), "eq_value"),
@@ -310,7 +310,7 @@ _COMPACT_MOVES: MoveTable = [
     ("solve", re.compile(r"^eq([0-9]{1,2}): solve ([xy])$"), "eq_var"),
     ("substitute", re.compile(r"^eq([0-9]{1,2}) into eq([0-9]{1,2})$"), "eq_target"),
     ("read", re.compile(r"^read off$"), "none"),
-]
+)
 _COMPACT_STATE = re.compile(rf"^(.+) \({_COUNT} left\)$")
 
 
