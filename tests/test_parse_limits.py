@@ -33,7 +33,7 @@ from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Verdict
 from searchtrace.tasks.coloring import rules as coloring
 from searchtrace.tasks.equations import answer as equations
 from searchtrace.tasks.equations.text import EquationsCompact, EquationsNatural
-from searchtrace.tasks.sokoban import rules as sokoban
+from searchtrace.tasks.sokoban import answer as sokoban
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
 from searchtrace.traces.parse import (
     MAX_COMPLETION_CHARS,

@@ -1,319 +1,34 @@
-"""Sokoban: config validation, solvable rooms, exact dead ends, traces that verify, corrupted
-traces and wrong answers that are rejected, and a verifier that never raises on any text.
-
-Solvability, dead ends and the heuristic are checked against an independent brute-force
-breadth-first search written here from the drawn grid alone."""
+"""Sokoban rules, against an independent brute-force model of the game: expand gives every
+legal push once, the heuristic is a lower bound, every dead end is real and confirmed and
+every false claim says why, each broken rule has its code, and traces verify while an
+illegal push or a false dead-end claim in one is rejected."""
 
 from __future__ import annotations
 
-import re
-from collections import deque
-from dataclasses import dataclass
-from functools import cache
-
-import numpy as np
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
-from pydantic import ValidationError
 
-from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
-from searchtrace.tasks import get_task
-from searchtrace.tasks.base import (
-    STYLES,
-    DeadEnd,
-    GenerationSkipped,
-    Problem,
-    Verdict,
-    Violation,
-    problem_id,
-)
-from searchtrace.tasks.sokoban.generate import PRESETS, SokobanConfig
-from searchtrace.tasks.sokoban.rules import (
-    SokobanMove,
-    SokobanRules,
-    SokobanState,
-    SokobanText,
-    check_answer,
-    draw,
-    lowest_cell,
-)
+from searchtrace.tasks.base import STYLES, DeadEnd, Violation
+from searchtrace.tasks.sokoban.answer import check_answer
+from searchtrace.tasks.sokoban.room import draw
+from searchtrace.tasks.sokoban.rules import SokobanMove, SokobanRules, SokobanState
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.replay import verify_completion
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
-from tests.support import RenderedTrace as Rendered
-
-TASK = get_task("sokoban")
-STEP = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
-LETTER = {"up": "u", "down": "d", "left": "l", "right": "r"}
-
-
-@cache
-def make_problem(seed: int, preset: str = "medium") -> Problem:
-    """The first problem the generator makes from `seed`'s stream (skipped seeds move on)."""
-    config = TASK.make_config(preset, {})
-    for index in range(50):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, index)))
-        try:
-            return TASK.generate(config, rng, "train")
-        except GenerationSkipped:
-            continue
-    raise AssertionError(f"no {preset} Sokoban problem from seed {seed}")
-
-
-@cache
-def solved(seed: int, preset: str = "medium") -> tuple[Problem, SearchTree]:
-    problem = make_problem(seed, preset)
-    tree = solve_dfs(TASK.rules(problem.data), 20_000)
-    assert tree.solution is not None, problem.data
-    return problem, tree
-
-
-def solution_moves(tree: SearchTree) -> list[SokobanMove]:
-    return [tree.nodes[n].move for n in tree.solution_path()[1:]]
-
-
-
-@cache
-def rendered(seed: int, k: int, style: str) -> Rendered:
-    """A medium problem's exact-k trace, rendered as `build_row` renders it."""
-    problem = make_problem(seed)
-    tree = solve_dfs(TASK.rules(problem.data), 20_000)  # its own tree: linearizing grows it
-    return Rendered.build(TASK, problem, tree, k, style, 6, salt=seed)
-
-
-def move_line(r: Rendered, move: SokobanMove, state: SokobanState) -> str:
-    said, now = r.text.move_phrase(move, r.style), r.text.state_phrase(state, r.style)
-    return f"try {said} -> {now}" if r.style == "compact" else f"Let me try {said}. {now}."
-
-
-def dead_line(r: Rendered, state: SokobanState, claim: DeadEnd) -> str:
-    said = r.text.dead_end_phrase(state, claim, r.style)
-    return f"dead: {said}" if r.style == "compact" else f"{said}, so this is a dead end."
-
-
-def back_line(r: Rendered, state: SokobanState) -> str:
-    ref = r.text.ref_phrase(state, None, r.style)
-    return f"back to {ref}" if r.style == "compact" else f"Let me go back to {ref}."
-
-
-# ---- an independent model of the game, from the drawn grid -----------------------------
-
-
-@dataclass(frozen=True)
-class Plain:
-    """A room read straight from its characters: cells are 1-based (row, col) tuples."""
-
-    walls: frozenset
-    goals: frozenset
-    boxes: frozenset
-    player: tuple[int, int]
-
-    @staticmethod
-    def read(grid: list[str]) -> Plain:
-        cells = {(r, c): ch for r, row in enumerate(grid, 1) for c, ch in enumerate(row, 1)}
-        return Plain(frozenset(p for p, ch in cells.items() if ch == "#"),
-                     frozenset(p for p, ch in cells.items() if ch in ".*+"),
-                     frozenset(p for p, ch in cells.items() if ch in "$*"),
-                     next(p for p, ch in cells.items() if ch in "@+"))
-
-    def reach(self, player: tuple[int, int], boxes: frozenset) -> set[tuple[int, int]]:
-        seen, todo = {player}, [player]
-        while todo:
-            r, c = todo.pop()
-            for dr, dc in STEP.values():
-                near = (r + dr, c + dc)
-                if near not in seen and near not in self.walls and near not in boxes:
-                    seen.add(near)
-                    todo.append(near)
-        return seen
-
-    def pushes(self, player, boxes):
-        """(box, direction, new player, new boxes) of every legal push."""
-        reach = self.reach(player, boxes)
-        for box in sorted(boxes):
-            for name, (dr, dc) in STEP.items():
-                target, behind = (box[0] + dr, box[1] + dc), (box[0] - dr, box[1] - dc)
-                if target not in self.walls and target not in boxes and behind in reach:
-                    yield box, name, box, (boxes - {box}) | {target}
-
-    def fewest(self, player, boxes: frozenset, limit: int) -> int | None:
-        """Fewest pushes to put every box on a goal, by breadth-first search; None when
-        more than `limit` are needed (or it cannot be done)."""
-        def key(p, b):
-            return min(self.reach(p, b)), b
-
-        frontier, seen = [(player, boxes)], {key(player, boxes)}
-        for depth in range(limit + 1):
-            following = []
-            for p, b in frontier:
-                if b <= self.goals:
-                    return depth
-                for *_, p2, b2 in self.pushes(p, b):
-                    if key(p2, b2) not in seen:
-                        seen.add(key(p2, b2))
-                        following.append((p2, b2))
-            frontier = following
-        return None
-
-
-def plain_state(rules: SokobanRules, state: SokobanState) -> tuple[tuple[int, int], frozenset]:
-    room = rules.room
-    return room.coords(state.player), frozenset(room.coords(b) for b in state.boxes)
-
-
-def lurd(problem: Problem, moves: list[SokobanMove]) -> str:
-    """The player's full move string for the pushes: lowercase walks, uppercase pushes."""
-    plain = Plain.read(problem.data["grid"])
-    player, boxes, letters = plain.player, set(plain.boxes), []
-    for move in moves:
-        dr, dc = STEP[move.direction]
-        box = (move.row, move.col)
-        behind = (box[0] - dr, box[1] - dc)
-        came = {player: None}
-        todo = deque([player])
-        while todo:
-            cell = todo.popleft()
-            for name, (ddr, ddc) in STEP.items():
-                near = (cell[0] + ddr, cell[1] + ddc)
-                if near not in came and near not in plain.walls and near not in boxes:
-                    came[near] = (cell, name)
-                    todo.append(near)
-        walk, cell = [], behind
-        while came[cell] is not None:
-            cell, name = came[cell]
-            walk.append(LETTER[name])
-        letters += [*reversed(walk), LETTER[move.direction].upper()]
-        boxes.remove(box)
-        boxes.add((box[0] + dr, box[1] + dc))
-        player = box
-    return "".join(letters)
-
-
-# ---- config ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("knobs", "field", "allowed"),
-    [
-        ({"height": 2}, "height", "must be between 3 and 10, got 2"),
-        ({"width": 11}, "width", "must be between 3 and 10, got 11"),
-        ({"boxes": 0}, "boxes", "must be between 1 and 3, got 0"),
-        ({"boxes": 4}, "boxes", "must be between 1 and 3, got 4"),
-        ({"pulls": 0}, "pulls", "must be between 1 and 300, got 0"),
-        ({"min_pushes": 61}, "min_pushes", "must be between 1 and 60, got 61"),
-        ({"slack": -1}, "slack", "must be between 0 and 10, got -1"),
-        ({"slack": 11}, "slack", "must be between 0 and 10, got 11"),
-        ({"walls": -1}, "walls", "must be between 0 and a third of height * width, got -1"),
-    ],
+from searchtrace.traces.trace import DEAD_END, MOVE
+from tests.tasks.sokoban.support import (
+    ROOM,
+    STEP,
+    TASK,
+    Plain,
+    Rendered,
+    back_line,
+    dead_line,
+    move_line,
+    plain_state,
+    rendered,
+    solution_moves,
+    solved,
 )
-def test_config_errors_name_field_and_range(knobs: dict, field: str, allowed: str) -> None:
-    with pytest.raises(ValidationError) as error:
-        SokobanConfig(**knobs)
-    assert error.value.errors()[0]["loc"] == (field,)
-    assert allowed in str(error.value)
-
-
-def test_walls_must_fit_the_room() -> None:
-    with pytest.raises(ValidationError, match=r"walls must be between 0 and 8 \(a third of the "
-                                              r"5x5 floor\), got 9"):
-        SokobanConfig(height=5, width=5, walls=9)
-    assert SokobanConfig(height=5, width=5, walls=8).walls == 8
-
-
-def test_config_is_frozen_and_rejects_unknown_knobs() -> None:
-    with pytest.raises(ValidationError, match="goals"):
-        SokobanConfig(goals=2)
-    with pytest.raises(ValidationError):
-        SokobanConfig().boxes = 3  # type: ignore[misc]
-
-
-@pytest.mark.parametrize("preset", ["easy", "medium", "hard"])
-def test_presets_validate(preset: str) -> None:
-    config = TASK.make_config(preset, {})
-    assert config.model_dump() == PRESETS[preset]
-    assert config.boxes == {"easy": 1, "medium": 2, "hard": 3}[preset]
-
-
-# ---- generation ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("preset", ["easy", "medium", "hard"])
-def test_same_seed_same_problem(preset: str) -> None:
-    config = TASK.make_config(preset, {})
-
-    def make(seed: int) -> Problem | None:
-        try:
-            return TASK.generate(config, np.random.default_rng(seed), "train")
-        except GenerationSkipped:
-            return None
-
-    problems = [make(seed) for seed in range(6)]
-    assert problems == [make(seed) for seed in range(6)]
-    made = [p for p in problems if p is not None]
-    assert len(made) >= 5
-    assert len({p.id for p in made}) == len(made)
-    for problem in made:
-        grid = problem.data["grid"]
-        assert len(grid) == config.height + 2 and {len(row) for row in grid} == {config.width + 2}
-        assert set(grid[0]) == set(grid[-1]) == {"#"}
-        plain = Plain.read(grid)
-        assert len(plain.boxes) == len(plain.goals) == config.boxes
-        assert not plain.boxes <= plain.goals
-        assert problem.knobs == config.model_dump(mode="json")
-
-
-def test_problem_json_round_trip_prompt_and_id() -> None:
-    for seed in range(3):
-        problem = make_problem(seed)
-        assert Problem.from_json(problem.to_json()) == problem
-        assert Problem.from_json(problem.to_json()).to_json() == problem.to_json()
-        assert "\n".join(problem.data["grid"]) in problem.prompt
-        assert f"at most {problem.data['max_pushes']} pushes" in problem.prompt
-        assert "<answer></answer>" in problem.prompt
-        for char in "#-.$*@+":
-            assert f"{char} is" in problem.prompt
-        # the id names the position, not where in its region the player happens to stand
-        rules = TASK.rules(problem.data)
-        start = rules.initial_state()
-        canonical = draw(rules.room, start.boxes, lowest_cell(rules.region(start)))
-        assert problem.id == problem_id("sokoban", {"grid": canonical,
-                                                    "max_pushes": problem.data["max_pushes"]})
-
-
-@pytest.mark.parametrize(("preset", "seeds"), [("easy", 6), ("medium", 5), ("hard", 1)])
-def test_every_problem_is_solvable_within_its_limit(preset: str, seeds: int) -> None:
-    """Brute-force BFS finds the fewest pushes: the limit is exactly that plus slack."""
-    config = TASK.make_config(preset, {})
-    for seed in range(seeds):
-        problem = make_problem(seed, preset)
-        plain = Plain.read(problem.data["grid"])
-        limit = problem.data["max_pushes"]
-        fewest = plain.fewest(plain.player, plain.boxes, limit)
-        assert fewest == limit - config.slack, problem.data
-        assert fewest >= config.min_pushes
-
-
-def test_hard_problems_solve_within_the_budget() -> None:
-    for seed in range(4):
-        problem, tree = solved(seed, "hard")
-        assert tree.nodes_expanded < 20_000
-        assert check_answer(problem.data, TASK.answer(problem.data, solution_moves(tree))).ok
-
-
-def test_rooms_that_are_too_easy_are_skipped_with_a_reason() -> None:
-    config = SokobanConfig(height=4, width=4, boxes=1, walls=0, pulls=3, min_pushes=40)
-    reasons = set()
-    for seed in range(4):
-        with pytest.raises(GenerationSkipped) as skipped:
-            TASK.generate(config, np.random.default_rng(seed), "train")
-        reasons.add(skipped.value.reason)
-    assert reasons <= {"too_easy", "no_box_moved"} and "too_easy" in reasons
-
-
-# ---- rules -----------------------------------------------------------------------------
 
 
 def tree_states(seeds: tuple[int, ...] = (0, 2, 3), count: int = 60
@@ -378,15 +93,6 @@ def test_heuristic_is_a_lower_bound_and_dead_ends_are_real() -> None:
     assert len(checked) >= 4, checked  # box-based dead ends too, not only the push count
 
 
-ROOM = [
-    "#########",
-    "#@-$---.#",
-    "#--$$-#.#",
-    "#--#---.#",
-    "#########",
-]
-
-
 @pytest.mark.parametrize(
     ("move", "code", "words"),
     [
@@ -444,8 +150,8 @@ def test_each_dead_end_is_found_confirmed_and_true(grid: list[str], limit: int,
     plain = Plain.read(grid)
     assert plain.fewest(plain.player, plain.boxes, limit) is None
     for style in STYLES:
-        text = SokobanText.from_data({"grid": grid, "max_pushes": limit})
-        assert text.parse_dead_end(text.dead_end_phrase(state, dead, style), style) == dead
+        text = TASK.phrasing(style, {"grid": grid, "max_pushes": limit})
+        assert text.parse_dead_end(text.dead_end_phrase(state, dead)) == dead
 
 
 def test_false_dead_end_claims_say_why() -> None:
@@ -481,21 +187,6 @@ def test_false_dead_end_claims_say_why() -> None:
                                                              DeadEnd("no_push", ()))
 
 
-@pytest.mark.parametrize(
-    ("grid", "words"),
-    [
-        (["#####", "#@$x#", "#####"], "unknown character 'x' at (2,4)"),
-        (["#####", "#@$.#", "#@--#", "#####"], "exactly one player, found 2"),
-        (["#####", "#@$-#", "#####"], "found 0 goals and 1 boxes"),
-        (["#####", "#@--#", "#####"], "found 0 goals and 0 boxes"),
-        ([], "1 to 30 rows"),
-    ],
-)
-def test_bad_grids_are_refused(grid: list[str], words: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(words)):
-        SokobanRules.from_data({"grid": grid, "max_pushes": 5})
-
-
 def test_state_key_names_the_player_region_not_the_cell() -> None:
     rules = SokobanRules.from_data({"grid": ROOM, "max_pushes": 10})
     start = rules.initial_state()
@@ -506,55 +197,16 @@ def test_state_key_names_the_player_region_not_the_cell() -> None:
     assert rules.state_key(start) != rules.state_key(beyond)
 
 
-@pytest.mark.parametrize("style", STYLES)
-def test_step_text_reads_back_what_it_says(style: str) -> None:
-    problem, tree = solved(0)
-    text = SokobanText.from_data(problem.data)
-    rules = TASK.rules(problem.data)
-    for node in tree.nodes[:30]:
-        state = node.state
-        if node.move is not None:
-            assert text.parse_move(text.move_phrase(node.move, style), style) == node.move
-        assert text.state_claim_error(text.state_phrase(state, style), state, style) is None
-        ref = text.ref_phrase(state, node.move, style)
-        assert text.parse_ref(ref, style) == text.ref_key(state, node.move)
-        if node.reason is not None:
-            said = text.dead_end_phrase(state, node.reason, style)
-            assert text.parse_dead_end(said, style) == node.reason
-            assert rules.confirm_dead_end(state, node.reason) is None
-    start = rules.initial_state()
-    later = tree.nodes[tree.solution].state
-    assert "states boxes at" in text.state_claim_error(text.state_phrase(later, style), start,
-                                                       style)
-    for garbage in ("", "pushing the box at (2,3) sideways", "(2,3) right ", "(2, 3) right",
-                    "push (2,3) right.", "(²,3) right", "(2,3)"):
-        assert text.parse_move(garbage, style) is None
-        assert text.parse_dead_end(garbage, style) is None
-        assert text.parse_ref(garbage, style) is None
-        assert text.state_claim_error(garbage, start, style) is not None
-
-
-def test_rendered_lines_read_naturally() -> None:
-    r = rendered(0, 3, "natural")
-    assert re.fullmatch(r"Let me try pushing the box at \(\d,\d\) (up|down|left|right)\. Now "
-                        r"the boxes are at \(\d,\d\) and \(\d,\d\), with (\d+ push(es)?|no "
-                        r"pushes) left\.", r.lines[0]), r.lines[0]
-    backs = [r.lines[i] for i in r.trace.backtrack_positions]
-    assert all(re.fullmatch(r"(Let me go|Going) back to the (start|position after \d+ push(es)?)"
-                            r", with the boxes at \(\d,\d\) and \(\d,\d\)\.", b) for b in backs)
-    assert r.lines[-1] == "Every box is on a goal, so the puzzle is solved."
-    compact = rendered(0, 3, "compact")
-    assert re.fullmatch(r"try \(\d,\d\) \w+ -> \(\d,\d\) \(\d,\d\); \d+ left", compact.lines[0])
-    assert compact.lines[-1] == "goal: all boxes on goals"
-
-
 # ---- traces ----------------------------------------------------------------------------
 
 
-# Rooms that supply the ks below in sound dead-end branches.
 @pytest.mark.parametrize(("preset", "seeds"), [("easy", (1, 2)), ("medium", (0, 2, 3, 4)),
                                                ("hard", (0,))])
-def test_solver_traces_verify(preset: str, seeds: tuple[int, ...]) -> None:
+def test_rooms_supply_sound_dead_ends_and_their_traces_verify(
+    preset: str, seeds: tuple[int, ...]
+) -> None:
+    """These rooms supply the ks below in sound dead-end branches, and every trace of them
+    verifies in both styles."""
     for seed in seeds:
         problem, tree = solved(seed, preset)
         rules = TASK.rules(problem.data)
@@ -566,7 +218,8 @@ def test_solver_traces_verify(preset: str, seeds: tuple[int, ...]) -> None:
         assert check_answer(problem.data, answer).ok
         for trace in traces:
             for style in STYLES:
-                lines = render_think_lines(trace, tree, TASK.step_text(problem.data), style, seed)
+                phrasing = TASK.phrasing(style, problem.data)
+                lines = render_think_lines(trace, tree, phrasing, style, seed)
                 verdict = verify_completion(TASK, problem.data, format_completion(lines, answer),
                                             style, trace.num_backtracks)
                 assert verdict.ok, (verdict, lines)
@@ -611,7 +264,7 @@ def test_illegal_pushes_are_rejected(style: str, code: str) -> None:
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_illegal_push_inside_a_dead_end_branch_is_rejected(style: str) -> None:
+def test_a_push_into_a_wall_inside_a_dead_end_branch_is_rejected(style: str) -> None:
     r = rendered(1, 3, style)
     line, move = find_violation(r, "blocked_by_wall", inside_branch=True)
     assert r.trace.steps[line].node not in r.tree.solution_path()
@@ -670,201 +323,3 @@ def test_false_dead_end_claims_are_rejected(style: str) -> None:
     lines[at] = dead_line(r, r.node(at).state, lie)
     verdict = r.verify(lines)
     assert verdict.code == "false_dead_end" and verdict.line == at, verdict
-
-
-@pytest.mark.parametrize("style", STYLES)
-def test_wrong_stated_state_is_rejected(style: str) -> None:
-    r = rendered(0, 3, style)
-    move, true_state = r.node(0).move, r.node(0).state
-    assert move_line(r, move, true_state) == r.lines[0]  # the builder says what render says
-    room = r.rules.room
-    shifted = next(b + 1 for b in true_state.boxes if not room.is_wall(b + 1)
-                   and b + 1 not in true_state.boxes)
-    wrong_boxes = tuple(sorted((*true_state.boxes[:-1], shifted)))
-    for stated in (true_state._replace(pushes=true_state.pushes + 1),
-                   true_state._replace(boxes=wrong_boxes),
-                   true_state._replace(boxes=true_state.boxes[:-1])):
-        lines = list(r.lines)
-        lines[0] = move_line(r, move, stated)
-        verdict = r.verify(lines)
-        assert verdict.code == "wrong_state" and verdict.line == 0, (stated, verdict)
-
-
-@pytest.mark.parametrize("style", STYLES)
-def test_backtrack_off_the_path_is_rejected(style: str) -> None:
-    r = rendered(0, 3, style)
-    first, second = r.trace.backtrack_positions[:2]
-    abandoned = r.node(first - 2).state  # the last move of the first dead-end branch
-    start = r.rules.initial_state()
-    moved = tuple(sorted((*start.boxes[1:], start.boxes[0] + 1)))
-    for state in (abandoned, start._replace(boxes=moved)):
-        lines = list(r.lines)
-        lines[second] = back_line(r, state)
-        verdict = r.verify(lines)
-        assert verdict.code == "backtrack_off_path" and verdict.line == second, verdict
-
-
-@pytest.mark.parametrize("style", STYLES)
-def test_backtrack_needs_a_dead_end_and_a_move_needs_a_backtrack(style: str) -> None:
-    r = rendered(0, 3, style)
-    lines = list(r.lines)
-    lines.insert(1, back_line(r, r.rules.initial_state()))
-    verdict = r.verify(lines)
-    assert verdict.code == "backtrack_without_dead_end" and verdict.line == 1, verdict
-    position = r.trace.backtrack_positions[0]
-    lines = list(r.lines)
-    del lines[position]
-    verdict = r.verify(lines)
-    assert verdict.code == "move_after_dead_end" and verdict.line == position, verdict
-
-
-@pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("k", [1, 3])
-def test_miscounted_backtracks_are_rejected(style: str, k: int) -> None:
-    r = rendered(1, k, style)
-    assert r.verify(backtracks=k).ok
-    for wrong in (k - 1, k + 1):
-        assert r.verify(backtracks=wrong).code == "backtrack_count"
-
-
-@pytest.mark.parametrize("style", STYLES)
-def test_wrong_final_answer_is_rejected(style: str) -> None:
-    r = rendered(0, 1, style)
-    pushes = r.answer.split("; ")
-    for answer in ("; ".join(pushes[:-1]), "; ".join(pushes[1:]), "", "push (2,2) up"):
-        verdict = r.verify(answer=answer)
-        assert verdict.code == "wrong_answer", (answer, verdict)
-
-
-@pytest.mark.parametrize("style", STYLES)
-def test_missing_goal_and_false_goal_are_rejected(style: str) -> None:
-    r = rendered(0, 3, style)
-    assert r.verify(list(r.lines[:-1])).code == "no_goal"
-    dead_at = next(i for i, s in enumerate(r.trace.steps) if s.kind == DEAD_END)
-    lines = list(r.lines[: dead_at + 1])
-    lines[dead_at] = r.lines[-1]
-    assert r.verify(lines).code == "false_goal"
-    assert r.trace.steps[-1].kind != BACKTRACK
-
-
-# ---- answers ---------------------------------------------------------------------------
-
-
-def test_check_answer_accepts_pushes_in_several_layouts_and_lurd() -> None:
-    problem, tree = solved(2)
-    moves = solution_moves(tree)
-    canonical = TASK.answer(problem.data, moves)
-    assert canonical.startswith("push (") and canonical.count("; ") == len(moves) - 1
-    pairs = [(f"({m.row},{m.col})", m.direction) for m in moves]
-    texts = [
-        canonical,
-        f"Thinking... <answer>push (2,2) up</answer> no: <answer>\n{canonical}\n</answer>",
-        ", ".join(f"{cell} {d[0].upper()}" for cell, d in pairs),
-        "\n".join(f"{i}. Push the box at {cell} to the {d}" for i, (cell, d) in
-                  enumerate(pairs, 1)),
-        " then ".join(f"push ( {cell[1:-1].replace(',', ' , ')} ) {d.upper()}"
-                      for cell, d in pairs),
-        lurd(problem, moves),
-        lurd(problem, moves).lower(),
-    ]
-    for text in texts:
-        assert check_answer(problem.data, text).ok, (text, check_answer(problem.data, text))
-
-
-def test_check_answer_rejects_with_the_reason() -> None:
-    problem, tree = solved(2)
-    moves = solution_moves(tree)
-    data = problem.data
-    answer = TASK.answer(data, moves)
-    pushes = answer.split("; ")
-    cases = [
-        ("; ".join(pushes[:-1]), "not_solved"),
-        ("; ".join(reversed(pushes)), None),  # some rule breaks: the code names which
-        ("push (0,0) up", "off_grid"),
-        ("the boxes go right", "unparsable_answer"),
-        (f"{answer}; and then celebrate", "unparsable_answer"),
-        ("", "unparsable_answer"),
-        ("__import__('os').system('ls')", "unparsable_answer"),
-        ("push (2,2) up" * 400, "too_long"),
-        (lurd(problem, moves)[:-1], "not_solved"),
-    ]
-    for text, code in cases:
-        verdict = check_answer(data, text)
-        assert not verdict.ok, text
-        if code is not None:
-            assert verdict.code == code, (text, verdict)
-    assert check_answer(data, None).code == "not_text"  # type: ignore[arg-type]
-    tight = {**data, "max_pushes": len(moves) - 1}
-    assert check_answer(tight, answer).code == "push_limit"
-    assert check_answer(tight, lurd(problem, moves)).code == "push_limit"
-    walled = {"grid": ROOM, "max_pushes": 9}
-    assert check_answer(walled, "ulll").code == "walks_into_wall"
-    assert check_answer(walled, "drR").code == "blocked_by_box"
-    cornered = {"grid": ["#######", "#$--.@#", "#-----#", "#######"], "max_pushes": 9}
-    assert check_answer(cornered, "lllL").code == "blocked_by_wall"
-    assert check_answer(cornered, "lll").code == "not_solved"
-
-
-# ---- never raising on arbitrary text ---------------------------------------------------
-
-_num = st.one_of(st.integers(min_value=-1, max_value=12).map(str),
-                 st.sampled_from(["²", "①", "9" * 400, "", "03"]))
-_cell = st.builds("({},{})".format, _num, _num)
-_direction = st.sampled_from(["up", "down", "left", "right", "sideways", "UP"])
-_cells = st.lists(_cell, min_size=1, max_size=4)
-_phrases = st.one_of(
-    st.text(max_size=40),
-    st.builds("Let me try pushing the box at {} {}. Now the boxes are at {}, with {} pushes "
-              "left.".format, _cell, _direction, _cells.map(" and ".join), _num),
-    st.builds("try {} {} -> {}; {} left".format, _cell, _direction, _cells.map(" ".join), _num),
-    st.builds("The box at {} is stuck in a corner off the goals, so this is a dead end.".format,
-              _cell),
-    st.builds("The box at {} is off the goals and frozen in the block of walls and boxes from "
-              "{} to {}, so this branch fails.".format, _cell, _cell, _cell),
-    st.builds("The goals are at least {} pushes away, but only {} are left, so this is a dead "
-              "end.".format, _num, _num),
-    st.builds("dead: {} frozen in {}-{}".format, _cell, _cell, _cell),
-    st.builds("dead: need {} > {} left".format, _num, _num),
-    st.builds("dead: {} cornered".format, _cell),
-    st.builds("back to push {}: {}".format, _num, _cells.map(" ".join)),
-    st.builds("Let me go back to the position after {} pushes, with the boxes at {}.".format,
-              _num, _cells.map(" and ".join)),
-    st.sampled_from(["dead: no push", "No box can be pushed, so this is a dead end.",
-                     "goal: all boxes on goals", "back to start: (1,1)",
-                     "Every box is on a goal, so the puzzle is solved."]),
-)
-
-
-@settings(max_examples=150, deadline=None)
-@given(cut=st.integers(min_value=0, max_value=40), lines=st.lists(_phrases, max_size=5),
-       answer=st.text(max_size=80), style=st.sampled_from(STYLES))
-@example(cut=1, lines=["try (99,99) up -> (1,1); 0 left"], answer="", style="compact")
-@example(cut=2, lines=["dead: (2,2) frozen in (0,0)-(1,1)"], answer="", style="compact")
-def test_verifier_never_fails_internally_on_spliced_lines(
-    cut: int, lines: list[str], answer: str, style: str
-) -> None:
-    """Random lines spliced into a real trace, so they meet states deep in the search."""
-    r = rendered(0, 3, style)
-    think = [*r.lines[:cut], *lines, *r.lines[cut:]]
-    verdict = r.verify(think, answer, backtracks=None)
-    assert isinstance(verdict, Verdict)
-    assert verdict.code != "verifier_error", verdict
-
-
-@settings(max_examples=150, deadline=None)
-@given(text=st.text(max_size=300), style=st.sampled_from(STYLES))
-def test_verifier_never_raises_and_rejects_random_text(text: str, style: str) -> None:
-    data = make_problem(0).data
-    for completion in (text, f"<think>\n{text}\n</think>\n<answer>{text}</answer>"):
-        verdict = verify_completion(TASK, data, completion, style, None)
-        assert not verdict.ok and verdict.code != "verifier_error", verdict
-
-
-@settings(max_examples=200, deadline=None)
-@given(text=st.one_of(st.text(max_size=200), st.text(alphabet="lurdLURD(),; 0123456789",
-                                                      max_size=60)))
-def test_check_answer_never_raises(text: str) -> None:
-    data = make_problem(0).data
-    for candidate in (text, f"<answer>{text}</answer>"):
-        verdict = check_answer(data, candidate)
-        assert isinstance(verdict, Verdict)
