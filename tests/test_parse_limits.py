@@ -31,8 +31,9 @@ from searchtrace.solvers.registry import solve
 from searchtrace.tasks import Task, get_task, task_names
 from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Verdict
 from searchtrace.tasks.coloring import answer as coloring
-from searchtrace.tasks.equations import rules as equations
-from searchtrace.tasks.sokoban import rules as sokoban
+from searchtrace.tasks.equations import answer as equations
+from searchtrace.tasks.equations.text import EquationsCompact, EquationsNatural
+from searchtrace.tasks.sokoban import answer as sokoban
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
 from searchtrace.traces.parse import (
     MAX_COMPLETION_CHARS,
@@ -175,8 +176,9 @@ def test_every_line_cut_at_the_cap_is_read_and_longer_ones_fail() -> None:
 
 # ---- task parsers that were quadratic, called directly with 1 MB phrases ---------------
 
-SYSTEM = equations.EquationsText(["x", "y"], 2, 1000)
-SINGLE = equations.EquationsText(["x"], 1, 1000)
+SYSTEM = EquationsNatural(["x", "y"], 2, 1000)
+SYSTEM_COMPACT = EquationsCompact(["x", "y"], 2, 1000)
+SINGLE_COMPACT = EquationsCompact(["x"], 1, 1000)
 
 
 def test_equation_solutions_and_systems_read_in_linear_time() -> None:
@@ -185,17 +187,17 @@ def test_equation_solutions_and_systems_read_in_linear_time() -> None:
         assert isinstance(fast(equations.parse_solution, spaces + "x", variables), str)
         assert isinstance(fast(equations.parse_solution, "x = 1" + spaces + "!", variables),
                           str)
-    assert fast(SYSTEM.parse_ref, "(" + spaces + "1", "compact") is None
-    assert fast(SYSTEM.parse_ref, "(" + spaces + "1, 2" + spaces, "compact") is None
-    assert fast(SYSTEM.parse_ref, "(" + spaces + "1, 2" + spaces + ")", "compact") == (
+    assert fast(SYSTEM_COMPACT.parse_ref, "(" + spaces + "1") is None
+    assert fast(SYSTEM_COMPACT.parse_ref, "(" + spaces + "1, 2" + spaces) is None
+    assert fast(SYSTEM_COMPACT.parse_ref, "(" + spaces + "1, 2" + spaces + ")") == (
         "solved", frozenset({(1, 2)}))
-    assert fast(SINGLE.parse_ref, "x = 1" + spaces + " or", "compact") == (
+    assert fast(SINGLE_COMPACT.parse_ref, "x = 1" + spaces + " or") == (
         "solved", frozenset({(1,)}))
     ands = fill("the equations ", "x and ", "x with 3 steps left")
-    assert fast(SYSTEM.parse_ref, ands, "natural") is None
-    assert fast(SYSTEM.parse_ref, ands[:-1], "natural") is None
+    assert fast(SYSTEM.parse_ref, ands) is None
+    assert fast(SYSTEM.parse_ref, ands[:-1]) is None
     stated = fill("Now the equations are ", "x and ", "y = 1, with 3 steps left")
-    assert fast(SYSTEM._read_state, stated, "natural") is None
+    assert fast(SYSTEM._read_state, stated) is None
 
 
 def test_equation_readings_of_normal_text_are_unchanged() -> None:
@@ -212,10 +214,9 @@ def test_equation_readings_of_normal_text_are_unchanged() -> None:
         "cannot read the values in '(  , 2)'")
     assert equations.parse_solution("{ x = 1 }", ["x"]) == (
         "cannot read the value ' x = 1 '")  # spaces inside `{}` but off a separator stay
-    read = SYSTEM.parse_ref("the equations x + y = 3 and x - y = 1 with 2 steps left",
-                            "natural")
+    read = SYSTEM.parse_ref("the equations x + y = 3 and x - y = 1 with 2 steps left")
     assert read is not None and read[2] == 2
-    assert SYSTEM.parse_ref("the equations x + y = 3 and  with 2 steps left", "natural") is None
+    assert SYSTEM.parse_ref("the equations x + y = 3 and  with 2 steps left") is None
 
 
 def test_coloring_and_sokoban_answer_grammars_are_linear() -> None:

@@ -21,20 +21,19 @@ import numpy as np
 from pydantic import field_validator, model_validator
 
 from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
-from searchtrace.tasks.equations.rules import (
+from searchtrace.tasks.equations.algebra import (
     ONE,
     XX,
-    EquationsRules,
     X,
     Y,
-    fmt_equation,
     make_poly,
     make_side,
-    parse_equation,
     product_item,
     terms_side,
     true_solutions,
 )
+from searchtrace.tasks.equations.expressions import fmt_equation, parse_equation
+from searchtrace.tasks.equations.rules import EquationsRules
 
 TASK = "equations"
 KINDS = ("linear", "quadratic", "system")

@@ -30,684 +30,65 @@ it, and sympy objects are built from the parse with sympy's constructors.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
-from math import gcd, isqrt, lcm
+from math import lcm
 from typing import Any, NamedTuple
 
 import sympy
 
-from searchtrace.tasks.base import OK, DeadEnd, SolvabilityUndecided, Verdict, Violation
-
-# ---- polynomials -----------------------------------------------------------------------
-
-Mono = tuple[int, int]  # exponents of (x, y)
-Poly = tuple[tuple[Mono, Fraction], ...]  # collected, canonical order, no zero coefficients
-Item = tuple[Any, ...]  # ("t", coef, mono) or ("p", coef, factors)
-Side = tuple[Item, ...]
-Equation = tuple[Side, Side]
-
-F0, F1 = Fraction(0), Fraction(1)
-X: Mono = (1, 0)
-Y: Mono = (0, 1)
-ONE: Mono = (0, 0)
-XX: Mono = (2, 0)
-VARIABLE_MONO: dict[str, Mono] = {"x": X, "y": Y}
-MONO_VARIABLE: dict[Mono, str] = {X: "x", Y: "y"}
-MAX_DEGREE = 4  # no parsed expression may go beyond this total degree
+from searchtrace.tasks.base import DeadEnd, SolvabilityUndecided, Violation
+from searchtrace.tasks.equations.algebra import (
+    F0,
+    F1,
+    MONO_VARIABLE,
+    ONE,
+    VARIABLE_MONO,
+    XX,
+    Equation,
+    Mono,
+    Poly,
+    X,
+    Y,
+    add_to_side,
+    coef,
+    collect_side,
+    constant_value,
+    content,
+    degree,
+    expand_side,
+    factor_side,
+    has_product,
+    is_collected,
+    linear_root,
+    poly_add,
+    poly_scale,
+    poly_variables,
+    scale_side,
+    side_poly,
+    substitute_side,
+    sym_number,
+    sym_side,
+    sympy_key,
+    sympy_solutions,
+    terms_side,
+    true_solutions,
+)
+from searchtrace.tasks.equations.expressions import (
+    fmt_equation,
+    fmt_number,
+    fmt_operand,
+    fmt_poly,
+    fmt_side,
+    format_solution,
+    parse_equation,
+    parse_poly,
+)
 
 OUT_OF_STEPS = "out_of_steps"
 NUMBER_TOO_LARGE = "number_too_large"
 SIDES = ("left", "right")
-
-
-def _rank(mono: Mono) -> tuple[int, int]:
-    """Descending total degree, then descending power of x: x^2, xy, y^2, x, y, 1."""
-    return (-(mono[0] + mono[1]), -mono[0])
-
-
-def make_poly(coefs: dict[Mono, Any]) -> Poly:
-    return tuple(sorted(((m, Fraction(c)) for m, c in coefs.items() if c),
-                        key=lambda item: _rank(item[0])))
-
-
-def poly_add(a: Poly, b: Poly, sign: int = 1) -> Poly:
-    coefs = dict(a)
-    for mono, c in b:
-        coefs[mono] = coefs.get(mono, 0) + sign * c
-    return make_poly(coefs)
-
-
-def poly_mul(a: Poly, b: Poly) -> Poly:
-    coefs: dict[Mono, Any] = {}
-    for (m1, c1) in a:
-        for (m2, c2) in b:
-            mono = (m1[0] + m2[0], m1[1] + m2[1])
-            coefs[mono] = coefs.get(mono, 0) + c1 * c2
-    return make_poly(coefs)
-
-
-def poly_scale(a: Poly, factor: Fraction) -> Poly:
-    return tuple((m, c * factor) for m, c in a) if factor else ()
-
-
-def degree(p: Poly) -> int:
-    return max((m[0] + m[1] for m, _ in p), default=0)
-
-
-def coef(p: Poly, mono: Mono) -> Fraction:
-    for m, c in p:
-        if m == mono:
-            return c
-    return F0
-
-
-def constant_value(p: Poly) -> Fraction | None:
-    """The value of a constant polynomial, None when it has a variable."""
-    if not p:
-        return F0
-    if len(p) == 1 and p[0][0] == ONE:
-        return p[0][1]
-    return None
-
-
-def poly_variables(p: Poly) -> set[str]:
-    names = set()
-    for (ex, ey), _ in p:
-        if ex:
-            names.add("x")
-        if ey:
-            names.add("y")
-    return names
-
-
-def _linear_root(f: Poly) -> Fraction | None:
-    """The zero of a factor `a v + b` in one variable, else None."""
-    variables = {m for m, _ in f if m != ONE}
-    if len(variables) != 1:
-        return None
-    (var,) = variables
-    if var not in (X, Y):
-        return None
-    return -coef(f, ONE) / coef(f, var)
-
-
-def _factor_key(f: Poly) -> tuple:
-    if len(f) == 1:
-        return (0, f[0][0], f[0][1])
-    root = _linear_root(f)
-    return (1, F0 if root is None else root, repr(f))
-
-
-def _item_key(item: Item) -> tuple:
-    if item[0] == "p":
-        return (0, tuple(_factor_key(f) for f in item[2]), item[1])
-    return (1, _rank(item[2]), -item[1])
-
-
-def make_side(items: Sequence[Item]) -> Side:
-    return tuple(sorted((i for i in items if i[1]), key=_item_key))
-
-
-def product_item(c: Fraction, factors: Sequence[Poly]) -> Item:
-    return ("p", Fraction(c), tuple(sorted(factors, key=_factor_key)))
-
-
-def terms_side(p: Poly) -> Side:
-    return make_side([("t", c, m) for m, c in p])
-
-
-@lru_cache(maxsize=1 << 16)
-def side_poly(side: Side) -> Poly:
-    """The side expanded and collected."""
-    coefs: dict[Mono, Any] = {}
-    for item in side:
-        if item[0] == "t":
-            coefs[item[2]] = coefs.get(item[2], 0) + item[1]
-        else:
-            expanded: Poly = ((ONE, item[1]),)
-            for f in item[2]:
-                expanded = poly_mul(expanded, f)
-            for mono, c in expanded:
-                coefs[mono] = coefs.get(mono, 0) + c
-    return make_poly(coefs)
-
-
-def has_product(side: Side) -> bool:
-    return any(item[0] == "p" for item in side)
-
-
-def is_collected(side: Side) -> bool:
-    monos = [item[2] for item in side if item[0] == "t"]
-    return len(monos) == len(set(monos))
-
-
-def add_to_side(side: Side, p: Poly) -> Side:
-    """side + p with every like term collected (as sympy's Add does); products stay."""
-    coefs: dict[Mono, Any] = {}
-    for item in side:
-        if item[0] == "t":
-            coefs[item[2]] = coefs.get(item[2], 0) + item[1]
-    for mono, c in p:
-        coefs[mono] = coefs.get(mono, 0) + c
-    products = [item for item in side if item[0] == "p"]
-    return make_side(products + [("t", c, m) for m, c in make_poly(coefs)])
-
-
-def scale_side(side: Side, factor: Fraction) -> Side:
-    return make_side([(item[0], item[1] * factor, item[2]) for item in side])
-
-
-def expand_side(side: Side) -> Side:
-    """Each product multiplied out (its own terms collected); the other items stay."""
-    items: list[Item] = []
-    for item in side:
-        if item[0] == "p":
-            items.extend(("t", c, m) for m, c in side_poly((item,)))
-        else:
-            items.append(item)
-    return make_side(items)
-
-
-def collect_side(side: Side) -> Side:
-    return add_to_side(side, ())
-
-
-def _fraction_sqrt(value: Fraction) -> Fraction | None:
-    if value < 0:
-        return None
-    top, bottom = isqrt(value.numerator), isqrt(value.denominator)
-    if top * top != value.numerator or bottom * bottom != value.denominator:
-        return None
-    return Fraction(top, bottom)
-
-
-def factor_side(side: Side) -> Side | None:
-    """A collected quadratic in x as c * (linear factor)(linear factor), over the rationals."""
-    if has_product(side) or not is_collected(side) or len(side) < 2:
-        return None
-    p = side_poly(side)
-    if any(m not in (XX, X, ONE) for m, _ in p) or not coef(p, XX):
-        return None
-    a, b, c = coef(p, XX), coef(p, X), coef(p, ONE)
-    root = _fraction_sqrt(b * b - 4 * a * c)
-    if root is None:
-        return None
-    lead = a
-    factors = []
-    for r in ((-b - root) / (2 * a), (-b + root) / (2 * a)):
-        if r == 0:
-            factors.append(((X, F1),))
-        else:
-            factors.append(make_poly({X: r.denominator, ONE: -r.numerator}))
-        lead /= r.denominator
-    if all(len(f) == 1 for f in factors):
-        return None
-    return (product_item(lead, factors),)
-
-
-def _content(p: Poly) -> Fraction:
-    """The positive rational that makes `p` primitive with integer coefficients, signed
-    like the leading coefficient."""
-    numerators = [c.numerator for _, c in p]
-    denominators = [c.denominator for _, c in p]
-    g = 0
-    for n in numerators:
-        g = gcd(g, n)
-    value = Fraction(abs(g), lcm(*denominators)) if g else F1
-    return -value if p and p[0][1] < 0 else value
-
-
-def substitute_side(side: Side, var: Mono, expr: Poly) -> Side:
-    total: Poly = ()
-    index = 0 if var == X else 1
-    for mono, c in side_poly(side):
-        power = mono[index]
-        rest = (mono[0], 0) if index == 1 else (0, mono[1])
-        piece: Poly = ((rest, c),)
-        for _ in range(power):
-            piece = poly_mul(piece, expr)
-        total = poly_add(total, piece)
-    return terms_side(total)
-
-
-# ---- text: numbers, sides, equations ---------------------------------------------------
-
-
-def fmt_number(c: Fraction) -> str:
-    return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
-
-
-def _fmt_mono(mono: Mono) -> str:
-    ex, ey = mono
-    out = ""
-    if ex:
-        out += "x" if ex == 1 else f"x^{ex}"
-    if ey:
-        out += "y" if ey == 1 else f"y^{ey}"
-    return out
-
-
-def _coef_text(c: Fraction, body: str) -> str:
-    """A positive coefficient in front of `body`: 1 is silent, fractions are bracketed."""
-    if not body:
-        return fmt_number(c)
-    if c == 1:
-        return body
-    if c.denominator == 1:
-        return f"{c.numerator}{body}"
-    return f"({fmt_number(c)}){body}"
-
-
-def _join(parts: Sequence[tuple[bool, str]], compact: bool) -> str:
-    out = []
-    for index, (negative, text) in enumerate(parts):
-        if index == 0:
-            out.append(f"-{text}" if negative else text)
-        elif compact:
-            out.append(f"-{text}" if negative else f"+{text}")
-        else:
-            out.append(f" - {text}" if negative else f" + {text}")
-    return "".join(out)
-
-
-def fmt_poly(p: Poly, compact: bool = False) -> str:
-    if not p:
-        return "0"
-    return _join([(c < 0, _coef_text(abs(c), _fmt_mono(m))) for m, c in p], compact)
-
-
-def _fmt_factors(factors: Sequence[Poly], compact: bool) -> str:
-    out = []
-    index = 0
-    while index < len(factors):
-        f = factors[index]
-        run = 1
-        while index + run < len(factors) and factors[index + run] == f:
-            run += 1
-        bare = len(f) == 1 and f[0][1] == 1  # a monomial factor such as x
-        text = _fmt_mono(f[0][0]) if bare else f"({fmt_poly(f, compact)})"
-        out.append(text if run == 1 else f"{text}^{run}")
-        index += run
-    return "".join(out)
-
-
-def fmt_side(side: Side, compact: bool = False) -> str:
-    if not side:
-        return "0"
-    parts = []
-    for kind, c, payload in side:
-        body = _fmt_mono(payload) if kind == "t" else _fmt_factors(payload, compact)
-        parts.append((c < 0, _coef_text(abs(c), body)))
-    return _join(parts, compact)
-
-
-def fmt_equation(eq: Equation, compact: bool = False) -> str:
-    sep = "=" if compact else " = "
-    return f"{fmt_side(eq[0], compact)}{sep}{fmt_side(eq[1], compact)}"
-
-
-# ---- the safe grammar ------------------------------------------------------------------
-
-MAX_EXPRESSION_CHARS = 240
-MAX_TOKENS = 120
-MAX_NESTING = 8
-_TOKEN = re.compile(r"\s*(?:([0-9]{1,12}(?:\.[0-9]{1,12})?)|([xy])|(\*\*|[-+*/^()]))")
-_UNICODE = str.maketrans({"−": "-", "–": "-", "—": "-", "×": "*", "·": "*", "⋅": "*",
-                          "÷": "/", "²": "^2"})
-
-
-class ParseError(Exception):
-    """The text is not an expression of the grammar (or breaks one of its limits)."""
-
-
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    if len(text) > MAX_EXPRESSION_CHARS:
-        raise ParseError(f"longer than {MAX_EXPRESSION_CHARS} characters")
-    tokens = []
-    position = 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise ParseError(f"unexpected character {text[position]!r}")
-        number, variable, symbol = match.groups()
-        if number is not None:
-            tokens.append(("num", number))
-        elif variable is not None:
-            tokens.append(("var", variable))
-        else:
-            tokens.append(("op", "^" if symbol == "**" else symbol))
-        position = match.end()
-        if len(tokens) > MAX_TOKENS:
-            raise ParseError(f"more than {MAX_TOKENS} tokens")
-    if not tokens:
-        raise ParseError("empty expression")
-    return tokens
-
-
-class _Parser:
-    """expr := [+-] term ([+-] term)*; term := power ([*/]? power)*  (juxtaposition
-    multiplies before a variable or a bracket); power := atom [^ digits];
-    atom := number | x | y | ( expr ).
-
-    Nodes: ("num", Fraction), ("var", name), ("group", node), ("pow", node, n),
-    ("mul", factors) with ("div", node) for divisors, ("sum", ((sign, node), ...))."""
-
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.position = 0
-        self.depth = 0
-
-    def parse(self) -> tuple:
-        node = self._expr()
-        if self.position != len(self.tokens):
-            raise ParseError(f"unexpected {self.tokens[self.position][1]!r}")
-        return node
-
-    def _peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.position] if self.position < len(self.tokens) else None
-
-    def _expr(self) -> tuple:
-        terms = []
-        sign = 1
-        token = self._peek()
-        if token is not None and token[0] == "op" and token[1] in "+-":
-            sign = -1 if token[1] == "-" else 1
-            self.position += 1
-        terms.append((sign, self._term()))
-        while (token := self._peek()) is not None and token[0] == "op" and token[1] in "+-":
-            self.position += 1
-            terms.append((-1 if token[1] == "-" else 1, self._term()))
-        return ("sum", tuple(terms))
-
-    def _term(self) -> tuple:
-        factors = [self._power()]
-        while (token := self._peek()) is not None:
-            if token == ("op", "*"):
-                self.position += 1
-                factors.append(self._power())
-            elif token == ("op", "/"):
-                self.position += 1
-                factors.append(("div", self._power()))
-            elif token[0] == "var" or token == ("op", "("):
-                factors.append(self._power())
-            else:
-                break
-        return factors[0] if len(factors) == 1 else ("mul", tuple(factors))
-
-    def _power(self) -> tuple:
-        base = self._atom()
-        if self._peek() == ("op", "^"):
-            self.position += 1
-            token = self._peek()
-            if token is None or token[0] != "num" or not token[1].isascii() \
-                    or not token[1].isdigit():
-                raise ParseError("an exponent must be a whole number")
-            self.position += 1
-            power = int(token[1])
-            if power > MAX_DEGREE:
-                raise ParseError(f"exponents above {MAX_DEGREE} are not allowed")
-            return ("pow", base, power)
-        return base
-
-    def _atom(self) -> tuple:
-        token = self._peek()
-        if token is None:
-            raise ParseError("the expression ends too early")
-        self.position += 1
-        kind, text = token
-        if kind == "num":
-            return ("num", Fraction(text))
-        if kind == "var":
-            return ("var", text)
-        if text == "(":
-            self.depth += 1
-            if self.depth > MAX_NESTING:
-                raise ParseError("brackets nest too deeply")
-            inner = self._expr()
-            if self._peek() != ("op", ")"):
-                raise ParseError("a bracket is not closed")
-            self.position += 1
-            self.depth -= 1
-            return ("group", inner)
-        raise ParseError(f"unexpected {text!r}")
-
-
-def parse_tree(text: str) -> tuple:
-    return _Parser(text.translate(_UNICODE)).parse()
-
-
-def tree_poly(node: tuple) -> Poly:
-    """The collected polynomial of a parsed expression (division only by nonzero numbers)."""
-    kind = node[0]
-    if kind == "num":
-        return ((ONE, node[1]),) if node[1] else ()
-    if kind == "var":
-        return ((VARIABLE_MONO[node[1]], F1),)
-    if kind == "group":
-        return tree_poly(node[1])
-    if kind == "pow":
-        base = tree_poly(node[1])
-        result: Poly = ((ONE, F1),)
-        for _ in range(node[2]):
-            result = poly_mul(result, base)
-        if degree(result) > MAX_DEGREE:
-            raise ParseError(f"degree above {MAX_DEGREE}")
-        return result
-    if kind == "mul":
-        result = ((ONE, F1),)
-        for factor in node[1]:
-            if factor[0] == "div":
-                divisor = constant_value(tree_poly(factor[1]))
-                if divisor is None:
-                    raise ParseError("division by an expression with a variable")
-                if divisor == 0:
-                    raise ParseError("division by zero")
-                result = poly_scale(result, 1 / divisor)
-            else:
-                result = poly_mul(result, tree_poly(factor))
-                if degree(result) > MAX_DEGREE:
-                    raise ParseError(f"degree above {MAX_DEGREE}")
-        return result
-    total: Poly = ()
-    for sign, term in node[1]:
-        total = poly_add(total, tree_poly(term), sign)
-    return total
-
-
-def tree_sympy(node: tuple, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
-    """The parsed expression as a sympy object, built with sympy's constructors."""
-    kind = node[0]
-    if kind == "num":
-        return sympy.Rational(node[1].numerator, node[1].denominator)
-    if kind == "var":
-        return symbols[node[1]]
-    if kind == "group":
-        return tree_sympy(node[1], symbols)
-    if kind == "pow":
-        return sympy.Pow(tree_sympy(node[1], symbols), sympy.Integer(node[2]))
-    if kind == "mul":
-        return sympy.Mul(*[
-            sympy.Pow(tree_sympy(f[1], symbols), sympy.Integer(-1)) if f[0] == "div"
-            else tree_sympy(f, symbols) for f in node[1]])
-    return sympy.Add(*[tree_sympy(term, symbols) if sign > 0
-                       else sympy.Mul(sympy.Integer(-1), tree_sympy(term, symbols))
-                       for sign, term in node[1]])
-
-
-def tree_side(node: tuple) -> Side:
-    """The parsed expression as a side in its written form: each summand a term, or a
-    product when it multiplies a bracket of several terms."""
-    summands = node[1] if node[0] == "sum" else ((1, node),)
-    items: list[Item] = []
-    for sign, summand in summands:
-        factors = summand[1] if summand[0] == "mul" else (summand,)
-        c = Fraction(sign)
-        mono = ONE
-        groups: list[Poly] = []
-        for factor in factors:
-            if factor[0] == "div":
-                divisor = constant_value(tree_poly(factor[1]))
-                if divisor is None or divisor == 0:
-                    raise ParseError("division by zero or by an expression with a variable")
-                c /= divisor
-                continue
-            base, power = (factor[1], factor[2]) if factor[0] == "pow" else (factor, 1)
-            p = tree_poly(base)
-            if base[0] == "group" and len(p) > 1:
-                groups.extend([p] * power)
-                continue
-            if not p:
-                c = F0
-                continue
-            if len(p) != 1:
-                raise ParseError("unexpected expression")
-            (m, k), = p
-            c *= k ** power
-            mono = (mono[0] + m[0] * power, mono[1] + m[1] * power)
-        if mono[0] + mono[1] > MAX_DEGREE:
-            raise ParseError(f"degree above {MAX_DEGREE}")
-        if not c:
-            continue
-        if groups:
-            unit = [((X, F1),)] * mono[0] + [((Y, F1),)] * mono[1]
-            items.append(product_item(c, unit + groups))
-        else:
-            items.append(("t", c, mono))
-    return make_side(items)
-
-
-def parse_poly(text: str) -> Poly | None:
-    try:
-        return tree_poly(parse_tree(text))
-    except (ParseError, ZeroDivisionError, ValueError):
-        return None
-
-
-@lru_cache(maxsize=4096)
-def parse_equation(text: str) -> Equation | None:
-    """`left = right` in its written form, or None when it is not one equation."""
-    if not isinstance(text, str) or text.count("=") != 1:
-        return None
-    left, right = text.split("=")
-    try:
-        return tree_side(parse_tree(left)), tree_side(parse_tree(right))
-    except (ParseError, ZeroDivisionError, ValueError):
-        return None
-
-
-# ---- sympy ------------------------------------------------------------------------------
-
-SYMBOLS = {"x": sympy.Symbol("x"), "y": sympy.Symbol("y")}
-
-
-def _sym_number(c: Fraction) -> sympy.Rational:
-    return sympy.Rational(c.numerator, c.denominator)
-
-
-def _sym_mono(mono: Mono) -> sympy.Expr:
-    parts = []
-    if mono[0]:
-        parts.append(sympy.Pow(SYMBOLS["x"], sympy.Integer(mono[0])))
-    if mono[1]:
-        parts.append(sympy.Pow(SYMBOLS["y"], sympy.Integer(mono[1])))
-    return sympy.Mul(*parts)
-
-
-def _sym_poly(p: Poly) -> sympy.Expr:
-    return sympy.Add(*[sympy.Mul(_sym_number(c), _sym_mono(m)) for m, c in p])
-
-
-def sym_side(side: Side) -> sympy.Expr:
-    """A side as sympy builds it from the written items (products as sympy products)."""
-    parts = []
-    for kind, c, payload in side:
-        if kind == "t":
-            parts.append(sympy.Mul(_sym_number(c), _sym_mono(payload)))
-        else:
-            parts.append(sympy.Mul(_sym_number(c), *[_sym_poly(f) for f in payload]))
-    return sympy.Add(*parts)
-
-
-def _sym_gens(variables: Sequence[str]) -> list[sympy.Symbol]:
-    return [SYMBOLS[v] for v in variables]
-
-
-def sympy_solutions(
-    eqs: Sequence[Equation], variables: Sequence[str]
-) -> frozenset[tuple[sympy.Expr, ...]] | str:
-    """The real solution set by sympy, as a set of points, or "infinite" (or "nonlinear"
-    for a system that is not linear)."""
-    gens = _sym_gens(variables)
-    exprs = [sympy.expand(sym_side(left) - sym_side(right)) for left, right in eqs]
-    if len(gens) == 1:
-        poly = sympy.Poly(exprs[0], *gens)
-        if poly.is_zero:
-            return "infinite"
-        if poly.degree() <= 0:
-            return frozenset()
-        roots = sympy.roots(poly)
-        if sum(roots.values()) != poly.degree():
-            found = sympy.solveset(exprs[0], gens[0], domain=sympy.S.Reals)
-            if not isinstance(found, sympy.FiniteSet):
-                return "infinite"
-            return frozenset((r,) for r in found)
-        return frozenset((r,) for r in roots if r.is_real)
-    if any(sympy.Poly(e, *gens).total_degree() > 1 for e in exprs):
-        return "nonlinear"  # never reached by legal steps, which keep systems linear
-    solved = sympy.linsolve(exprs, gens)
-    points = []
-    for point in solved:
-        if any(value.free_symbols for value in point):
-            return "infinite"
-        points.append(tuple(point))
-    return frozenset(points)
-
-
-@lru_cache(maxsize=4096)
-def true_solutions(eqs: tuple[Equation, ...], variables: tuple[str, ...]):
-    return sympy_solutions(eqs, variables)
-
-
-def sympy_key(eqs: Sequence[Equation], variables: Sequence[str]) -> tuple:
-    """A normal form by sympy that legal steps keep: the monic polynomial of left - right
-    (one equation), or the reduced row echelon form of the system."""
-    gens = _sym_gens(variables)
-    if len(gens) == 1:
-        poly = sympy.Poly(sym_side(eqs[0][0]) - sym_side(eqs[0][1]), *gens)
-        if poly.is_zero:
-            return ("zero",)
-        return ("monic", tuple(poly.monic().all_coeffs()))
-    rows = []
-    for left, right in eqs:
-        poly = sympy.Poly(sym_side(left) - sym_side(right), *gens)
-        if poly.total_degree() > 1:
-            return ("nonlinear",)
-        rows.append([poly.coeff_monomial(g) for g in gens] + [poly.coeff_monomial(1)])
-    return ("rref", _rref(rows))
-
-
-def _rref(rows: list[list[sympy.Expr]]) -> tuple:
-    rows = [list(r) for r in rows]
-    lead = 0
-    for column in range(len(rows[0]) - 1):
-        pivot = next((r for r in range(lead, len(rows)) if rows[r][column] != 0), None)
-        if pivot is None:
-            continue
-        rows[lead], rows[pivot] = rows[pivot], rows[lead]
-        scale = rows[lead][column]
-        rows[lead] = [v / scale for v in rows[lead]]
-        for r in range(len(rows)):
-            if r != lead and rows[r][column] != 0:
-                factor = rows[r][column]
-                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[lead], strict=True)]
-        lead += 1
-    return tuple(tuple(r) for r in rows)
-
 
 # ---- states and moves ------------------------------------------------------------------
 
@@ -738,6 +119,25 @@ class EqMove:
 READ = EqMove("read")
 _VERB = {"add": "adding", "subtract": "subtracting", "multiply": "multiplying",
          "divide": "dividing"}
+
+
+_NOTATION_OP = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div"}
+
+
+def move_notation(move: EqMove) -> str:
+    """A move in short notation (`eq1: sub 3`, `factor left`, `eq2 into eq1`, `read off`):
+    how a stored search tree writes it, and how the compact style says it."""
+    op = move.op
+    prefix = "" if move.eq is None or op in ("solve", "substitute") else f"eq{move.eq}: "
+    if op in _NOTATION_OP:
+        return f"{prefix}{_NOTATION_OP[op]} {fmt_operand(move.value or (), True)}"
+    if op in ("expand", "collect", "factor"):
+        return f"{prefix}{op} {move.side}"
+    if op == "solve":
+        return f"eq{move.eq}: solve {move.var}"
+    if op == "substitute":
+        return f"eq{move.eq} into eq{move.target}"
+    return "read off"
 
 
 def _shift(p: Poly, eq: int | None) -> EqMove:
@@ -801,7 +201,7 @@ def _single_read_off(eq: Equation) -> tuple[tuple[Fraction, ...], ...] | None:
                 and len(other) <= 1:
             return ((other[0][1] if other else F0,),)
         if not other and len(this) == 1 and this[0][0] == "p":
-            roots = [_linear_root(f) for f in this[0][2]]
+            roots = [linear_root(f) for f in this[0][2]]
             if all(r is not None and {m for m, _ in f} <= {X, ONE}
                    for r, f in zip(roots, this[0][2], strict=True)):
                 return tuple((r,) for r in sorted(set(roots)))  # type: ignore[type-var]
@@ -855,14 +255,14 @@ class EquationsRules:
         if not state.solution and state.steps_left > 0:
             seen: set[EqState] = set()
             for move in self._sensible(state):
-                child = self._compute(state, move)
+                child = self.apply_unchecked(state, move)
                 if isinstance(child, Violation) or child in seen:
                     continue
                 seen.add(child)
                 children.append((move, child))
             if not children:  # never leave a live state without a move
                 for move in self._unhelpful(state):
-                    child = self._compute(state, move)
+                    child = self.apply_unchecked(state, move)
                     if not isinstance(child, Violation):
                         children.append((move, child))
                         break
@@ -879,14 +279,14 @@ class EquationsRules:
             return
         seen = {child for _, child in children}
         for move in self._unhelpful(state):
-            child = self._compute(state, move)
+            child = self.apply_unchecked(state, move)
             if isinstance(child, Violation) or child in seen:
                 continue
             seen.add(child)
             yield move, child
 
     def apply(self, state: EqState, move: EqMove) -> EqState | Violation:
-        result = self._compute(state, move)
+        result = self.apply_unchecked(state, move)
         if isinstance(result, Violation):
             return result
         problem = self._confirm_with_sympy(state, move, result)
@@ -966,7 +366,7 @@ class EquationsRules:
         return float(self.lower_bound(state))
 
     def move_to_json(self, move: EqMove) -> str:
-        return move_text(move, "compact")
+        return move_notation(move)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -1002,8 +402,9 @@ class EquationsRules:
     def _describe(self, state: EqState) -> str:
         return " and ".join(fmt_equation(eq) for eq in state.eqs)
 
-    def _compute(self, state: EqState, move: EqMove) -> EqState | Violation:
-        """The state after `move`, or the rule it breaks (no sympy: the solver's path)."""
+    def apply_unchecked(self, state: EqState, move: EqMove) -> EqState | Violation:
+        """The state after `move`, or the rule it breaks, without sympy's confirmation: the
+        solver's fast path, and how an answer is read off a solution path."""
         if state.solution:
             return Violation("already_solved", "the solution has already been read off")
         if state.steps_left <= 0:
@@ -1138,7 +539,7 @@ class EquationsRules:
         solution is sympy's solution set, and every other step keeps the solution set."""
         if new.solution:
             truth = true_solutions(self.start.eqs, self.variables)
-            found = frozenset(tuple(_sym_number(v) for v in point) for point in new.solution)
+            found = frozenset(tuple(sym_number(v) for v in point) for point in new.solution)
             if found != truth:
                 said = format_solution(new.solution, self.variables)
                 return Violation("solution_set_changed",
@@ -1203,9 +604,9 @@ class EquationsRules:
             return moves
         name, q = ("left", left) if left else ("right", right)
         moves = [EqMove("factor", side=name, eq=index)]
-        content = _content(q)
-        if content != 1:
-            moves.append(_divide_by(content, index))
+        common = content(q)
+        if common != 1:
+            moves.append(_divide_by(common, index))
         return moves
 
     def _system_moves(self, state: EqState) -> list[EqMove]:
@@ -1300,7 +701,7 @@ def _isolate_moves(left: Poly, right: Poly, var: Mono, index: int | None) -> lis
 def _variable_factor_message(op: str, value: Poly) -> str:
     verb = "multiplying" if op == "multiply" else "dividing"
     effect = "add" if op == "multiply" else "lose"
-    root = _linear_root(value)
+    root = linear_root(value)
     names = sorted(poly_variables(value))
     if root is not None and len(names) == 1:
         return (f"{verb} by {fmt_poly(value)} may {effect} the solution "
@@ -1309,450 +710,4 @@ def _variable_factor_message(op: str, value: Poly) -> str:
            f"{effect} solutions"
 
 
-# ---- solutions as text -----------------------------------------------------------------
-
-
-def format_solution(solution: Sequence[Sequence[Fraction]], variables: Sequence[str],
-                    compact: bool = False) -> str:
-    sep = "=" if compact else " = "
-    if len(variables) == 1:
-        return " or ".join(f"{variables[0]}{sep}{fmt_number(p[0])}" for p in solution)
-    return ", ".join(f"{v}{sep}{fmt_number(value)}"
-                     for v, value in zip(variables, solution[0], strict=True))
-
-
-# A separator between the parts of a solution; the whitespace around it is stripped from
-# the parts, not matched, as `\s*` on both sides is retried along every run of spaces.
-_PART_SEPARATOR = re.compile(r",|;|\bor\b|\band\b")
-_ASSIGNMENT = re.compile(r"^([xy])\s*=\s*(.+)$")
-
-
-def _value(text: str) -> Fraction | None:
-    p = parse_poly(text)
-    return None if p is None else constant_value(p)
-
-
-def _split_parts(body: str) -> list[str]:
-    """The non-empty parts of `body` between separators, each without the whitespace next
-    to a separator."""
-    pieces = _PART_SEPARATOR.split(body)
-    last = len(pieces) - 1
-    parts = [piece.lstrip() if i else piece for i, piece in enumerate(pieces)]
-    return [p for p in (p.rstrip() if i < last else p for i, p in enumerate(parts)) if p]
-
-
-def _pair(body: str) -> tuple[str, str] | None:
-    """The two values of `(a, b)` (a newline may follow), each stripped; None when `body`
-    is not one bracket pair holding two values and one comma."""
-    if body.endswith("\n"):
-        body = body[:-1]
-    if len(body) < 2 or body[0] != "(" or body[-1] != ")":
-        return None
-    inner = body[1:-1]
-    if "(" in inner or ")" in inner or inner.count(",") != 1:
-        return None
-    first, _, second = inner.partition(",")
-    if not first or not second:
-        return None
-    return first.strip(), second.strip()
-
-
-def parse_solution(text: str, variables: Sequence[str]) -> frozenset[tuple[Fraction, ...]] | str:
-    """Points from `x = 2 or x = -3`, `x = 1, y = 2`, `(1, 2)`, `{-3, 2}`; else why not."""
-    body = text.strip().rstrip(".").strip()
-    if body.startswith("{") and body.endswith("}"):
-        body = body[1:-1]
-    pair = _pair(body) if len(variables) == 2 else None
-    if pair is not None:
-        values = [_value(pair[0]), _value(pair[1])]
-        if None in values:
-            return f"cannot read the values in {body!r}"
-        return frozenset({tuple(values)})  # type: ignore[arg-type]
-    parts = _split_parts(body)
-    if not parts:
-        return "no solution is given"
-    found: dict[str, list[Fraction]] = {v: [] for v in variables}
-    for part in parts:
-        match = _ASSIGNMENT.match(part)
-        name, said = (match.group(1), match.group(2)) if match else (None, part)
-        if name is None:
-            if len(variables) != 1:
-                return f"say which variable {part!r} is"
-            name = variables[0]
-        if name not in found:
-            return f"{name} is not a variable of this problem"
-        value = _value(said)
-        if value is None:
-            return f"cannot read the value {said!r}"
-        found[name].append(value)
-    if len(variables) == 1:
-        return frozenset((v,) for v in found[variables[0]])
-    if any(len(values) != 1 for values in found.values()):
-        return "give exactly one value for each of " + " and ".join(variables)
-    return frozenset({tuple(found[v][0] for v in variables)})
-
-
-# ---- step text -------------------------------------------------------------------------
-
-_EXPR = r"(.{1,160})"
-_OF = r"(?: of equation ([0-9]{1,2}))?"
-_NATURAL_MOVES = [
-    ("add", re.compile(rf"^adding {_EXPR} to both sides{_OF}$"), "value_eq"),
-    ("subtract", re.compile(rf"^subtracting {_EXPR} from both sides{_OF}$"), "value_eq"),
-    ("multiply", re.compile(rf"^multiplying both sides{_OF} by {_EXPR}$"), "eq_value"),
-    ("divide", re.compile(rf"^dividing both sides{_OF} by {_EXPR}$"), "eq_value"),
-    ("expand", re.compile(rf"^expanding the (left|right) side{_OF}$"), "side_eq"),
-    ("collect", re.compile(rf"^collecting like terms on the (left|right) side{_OF}$"), "side_eq"),
-    ("factor", re.compile(rf"^factoring the (left|right) side{_OF}$"), "side_eq"),
-    ("solve", re.compile(r"^solving equation ([0-9]{1,2}) for ([xy])$"), "eq_var"),
-    ("substitute", re.compile(r"^substituting equation ([0-9]{1,2}) into equation "
-                              r"([0-9]{1,2})$"), "eq_target"),
-    ("read", re.compile(r"^reading off the solution$"), "none"),
-]
-_PREFIX = r"(?:eq([0-9]{1,2}): )?"
-_COMPACT_MOVES = [
-    ("add", re.compile(rf"^{_PREFIX}add {_EXPR}$"), "eq_value"),
-    ("subtract", re.compile(rf"^{_PREFIX}sub {_EXPR}$"), "eq_value"),
-    ("multiply", re.compile(rf"^{_PREFIX}mul {_EXPR}$"), "eq_value"),
-    ("divide", re.compile(rf"^{_PREFIX}div {_EXPR}$"), "eq_value"),
-    ("expand", re.compile(rf"^{_PREFIX}expand (left|right)$"), "eq_side"),
-    ("collect", re.compile(rf"^{_PREFIX}collect (left|right)$"), "eq_side"),
-    ("factor", re.compile(rf"^{_PREFIX}factor (left|right)$"), "eq_side"),
-    ("solve", re.compile(r"^eq([0-9]{1,2}): solve ([xy])$"), "eq_var"),
-    ("substitute", re.compile(r"^eq([0-9]{1,2}) into eq([0-9]{1,2})$"), "eq_target"),
-    ("read", re.compile(r"^read off$"), "none"),
-]
-_COMPACT_OP = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div"}
-
-
-def _operand_text(value: Poly, compact: bool) -> str:
-    text = fmt_poly(value, compact)
-    return f"({text})" if len(value) > 1 else text
-
-
-def move_text(move: EqMove, style: str) -> str:
-    compact = style == "compact"
-    op = move.op
-    if compact:
-        prefix = "" if move.eq is None or op in ("solve", "substitute") else f"eq{move.eq}: "
-        if op in _COMPACT_OP:
-            return f"{prefix}{_COMPACT_OP[op]} {_operand_text(move.value or (), True)}"
-        if op in ("expand", "collect", "factor"):
-            return f"{prefix}{op} {move.side}"
-        if op == "solve":
-            return f"eq{move.eq}: solve {move.var}"
-        if op == "substitute":
-            return f"eq{move.eq} into eq{move.target}"
-        return "read off"
-    of = "" if move.eq is None else f" of equation {move.eq}"
-    operand = _operand_text(move.value or (), False)
-    if op == "add":
-        return f"adding {operand} to both sides{of}"
-    if op == "subtract":
-        return f"subtracting {operand} from both sides{of}"
-    if op in ("multiply", "divide"):
-        return f"{_VERB[op]} both sides{of} by {operand}"
-    if op == "expand":
-        return f"expanding the {move.side} side{of}"
-    if op == "collect":
-        return f"collecting like terms on the {move.side} side{of}"
-    if op == "factor":
-        return f"factoring the {move.side} side{of}"
-    if op == "solve":
-        return f"solving equation {move.eq} for {move.var}"
-    if op == "substitute":
-        return f"substituting equation {move.eq} into equation {move.target}"
-    return "reading off the solution"
-
-
-def parse_move_text(text: str, style: str) -> EqMove | None:
-    table = _COMPACT_MOVES if style == "compact" else _NATURAL_MOVES
-    for op, pattern, shape in table:
-        match = pattern.match(text)
-        if match is None:
-            continue
-        groups = match.groups()
-        if shape == "none":
-            return EqMove(op)
-        if shape in ("value_eq", "eq_value"):
-            said, number = (groups[0], groups[1]) if shape == "value_eq" else (groups[1],
-                                                                               groups[0])
-            value = parse_poly(said)
-            if value is None:
-                return None
-            return EqMove(op, value, eq=None if number is None else int(number))
-        if shape in ("side_eq", "eq_side"):
-            side, number = groups if shape == "side_eq" else groups[::-1]
-            return EqMove(op, side=side, eq=None if number is None else int(number))
-        if shape == "eq_var":
-            return EqMove(op, eq=int(groups[0]), var=groups[1])
-        return EqMove(op, eq=int(groups[0]), target=int(groups[1]))
-    return None
-
-
-def _steps(n: int) -> str:
-    return f"{n} step" if n == 1 else f"{n} steps"
-
-
-_COUNT = r"([0-9]{1,3})"
-_NATURAL_STATE = re.compile(rf"^Now (.+), with {_COUNT} steps? left$")
-_SYSTEM_PREFIX = "Now the equations are "
-_SYSTEM_TAIL = re.compile(rf", with {_COUNT} steps? left$")
-_NATURAL_SOLVED = re.compile(r"^So (.+)$")
-_COMPACT_STATE = re.compile(rf"^(.+) \({_COUNT} left\)$")
-_NATURAL_REF = re.compile(rf"^the equation (.+) with {_COUNT} steps? left$")
-_REF_SYSTEM_PREFIX = "the equations "
-_REF_SYSTEM_TAIL = re.compile(rf" with {_COUNT} steps? left$")
-_NUM = r"([0-9]{1,30}(?:/[0-9]{1,30})?)"
-_DEAD = {
-    ("natural", OUT_OF_STEPS): re.compile(
-        rf"^It needs at least {_COUNT} more steps and only {_COUNT} (?:step is|steps are) left$"),
-    ("natural", NUMBER_TOO_LARGE): re.compile(
-        rf"^The number {_NUM} is beyond the limit of ([0-9]{{1,12}})$"),
-    ("compact", OUT_OF_STEPS): re.compile(rf"^needs {_COUNT} steps, {_COUNT} left$"),
-    ("compact", NUMBER_TOO_LARGE): re.compile(rf"^{_NUM} exceeds ([0-9]{{1,12}})$"),
-}
-
-
-class EquationsText:
-    """How equation steps are said and read back, in the natural and compact styles."""
-
-    def __init__(self, variables: Sequence[str], count: int, number_limit: int) -> None:
-        self.variables = tuple(variables)
-        self.system = count > 1
-        self.limit = number_limit
-
-    @staticmethod
-    def from_data(data: dict[str, Any]) -> EquationsText:
-        return EquationsText(data["variables"], len(data["equations"]), data["number_limit"])
-
-    def move_phrase(self, move: EqMove, style: str) -> str:
-        return move_text(move, style)
-
-    def parse_move(self, text: str, style: str) -> EqMove | None:
-        return parse_move_text(text, _style(style))
-
-    def _equations_text(self, eqs: Sequence[Equation], compact: bool) -> str:
-        texts = [fmt_equation(eq, compact) for eq in eqs]
-        return "; ".join(texts) if compact else " and ".join(texts)
-
-    def state_phrase(self, state: EqState, style: str) -> str:
-        compact = _style(style) == "compact"
-        if state.solution:
-            said = format_solution(state.solution, self.variables, compact)
-            return said if compact else f"So {said}"
-        if compact:
-            return f"{self._equations_text(state.eqs, True)} ({state.steps_left} left)"
-        if self.system:
-            return (f"Now the equations are {self._equations_text(state.eqs, False)}, with "
-                    f"{_steps(state.steps_left)} left")
-        return f"Now {fmt_equation(state.eqs[0])}, with {_steps(state.steps_left)} left"
-
-    def _read_state(self, text: str, style: str) -> tuple[tuple[Equation, ...], int] | None:
-        """(equations, steps left) from a stated state or backtrack target, else None."""
-        if _style(style) == "compact":
-            match = _COMPACT_STATE.match(text)
-            if match is None:
-                return None
-            pieces = match.group(1).split("; ")
-            count = match.group(2)
-        elif self.system:
-            read = _equation_pair(text, _SYSTEM_PREFIX, _SYSTEM_TAIL)
-            if read is None:
-                return None
-            pieces, count = read
-        else:
-            match = _NATURAL_STATE.match(text)
-            if match is None:
-                return None
-            pieces, count = [match.group(1)], match.group(2)
-        return self._equations(pieces, count)
-
-    def _equations(self, pieces: Sequence[str], count: str) -> tuple[tuple[Equation, ...],
-                                                                     int] | None:
-        if len(pieces) != (2 if self.system else 1):
-            return None
-        eqs = tuple(parse_equation(piece) for piece in pieces)
-        if any(eq is None for eq in eqs):
-            return None
-        return eqs, int(count)  # type: ignore[return-value]
-
-    def state_claim_error(self, text: str, state: EqState, style: str) -> str | None:
-        compact = _style(style) == "compact"
-        if state.solution:
-            body = text
-            if not compact:
-                match = _NATURAL_SOLVED.match(text)
-                if match is None:
-                    return f"cannot read the stated solution {text!r}"
-                body = match.group(1)
-            stated = parse_solution(body, self.variables)
-            if isinstance(stated, str):
-                return f"cannot read the stated solution {text!r}: {stated}"
-            if stated != frozenset(state.solution):
-                return (f"states {body} but reading off gives "
-                        f"{format_solution(state.solution, self.variables)}")
-            return None
-        read = self._read_state(text, style)
-        if read is None:
-            return f"cannot read the stated equation {text!r}"
-        eqs, left = read
-        if eqs != state.eqs:
-            return (f"states {self._equations_text(eqs, False)} but the step gives "
-                    f"{self._equations_text(state.eqs, False)}")
-        if left != state.steps_left:
-            return f"states {_steps(left)} left but {state.steps_left} are left"
-        return None
-
-    def dead_end_phrase(self, state: EqState, dead: DeadEnd, style: str) -> str:
-        compact = _style(style) == "compact"
-        if dead.code == OUT_OF_STEPS:
-            left, need = dead.detail
-            if compact:
-                return f"needs {need} steps, {left} left"
-            verb = "step is" if left == 1 else "steps are"
-            return f"It needs at least {need} more steps and only {left} {verb} left"
-        number = dead.detail[0]
-        if compact:
-            return f"{number} exceeds {self.limit}"
-        return f"The number {number} is beyond the limit of {self.limit}"
-
-    def parse_dead_end(self, text: str, style: str) -> DeadEnd | None:
-        style = _style(style)
-        match = _DEAD[(style, OUT_OF_STEPS)].match(text)
-        if match is not None:
-            need, left = int(match.group(1)), int(match.group(2))
-            return DeadEnd(OUT_OF_STEPS, (left, need))
-        match = _DEAD[(style, NUMBER_TOO_LARGE)].match(text)
-        if match is not None and int(match.group(2)) == self.limit:
-            return DeadEnd(NUMBER_TOO_LARGE, (match.group(1),))
-        return None
-
-    def ref_phrase(self, state: EqState, move_in: EqMove | None, style: str) -> str:
-        """A state by its equation(s) and steps left (unique along a path, as every step
-        spends one); a solved state by its solution."""
-        if state.solution:
-            said = format_solution(state.solution, self.variables, _style(style) == "compact")
-            return said if _style(style) == "compact" else f"the solution {said}"
-        if _style(style) == "compact":
-            return self.state_phrase(state, "compact")
-        said = self._equations_text(state.eqs, False)
-        noun = "the equations" if self.system else "the equation"
-        return f"{noun} {said} with {_steps(state.steps_left)} left"
-
-    def parse_ref(self, text: str, style: str) -> Hashable | None:
-        solved = _solution_ref(text, style, self.variables)
-        if solved is not None:
-            return solved
-        if _style(style) == "compact":
-            read = self._read_state(text, "compact")
-        else:
-            if self.system:
-                said = _equation_pair(text, _REF_SYSTEM_PREFIX, _REF_SYSTEM_TAIL)
-            else:
-                match = _NATURAL_REF.match(text)
-                said = None if match is None else ([match.group(1)], match.group(2))
-            read = None if said is None else self._equations(*said)
-        return None if read is None else ("ref", read[0], read[1])
-
-    def ref_key(self, state: EqState, move_in: EqMove | None) -> Hashable:
-        if state.solution:
-            return ("solved", frozenset(state.solution))
-        return ("ref", state.eqs, state.steps_left)
-
-    def goal_phrase(self, state: EqState, style: str) -> str:
-        said = format_solution(state.solution, self.variables, _style(style) == "compact")
-        if _style(style) == "compact":
-            return said
-        plural = len(state.solution) > 1
-        return f"The solution{'s are' if plural else ' is'} {said}"
-
-
-def _equation_pair(text: str, prefix: str, tail: re.Pattern[str]) -> tuple[list[str], str] | None:
-    """The two equation texts and the step count of `PREFIX first and second TAIL`, cut at
-    the last ` and ` that leaves both non-empty. Cut with str methods: a pattern with two
-    wildcard groups would retry the second one at every ` and `."""
-    if not text.startswith(prefix):
-        return None
-    end = tail.search(text, len(prefix))
-    if end is None:
-        return None
-    middle = text[len(prefix) : end.start()]
-    cut = middle.rfind(" and ", 1, len(middle) - 1)
-    if cut == -1:
-        return None
-    return [middle[:cut], middle[cut + len(" and ") :]], end.group(1)
-
-
-def _solution_ref(text: str, style: str, variables: Sequence[str]) -> Hashable | None:
-    """The key of a solved state named as a backtrack target, else None."""
-    if _style(style) == "natural":
-        if not text.startswith("the solution "):
-            return None
-        text = text[len("the solution "):]
-    elif _COMPACT_STATE.match(text):
-        return None
-    points = parse_solution(text, variables)
-    return None if isinstance(points, str) else ("solved", points)
-
-
-def _style(style: str) -> str:
-    """Any style other than compact reads as natural, as the shared renderer does."""
-    return "compact" if style == "compact" else "natural"
-
-
-# ---- answers ---------------------------------------------------------------------------
-
-MAX_ANSWER_CHARS = 300
-
-
-def answer_from_moves(data: dict[str, Any], moves: Sequence[EqMove]) -> str:
-    """The solution the moves read off, e.g. `x = -3 or x = 2` or `x = 1, y = 2`."""
-    rules = EquationsRules.from_data(data)
-    state = rules.initial_state()
-    for move in moves:
-        result = rules._compute(state, move)
-        if isinstance(result, Violation):
-            raise ValueError(f"illegal move {move}: {result.message}")
-        state = result
-    if not state.solution:
-        raise ValueError("the moves do not read off a solution")
-    return format_solution(state.solution, rules.variables)
-
-
-def check_answer(data: dict[str, Any], text: str) -> Verdict:
-    """Judge a free-form answer against sympy's solution set, order-insensitively.
-
-    Accepts `x = 2`, `x = -3 or x = 2`, `x = 2, x = -3`, `{-3, 2}`, `x = 1, y = 2`,
-    `(1, 2)`; values may be fractions (`-3/2`) or decimals. Parsed by the task's own
-    grammar into sympy numbers; nothing is evaluated.
-    """
-    if not isinstance(text, str):
-        return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
-    body = extract_answer(text).translate(_UNICODE)
-    if len(body) > MAX_ANSWER_CHARS:
-        return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")
-    variables = tuple(data["variables"])
-    stated = parse_solution(body, variables)
-    if isinstance(stated, str):
-        return Verdict.fail("unparsable_answer", stated)
-    rules = EquationsRules.from_data(data)
-    truth = true_solutions(rules.start.eqs, variables)
-    if isinstance(truth, str):
-        return Verdict.fail("no_finite_solution", "the problem has no finite solution set")
-    found = frozenset(tuple(_sym_number(v) for v in point) for point in stated)
-    if found == truth:
-        return OK
-    wrong = sorted(found - truth, key=str)
-    if wrong:
-        point = tuple(Fraction(int(v.p), int(v.q)) for v in wrong[0])
-        return Verdict.fail("wrong_solution",
-                            f"{format_solution((point,), variables)} is not a solution")
-    return Verdict.fail("missing_solution", f"the answer gives {len(found)} of the "
-                        f"{len(truth)} solutions")
-
-
 RULES = EquationsRules
-TEXT = EquationsText

@@ -1,7 +1,8 @@
-"""The sokoban task: {generate} makes problems, {rules} holds the game and its text."""
+"""The sokoban task: {generate} makes problems; {rules} is the game in a {room}; {text}
+says its steps in each style; {answer} writes and checks answers."""
 
-from searchtrace.tasks.base import Task, style_bound
-from searchtrace.tasks.sokoban import generate, rules
+from searchtrace.tasks.base import Task
+from searchtrace.tasks.sokoban import answer, generate, rules, text
 
 TASK = Task(
     name="sokoban",
@@ -10,7 +11,7 @@ TASK = Task(
     presets=generate.PRESETS,
     generate=generate.generate,
     rules=rules.RULES.from_data,
-    phrasings=style_bound(rules.TEXT.from_data),
-    answer=rules.answer_from_moves,
-    check_answer=rules.check_answer,
+    phrasings=text.PHRASINGS,
+    answer=answer.answer_from_moves,
+    check_answer=answer.check_answer,
 )

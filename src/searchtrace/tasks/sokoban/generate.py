@@ -21,16 +21,8 @@ import numpy as np
 from pydantic import field_validator, model_validator
 
 from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
-from searchtrace.tasks.sokoban.rules import (
-    NO_PATH,
-    Room,
-    SokobanRules,
-    SokobanState,
-    box_mask,
-    draw,
-    lowest_cell,
-    make_room,
-)
+from searchtrace.tasks.sokoban.room import NO_PATH, Room, box_mask, draw, lowest_cell, make_room
+from searchtrace.tasks.sokoban.rules import SokobanRules, SokobanState
 
 TASK = "sokoban"
 SEARCH_LIMIT = 50_000  # A* states before a room counts as too large to check

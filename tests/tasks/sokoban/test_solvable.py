@@ -1,11 +1,8 @@
-"""`Rules.solvable` for Sokoban, checked against a brute-force solver.
-
-Each brute force below is written from the task's stated rules alone and shares no code
-with the task modules: it reads the problem's own data (edges, grid, push limit) and
-decides a state by exhaustive enumeration. The states compared are the initial state,
-every state of a depth-first solver's tree (its dead-end branches are off the solution
-path), random walks through the legal moves and, where the rules allow any such state,
-random states drawn directly; each task also has hand-made states whose answer is known.
+"""Sokoban `Rules.solvable`, checked against a brute-force solver written here from the
+stated rules alone (it shares no code with the task): it reads the grid and the push limit
+and decides a state by a 0-1 breadth-first search. The states compared are the initial
+state, every state of a depth-first solver's tree, random walks through the legal moves and
+random states drawn directly; hand-made states have known answers.
 """
 
 from __future__ import annotations
@@ -71,9 +68,6 @@ def assert_agrees(task: Task, problem: Problem, states: list[Any], brute: Any) -
     return seen[0], seen[1]
 
 
-# ---- sokoban ----------------------------------------------------------------------------
-
-
 def sokoban_brute(data: dict[str, Any], state: SokobanState) -> bool:
     """The fewest pushes that put every box on a goal, by a 0-1 breadth-first search over
     (player cell, box cells) where a step onto free floor costs 0 and a push costs 1;
@@ -136,7 +130,7 @@ def sokoban_random_states(problem: Problem, count: int, rng: random.Random) -> l
     return states
 
 
-def test_sokoban_solvable_matches_brute_force() -> None:
+def test_solvable_matches_brute_force() -> None:
     rng = random.Random(3)
     totals = [0, 0]
     for index, knobs in enumerate([
@@ -156,7 +150,7 @@ def test_sokoban_solvable_matches_brute_force() -> None:
     assert min(totals) > 100, totals
 
 
-def test_sokoban_hand_made_states() -> None:
+def test_solvable_on_hand_made_states() -> None:
     # One box two cells left of its goal, in a room of two rows; cells are r * 9 + c.
     data = {"grid": ["#######",
                      "#@$-.-#",

@@ -1,18 +1,11 @@
-"""Exact solvability (`Rules.solvable`) of countdown, sudoku, nqueens, zebra and equations.
-
-Each task's check is compared with a brute-force solver written here from the problem's
-data alone (its own moves and its own goal test, no code from the task's module) on many
-states that random legal play reaches from generated problems, on and off the solution
-path; and on hand-made states whose answer is known. The memo must not change answers:
-every state is asked of one shared rules object and of a fresh one. Equations cannot be
-decided exactly (a move may add any term or scale by any number): its check answers only
-with a proof or a path and otherwise raises SolvabilityUndecided.
-"""
+"""Equations solvability (`Rules.solvable`): it cannot be decided exactly (a move may add
+any term or scale by any number), so the check answers True only with a path, False only
+with a proof, and otherwise raises SolvabilityUndecided; on states that random legal play
+reaches from generated problems it never contradicts the rules' own dead ends."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -20,26 +13,26 @@ import numpy as np
 import pytest
 
 from searchtrace.tasks import get_task
-from searchtrace.tasks.base import GenerationSkipped, Problem
-from searchtrace.tasks.equations.rules import ONE, EqMove, EqState, SolvabilityUndecided
+from searchtrace.tasks.base import GenerationSkipped, Problem, SolvabilityUndecided
+from searchtrace.tasks.equations.algebra import ONE
+from searchtrace.tasks.equations.rules import EqMove, EqState
 
-Walk = Callable[[Any, random.Random], Iterator[Any]]
+TASK = get_task("equations")
 
 
-def problems(task: str, preset: str, how_many: int, **knobs: Any) -> list[Problem]:
+def problems(preset: str, how_many: int) -> list[Problem]:
     """The first `how_many` problems the generator makes for `preset` (skipped seeds move on)."""
-    spec = get_task(task)
-    config = spec.make_config(preset, knobs)
+    config = TASK.make_config(preset, {})
     found: list[Problem] = []
     for index in range(how_many * 20):
         rng = np.random.default_rng(np.random.SeedSequence(7, spawn_key=(0, index)))
         try:
-            found.append(spec.generate(config, rng, "train"))
+            found.append(TASK.generate(config, rng, "train"))
         except GenerationSkipped:
             continue
         if len(found) == how_many:
             return found
-    raise AssertionError(f"fewer than {how_many} {task} problems")
+    raise AssertionError(f"fewer than {how_many} equations problems")
 
 
 def walked_states(rules: Any, draw: random.Random, walks: int, depth: int) -> list[Any]:
@@ -57,30 +50,11 @@ def walked_states(rules: Any, draw: random.Random, walks: int, depth: int) -> li
     return states
 
 
-def assert_agrees(task: str, problem: Problem, brute: Callable[[Any], bool],
-                  walks: int = 12, depth: int = 12) -> tuple[int, int]:
-    """`solvable` equals `brute` on every walked state, with a shared and a fresh memo;
-    returns (solvable, unsolvable) counts so callers can check both kinds were seen."""
-    spec = get_task(task)
-    shared = spec.rules(problem.data)
-    draw = random.Random(problem.id)
-    counts = [0, 0]
-    for state in walked_states(spec.rules(problem.data), draw, walks, depth):
-        expected = brute(state)
-        assert shared.solvable(state) is expected, (problem.data, state)
-        assert spec.rules(problem.data).solvable(state) is expected, (problem.data, state)
-        counts[0 if expected else 1] += 1
-    return counts[0], counts[1]
-
-
-# ---- equations --------------------------------------------------------------------------
-
-
-def test_equations_solvable_is_exact_or_says_it_cannot_decide() -> None:
+def test_solvable_is_exact_or_says_it_cannot_decide() -> None:
     """True with a path, False with a proof, and an error (never a guess) in between."""
     data = {"kind": "linear", "variables": ["x"], "equations": ["2x + 3 = 7"], "max_steps": 3,
             "number_limit": 100}
-    rules = get_task("equations").rules(data)
+    rules = TASK.rules(data)
     start = rules.initial_state()
     assert rules.solvable(start)  # subtract 3, divide by 2, read off: 3 steps
     halved = rules.apply(start, EqMove("divide", ((ONE, Fraction(2)),)))
@@ -97,18 +71,17 @@ def test_equations_solvable_is_exact_or_says_it_cannot_decide() -> None:
     assert isinstance(tight, EqState) and tight.steps_left == 1
     assert not rules.solvable(tight)
     # A number beyond the limit: proven hopeless whatever the steps.
-    wide = get_task("equations").rules({**data, "number_limit": 20, "max_steps": 9})
+    wide = TASK.rules({**data, "number_limit": 20, "max_steps": 9})
     big = wide.apply(wide.initial_state(), EqMove("multiply", ((ONE, Fraction(5)),)))
     assert isinstance(big, EqState) and not wide.solvable(big)
 
 
-def test_equations_solvable_on_generated_problems() -> None:
+def test_solvable_on_generated_problems() -> None:
     """Every generated problem's start is solvable (the generator followed a path within
     its budget), and an answer, when given, never contradicts the rules' own dead ends."""
-    spec = get_task("equations")
     for preset in ("easy", "medium", "hard"):
-        for problem in problems("equations", preset, 4):
-            rules = spec.rules(problem.data)
+        for problem in problems(preset, 4):
+            rules = TASK.rules(problem.data)
             assert rules.solvable(rules.initial_state())
             for state in walked_states(rules, random.Random(problem.id), 6, 8):
                 try:
