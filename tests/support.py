@@ -116,12 +116,16 @@ class RenderedTrace:
         return self.task.phrasing(self.style, self.problem.data)
 
 
+def path_moves(tree: SearchTree) -> list[Any]:
+    """The moves of `tree`'s solution path, from the root."""
+    return [tree.nodes[n].move for n in tree.solution_path()[1:]]
+
+
 def completion_of(task: Task, problem: Problem, tree: SearchTree, trace: Trace, style: str,
                   salt: int = 3) -> str:
     """`trace` rendered in `style` with the canonical answer of `tree`'s solution."""
     lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style, salt=salt)
-    moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
-    return format_completion(lines, task.answer(problem.data, moves))
+    return format_completion(lines, task.answer(problem.data, path_moves(tree)))
 
 
 @cache

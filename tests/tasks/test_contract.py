@@ -28,7 +28,6 @@ from searchtrace.config import parse_config
 from searchtrace.pipelines.build import run_build
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task, task_names
 from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Violation
 from searchtrace.traces.linearize import (
@@ -41,7 +40,15 @@ from searchtrace.traces.linearize import (
 from searchtrace.traces.parse import parse_line
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import DEAD_END, GOAL, MOVE
-from tests.support import RenderedTrace, completion_of, problems, rendered, solved
+from tests.support import (
+    BUDGET,
+    RenderedTrace,
+    completion_of,
+    path_moves,
+    problems,
+    rendered,
+    solved,
+)
 
 NAMES = task_names()
 PRESETS = [(name, preset) for name in NAMES for preset in get_task(name).presets]
@@ -51,10 +58,6 @@ ANSWER_NOISE = "0123456789 \n,;:=()[]+-*/x.²①"  # added to an answer's own ch
 TOKEN = re.compile(r"([A-Za-z]+|[0-9]+)")  # the words and numbers of a line (split keeps them)
 ODD_NUMBERS = st.sampled_from(["0", "-3", "1.5", "7/2", "1/0", "²", "٣", "①", "", "9" * 30,
                                "9" * 5000])
-
-
-def path_moves(tree: SearchTree) -> list:
-    return [tree.nodes[n].move for n in tree.solution_path()[1:]]
 
 
 # ---- config ----------------------------------------------------------------------------
@@ -139,10 +142,10 @@ def test_problems_and_trees_survive_a_json_round_trip(name: str, preset: str) ->
         data = json.loads(json.dumps(problem.data))
         assert data == problem.data  # plain JSON: a stored row rebuilds the instance
         rules = task.rules(data)
-        assert solved(task, again).to_json(rules) == solved(task, problem).to_json(rules)
-        for style in STYLES:
-            tree = solved(task, problem)
-            trace = linearize_exact(tree, task.rules(problem.data), 0, "uniform", 6)
+        tree = solved(task, again)
+        assert tree.to_json(rules) == solved(task, problem).to_json(task.rules(problem.data))
+        trace = linearize_exact(tree, rules, 0, "uniform", 6)
+        for style in STYLES:  # the phrasing, too, is rebuilt from the stored data alone
             completion = completion_of(task, problem, tree, trace, style)
             assert verify_completion(task, data, completion, style, 0).ok
 
@@ -156,7 +159,7 @@ def test_every_solver_is_deterministic_per_seed(name: str, solver: str) -> None:
     task = get_task(name)
     for problem in problems(name):
         rules = task.rules(problem.data)
-        first, again = (solve(solver, rules, 50_000, MctsSettings(), 11).to_json(rules)
+        first, again = (solve(solver, rules, BUDGET, MctsSettings(), 11).to_json(rules)
                         for _ in range(2))
         assert first == again
 
