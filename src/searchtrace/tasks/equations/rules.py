@@ -1,4 +1,4 @@
-"""Equation rules, step text and answer checker: linear equations, quadratics, 2x2 systems.
+"""Equation rules: linear equations, quadratics, 2x2 systems.
 
 States. A side of an equation is a sorted tuple of items, each a term
 `("t", coefficient, monomial)` or a product `("p", coefficient, factors)` whose factors

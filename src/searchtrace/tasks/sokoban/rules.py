@@ -1,4 +1,4 @@
-"""Sokoban rules, step text and answer checker.
+"""Sokoban rules.
 
 A room is a rectangle of walls (`#`), floor (`-`) and goals (`.`) holding boxes (`$`, or
 `*` on a goal) and the player (`@`, or `+` on a goal); there are as many goals as boxes.
