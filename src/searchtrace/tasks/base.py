@@ -338,3 +338,28 @@ class Task:
             raise UserError(f"traces.style: task {self.name} has no phrasing for style "
                             f"{style!r}; allowed: {', '.join(sorted(self.phrasings))}")
         return self.phrasings[style](data)
+
+
+_ANSWER_OPEN, _ANSWER_CLOSE = "<answer>", "</answer>"
+
+
+def extract_answer(output: str) -> str:
+    """The last `<answer>` block of free-form output, else the whole text stripped.
+
+    Blocks are read left to right, each from an `<answer>` to the first `</answer>` after
+    it; an `<answer>` with no `</answer>` after it ends the search."""
+    if not isinstance(output, str):
+        return ""
+    found: str | None = None
+    position = 0
+    while True:
+        opening = output.find(_ANSWER_OPEN, position)
+        if opening == -1:
+            break
+        start = opening + len(_ANSWER_OPEN)
+        closing = output.find(_ANSWER_CLOSE, start)
+        if closing == -1:
+            break
+        found = output[start:closing]
+        position = closing + len(_ANSWER_CLOSE)
+    return found.strip() if found is not None else output.strip()

@@ -707,7 +707,7 @@ def check_answer(data: dict[str, Any], text: str) -> Verdict:
     """
     if not isinstance(text, str):
         return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
+    from searchtrace.tasks.base import extract_answer
 
     body = extract_answer(text)
     if len(body) > MAX_ANSWER_CHARS:
