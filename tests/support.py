@@ -12,8 +12,9 @@ from searchtrace.solvers.tree import Node, SearchTree
 from searchtrace.tasks import Task
 from searchtrace.tasks.base import Problem, Verdict
 from searchtrace.traces.linearize import linearize_exact
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import MOVE, Step, Trace
 
 
@@ -36,8 +37,8 @@ class RenderedTrace:
         grows `tree`, so pass one no other test shares)."""
         trace = linearize_exact(tree, task.rules(problem.data), k, "uniform",
                                 max_dead_end_length)
-        lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style,
-                                   salt=salt)
+        lines = get_style(style).render(trace, tree, task.phrasing(style, problem.data),
+                                        salt=salt)
         moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
         return cls(task, problem, tree, trace, tuple(lines),
                    task.answer(problem.data, moves), style)

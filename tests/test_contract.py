@@ -23,7 +23,7 @@ from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import Task, get_task, task_names
-from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Violation
+from searchtrace.tasks.base import GenerationSkipped, Problem, Violation
 from searchtrace.traces.linearize import (
     NotEnoughDeadEnds,
     UnsoundTrace,
@@ -31,12 +31,14 @@ from searchtrace.traces.linearize import (
     linearize_natural,
     require_sound,
 )
-from searchtrace.traces.parse import parse_line, split_completion
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.parse import split_completion
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style, style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Trace
 
 BUDGET = 50_000
+STYLES = style_names()
 
 
 @cache
@@ -63,7 +65,7 @@ def solved(task: Task, problem: Problem, solver: str = "dfs") -> SearchTree:
 
 def render(task: Task, problem: Problem, tree: SearchTree, trace: Trace, style: str) -> str:
     moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
-    lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style, salt=3)
+    lines = get_style(style).render(trace, tree, task.phrasing(style, problem.data), salt=3)
     return format_completion(lines, task.answer(problem.data, moves))
 
 
@@ -293,6 +295,6 @@ def test_spliced_lines_never_break_the_verifier(name: str, junk: str, position: 
     verdict = verify_completion(task, problem.data, rebuild(lines, answer), style,
                                 trace.num_backtracks)
     assert verdict.code != "verifier_error"
-    if parse_line(junk, style) is None:
+    if get_style(style).parse_line(junk) is None:
         assert not verdict.ok and verdict.line == at
         assert verdict.code in ("unparsable_step", "step_after_goal")

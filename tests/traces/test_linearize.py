@@ -1,32 +1,20 @@
-"""Linear traces from real search trees (exact k and the solver's own order), rendering and
-parsing back, and the build plan: exact row counts, seeds, and which rows are kept."""
+"""Linear traces from real search trees: exact k (placement, dead-end length, soundness)
+and the solver's own order; every trace rendered in a style verifies."""
 
 from __future__ import annotations
 
 import statistics
 
-import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from searchtrace.config import SPLITS, parse_config
-from searchtrace.pipelines.plan import (
-    NATURAL,
-    Bucket,
-    Candidate,
-    CandidateRange,
-    largest_remainder,
-    plan_buckets,
-)
+from searchtrace.config import parse_config
+from searchtrace.pipelines.plan import NATURAL, Candidate
 from searchtrace.pipelines.process import Generated, Rejected, finish_row
-from searchtrace.pipelines.selection import StagedRef, cutoff, first_per_problem, kept_indexes
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.iddfs import solve_iddfs
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import Task, get_task
-from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem
-from searchtrace.tasks.sudoku.generate import SudokuConfig
+from searchtrace.tasks.base import Problem
 from searchtrace.traces.linearize import (
     NotEnoughDeadEnds,
     NotEnoughSoundDeadEnds,
@@ -35,53 +23,21 @@ from searchtrace.traces.linearize import (
     linearize_natural,
     require_sound,
 )
-from searchtrace.traces.parse import extract_answer, parse_line, split_completion
-from searchtrace.traces.render import (
-    NATURAL_AFTER_BACKTRACK,
-    NATURAL_BACK,
-    NATURAL_DEAD,
-    NATURAL_OPENERS,
-    format_completion,
-    render_think_lines,
-)
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from tests.traces.support import (
+    COUNTDOWN,
+    SUDOKU,
+    countdown,
+    first_problem,
+    render,
+    solve,
+    sudoku,
+)
 
-COUNTDOWN = get_task("countdown")
-SUDOKU = get_task("sudoku")
 PLACEMENTS = ("uniform", "early", "late")
-
-
-def first_problem(task: Task, config, seed: int) -> Problem:
-    for index in range(50):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, index)))
-        try:
-            return task.generate(config, rng, "train")
-        except GenerationSkipped:
-            continue
-    raise AssertionError(f"no {task.name} problem from seed {seed}")
-
-
-def countdown(seed: int, **knobs: object) -> Problem:
-    return first_problem(COUNTDOWN, COUNTDOWN.make_config("medium", knobs), seed)
-
-
-def sudoku(seed: int) -> Problem:
-    return first_problem(SUDOKU, SudokuConfig(size=9, givens=30), seed)
-
-
-def solve(task: Task, problem: Problem) -> SearchTree:
-    """A fresh tree: the linearizer grafts widened nodes onto the tree it is given."""
-    tree = solve_dfs(task.rules(problem.data), 100_000)
-    assert tree.solution is not None
-    return tree
-
-
-def render(task: Task, problem: Problem, tree: SearchTree, trace: Trace, style: str,
-           salt: int = 0) -> tuple[list[str], str]:
-    lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style, salt)
-    moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
-    return lines, format_completion(lines, task.answer(problem.data, moves))
+STYLES = style_names()
 
 
 def excursions(tree: SearchTree, trace: Trace) -> list[tuple[int, list[int]]]:
@@ -152,7 +108,7 @@ def test_exact_k_on_countdown(seed: int, placement: str) -> None:
             trace = linearize_exact(tree, COUNTDOWN.rules(problem.data), k, placement,
                                     max_length)
             check_exact(COUNTDOWN, problem, tree, trace, k, max_length)
-            style = STYLES[k % 2]
+            style = STYLES[k % len(STYLES)]
             _, completion = render(COUNTDOWN, problem, tree, trace, style, salt=k)
             verdict = verify_completion(COUNTDOWN, problem.data, completion, style, k)
             assert verdict.ok, (verdict, completion)
@@ -166,7 +122,7 @@ def test_exact_k_on_sudoku(seed: int, placement: str) -> None:
         tree = solve(SUDOKU, problem)
         trace = linearize_exact(tree, SUDOKU.rules(problem.data), k, placement, 4)
         check_exact(SUDOKU, problem, tree, trace, k, 4)
-        style = STYLES[k % 2]
+        style = STYLES[k % len(STYLES)]
         _, completion = render(SUDOKU, problem, tree, trace, style, salt=k)
         assert verify_completion(SUDOKU, problem.data, completion, style, k).ok
 
@@ -344,275 +300,3 @@ def test_natural_trace_ignores_widened_nodes() -> None:
     before = linearize_natural(tree)
     linearize_exact(tree, COUNTDOWN.rules(problem.data), 6, "uniform", 4)
     assert linearize_natural(tree) == before
-
-
-# ---- render and parse ------------------------------------------------------------------
-
-
-def rendered_traces() -> list[tuple[Task, Problem, SearchTree, Trace]]:
-    out = []
-    chosen = ((COUNTDOWN, countdown(0)), (COUNTDOWN, countdown(1, allow_fractions=True)),
-              (SUDOKU, sudoku(0)))
-    for task, problem in chosen:
-        tree = solve(task, problem)
-        out.append((task, problem, tree, linearize_exact(tree, task.rules(problem.data), 5,
-                                                        "uniform", 4)))
-        out.append((task, problem, tree, linearize_natural(tree)))
-    return out
-
-
-@pytest.mark.parametrize("style", STYLES)
-def test_every_rendered_line_parses_back_into_its_kind(style: str) -> None:
-    other = STYLES[1 - STYLES.index(style)]
-    for task, problem, tree, trace in rendered_traces():
-        for salt in range(6):
-            lines, _ = render(task, problem, tree, trace, style, salt)
-            assert len(lines) == len(trace.steps)
-            for line, step in zip(lines, trace.steps, strict=True):
-                event = parse_line(line, style)
-                assert event is not None and event.kind == step.kind, (line, step)
-                assert parse_line(line, other) is None, line
-            for position in trace.backtrack_positions:
-                assert parse_line(lines[position], style).kind == BACKTRACK
-
-
-def test_natural_phrasing_varies_with_salt_and_keeps_its_openers() -> None:
-    task, problem, tree, trace = rendered_traces()[0]
-    openers, deads, backs = set(), set(), set()
-    for salt in range(6):
-        lines, _ = render(task, problem, tree, trace, "natural", salt)
-        for i, (line, step) in enumerate(zip(lines, trace.steps, strict=True)):
-            if step.kind == MOVE:
-                opener = next(o for o in (*NATURAL_OPENERS, NATURAL_AFTER_BACKTRACK)
-                              if line.startswith(f"{o} "))
-                if i == 0:
-                    assert opener == NATURAL_OPENERS[0]
-                elif trace.steps[i - 1].kind == BACKTRACK:
-                    assert opener == NATURAL_AFTER_BACKTRACK
-                else:
-                    openers.add(opener)
-            elif step.kind == DEAD_END:
-                deads.add(next(d for d in NATURAL_DEAD if line.endswith(f", {d}.")))
-            elif step.kind == BACKTRACK:
-                backs.add(next(b for b in NATURAL_BACK if line.startswith(f"{b} ")))
-    assert openers == set(NATURAL_OPENERS)
-    assert deads == set(NATURAL_DEAD) and backs == set(NATURAL_BACK)
-    assert render(task, problem, tree, trace, "natural", 4) == render(
-        task, problem, tree, trace, "natural", 4)
-
-
-def test_parse_line_reads_the_phrases_of_each_kind() -> None:
-    assert parse_line("Let me try 5+3=8. That leaves 2, 8.", "natural").phrases == (
-        "5+3=8", "That leaves 2, 8")
-    assert parse_line("2 and 8 cannot make 24, so this branch fails.", "natural").phrases == (
-        "2 and 8 cannot make 24",)
-    assert parse_line("Going back to the numbers 5, 3, 2.", "natural").phrases == (
-        "the numbers 5, 3, 2",)
-    assert parse_line("24 is the target, so the puzzle is solved.", "natural").kind == GOAL
-    assert parse_line("try 5+3=8 -> [2, 8]", "compact").phrases == ("5+3=8", "[2, 8]")
-    assert parse_line("dead: 2,8 cannot make 24", "compact").phrases == (
-        "2,8 cannot make 24",)
-    assert parse_line("back to [5, 3, 2]", "compact").phrases == ("[5, 3, 2]",)
-    assert parse_line("goal: 24 = 24", "compact").phrases == ("24 = 24",)
-    for garbage in ("", "Let me try", "try", "dead:", "Maybe try 5+3=8. That leaves 2, 8.",
-                    "let me try 5+3=8. That leaves 2, 8.", "Let me try 5+3=8. That leaves 2, 8"):
-        assert parse_line(garbage, "natural") is None, garbage
-        assert parse_line(garbage, "compact") is None, garbage
-
-
-_line = st.text(alphabet=st.characters(exclude_characters="<\n"), max_size=30)
-
-
-@settings(max_examples=200, deadline=None)
-@given(lines=st.lists(_line, max_size=8), answer=_line)
-def test_split_completion_round_trip(lines: list[str], answer: str) -> None:
-    completion = format_completion(lines, answer)
-    assert split_completion(completion) == ("\n".join(lines), answer.strip())
-
-
-def test_split_completion_rejects_malformed() -> None:
-    good = format_completion(["a", "b"], "42")
-    assert split_completion(good) == ("a\nb", "42")
-    assert split_completion(f"  {good}\n") == ("a\nb", "42")
-    for bad in (good.replace("<think>", ""), good.replace("</think>", ""),
-                good.replace("<answer>", ""), good + " trailing", "text " + good, "", None, 42):
-        assert split_completion(bad) is None, bad  # type: ignore[arg-type]
-
-
-def test_extract_answer_takes_the_last_answer_block() -> None:
-    assert extract_answer("<answer>1</answer> x <answer>\n 2+3 \n</answer> y") == "2+3"
-    assert extract_answer("<answer>a\nb</answer>") == "a\nb"
-    assert extract_answer("  no tags here \n") == "no tags here"
-    assert extract_answer("<answer>unclosed") == "<answer>unclosed"
-    assert extract_answer("<answer></answer>") == ""
-    assert extract_answer(None) == ""  # type: ignore[arg-type]
-
-
-# ---- plan ------------------------------------------------------------------------------
-
-_mixes = st.dictionaries(st.integers(min_value=0, max_value=64),
-                         st.integers(min_value=1, max_value=1000), min_size=1, max_size=8)
-
-
-@settings(max_examples=300, deadline=None)
-@given(weights=_mixes, total=st.one_of(st.integers(min_value=0, max_value=200),
-                                       st.integers(min_value=0, max_value=100_000_000)))
-def test_largest_remainder_is_exact(weights: dict[int, int], total: int) -> None:
-    mix = {k: w / sum(weights.values()) for k, w in weights.items()}
-    counts = largest_remainder(total, mix)
-    assert set(counts) == set(mix)
-    assert sum(counts.values()) == total
-    for k, share in mix.items():
-        assert counts[k] >= 0
-        assert abs(counts[k] - total * share) < 1 + 1e-6, (k, counts[k], total * share)
-
-
-@pytest.mark.parametrize(
-    ("total", "mix", "expected"),
-    [
-        (1, {5: 0.5, 2: 0.5}, {5: 0, 2: 1}),
-        (3, {0: 0.25, 1: 0.25, 3: 0.25, 5: 0.25}, {0: 1, 1: 1, 3: 1, 5: 0}),
-        (42, {0: 0.25, 1: 0.25, 3: 0.25, 5: 0.25}, {0: 11, 1: 11, 3: 10, 5: 10}),
-        (13, {0: 0.25, 1: 0.25, 3: 0.25, 5: 0.25}, {0: 4, 1: 3, 3: 3, 5: 3}),
-        (10, {0: 0.25, 1: 0.75}, {0: 3, 1: 7}),  # 2.5 vs 7.5: a tie, to the smaller k
-        (10, {4: 0.25, 1: 0.75}, {4: 2, 1: 8}),
-        (7, {0: 0.1, 3: 0.9}, {0: 1, 3: 6}),  # 0.7 beats 0.3
-        (0, {0: 0.5, 1: 0.5}, {0: 0, 1: 0}),
-    ],
-)
-def test_largest_remainder_examples(total: int, mix: dict[int, float],
-                                    expected: dict[int, int]) -> None:
-    assert largest_remainder(total, mix) == expected
-
-
-@pytest.mark.parametrize(
-    ("mix", "total"),
-    [
-        ({0: 0.4999995, 1: 0.5}, 10_000_000),
-        ({0: 0.5000004, 1: 0.5000004}, 10_000_000),
-        ({0: 0.3333333, 1: 0.3333333, 2: 0.3333333}, 100_000_000),
-    ],
-)
-def test_plan_meets_the_split_for_every_mix_the_config_accepts(
-    mix: dict[int, float], total: int
-) -> None:
-    """The config accepts shares that sum to 1 within 1e-6; the plan must still add up."""
-    config = parse_config({"task": {"name": "countdown"}, "traces": {"k_mix": mix},
-                           "splits": {"train": total}})
-    assert sum(b.requested for b in plan_buckets(config)) == total
-
-
-def test_plan_buckets_for_a_config(countdown_config: dict) -> None:
-    config = parse_config(countdown_config)  # train 42, test 13; k 0/1/3/5 at 0.25 each
-    assert plan_buckets(config) == [
-        Bucket("train", 0, 0, (11,)), Bucket("train", 1, 1, (11,)), Bucket("train", 3, 2, (10,)),
-        Bucket("train", 5, 3, (10,)),
-        Bucket("test", 0, 0, (4,)), Bucket("test", 1, 1, (3,)), Bucket("test", 3, 2, (3,)),
-        Bucket("test", 5, 3, (3,)),
-    ]
-    assert Bucket("test", 5, 3, (3,)).label == "test k=5"
-
-
-def test_plan_buckets_skips_empty_buckets_and_keeps_ordinals(countdown_config: dict) -> None:
-    countdown_config["splits"] = {"test": 2, "train": 1}
-    countdown_config["traces"]["k_mix"] = {5: 0.5, 0: 0.25, 3: 0.25}
-    assert plan_buckets(parse_config(countdown_config)) == [
-        Bucket("train", 5, 2, (1,)), Bucket("test", 0, 0, (1,)), Bucket("test", 5, 2, (1,))]
-
-
-def test_plan_buckets_natural(countdown_config: dict) -> None:
-    countdown_config["traces"]["k_mix"] = "natural"
-    buckets = plan_buckets(parse_config(countdown_config))
-    assert buckets == [Bucket("train", NATURAL, 0, (42,)), Bucket("test", NATURAL, 0, (13,))]
-    assert buckets[0].label == "train k=natural"
-
-
-def test_candidate_seeds_come_from_seed_sequences() -> None:
-    seeds = {}
-    for split in SPLITS:
-        for bucket in range(3):
-            for index in range(40):
-                candidate = Candidate(split, 1, bucket, index)
-                key = (SPLITS.index(split), bucket, index)
-                assert candidate.spawn_key == key
-                seed = candidate.seed(1234)
-                expected = np.random.SeedSequence(1234, spawn_key=key).generate_state(
-                    1, np.uint64)[0]
-                assert seed == int(expected) and isinstance(seed, int)
-                assert seed == Candidate(split, 1, bucket, index).seed(1234)
-                seeds[key] = seed
-    assert len(set(seeds.values())) == len(seeds)
-    assert Candidate("train", 1, 0, 0).seed(1234) != Candidate("train", 1, 0, 0).seed(1235)
-    assert Candidate("train", 1, 0, 1).seed(0) != Candidate("train", 1, 0, 0).seed(1)
-    # k is not part of the key: a bucket's stream depends on its position, not its k
-    assert Candidate("train", 1, 0, 5).seed(7) == Candidate("train", 3, 0, 5).seed(7)
-
-
-def test_candidate_range_lists_its_candidates() -> None:
-    assert CandidateRange("test", 3, 2, 5, 8).candidates() == [
-        Candidate("test", 3, 2, 5), Candidate("test", 3, 2, 6), Candidate("test", 3, 2, 7)]
-    assert CandidateRange("test", 3, 2, 5, 5).candidates() == []
-
-
-# ---- selection -------------------------------------------------------------------------
-
-
-def ref(split: str, bucket: int, index: int, problem: str) -> StagedRef:
-    return StagedRef(split, bucket, index, 0, problem, f"stage/{split}/{bucket}/{index}")
-
-
-def test_first_per_problem_prefers_test_then_bucket_then_index() -> None:
-    refs = [ref("train", 0, 0, "p"), ref("test", 3, 9, "p"), ref("test", 1, 7, "p"),
-            ref("test", 1, 2, "p"), ref("train", 0, 1, "p")]
-    for order in (refs, refs[::-1], refs[2:] + refs[:2]):
-        kept, dropped = first_per_problem(order)
-        assert kept == ref("test", 1, 2, "p")
-        assert sorted(dropped) == sorted(r for r in refs if r != kept)
-    kept, dropped = first_per_problem([ref("train", 2, 0, "p"), ref("train", 1, 5, "p")])
-    assert kept == ref("train", 1, 5, "p") and dropped == [ref("train", 2, 0, "p")]
-    assert first_per_problem([ref("train", 0, 3, "p")]) == (ref("train", 0, 3, "p"), [])
-
-
-def test_kept_indexes_drops_duplicates_with_reasons() -> None:
-    refs = [
-        ref("train", 0, 4, "a"), ref("train", 0, 1, "b"), ref("test", 2, 0, "a"),
-        ref("train", 1, 3, "b"), ref("train", 0, 2, "c"), ref("train", 0, 0, "b"),
-        ref("test", 0, 5, "d"), ref("test", 0, 6, "d"),
-    ]
-    kept, dropped = kept_indexes(refs)
-    assert kept == {("test", 2, 0): [0], ("train", 0, 0): [0, 2], ("test", 0, 0): [5]}
-    assert sorted(dropped) == sorted([
-        (ref("train", 0, 4, "a"), "dedup:overlaps_other_split"),
-        (ref("train", 0, 1, "b"), "dedup:duplicate"),
-        (ref("train", 1, 3, "b"), "dedup:duplicate"),
-        (ref("test", 0, 6, "d"), "dedup:duplicate"),
-    ])
-    assert sum(len(v) for v in kept.values()) + len(dropped) == len(refs)
-    assert kept_indexes([]) == ({}, [])
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(SPLITS), st.integers(0, 3), st.integers(0, 50),
-                          st.sampled_from("abcdef")), unique_by=lambda t: t[:3], max_size=30))
-def test_kept_indexes_keeps_one_row_per_problem(rows: list[tuple]) -> None:
-    refs = [ref(*row) for row in rows]
-    kept, dropped = kept_indexes(refs)
-    lost = {loser for loser, _ in dropped}
-    survivors = [r for r in refs if r not in lost]
-    assert sorted(r.problem_id for r in survivors) == sorted({r.problem_id for r in refs})
-    assert sum(len(v) for v in kept.values()) == len(survivors)
-    assert all(r.index in kept[(r.split, r.bucket, r.level)] for r in survivors)
-    assert all(v == sorted(v) for v in kept.values())
-    for loser, reason in dropped:
-        winner = next(r for r in survivors if r.problem_id == loser.problem_id)
-        assert (winner.split != "test", winner.bucket, winner.index) < (
-            loser.split != "test", loser.bucket, loser.index)
-        assert reason == ("dedup:overlaps_other_split" if winner.split != loser.split
-                          else "dedup:duplicate")
-
-
-def test_cutoff_is_the_wanted_th_smallest_index() -> None:
-    indexes = [17, 3, 9, 40, 1, 22]
-    assert [cutoff(indexes, wanted) for wanted in range(1, 7)] == [1, 3, 9, 17, 22, 40]
-    assert cutoff(indexes, 100) == 40  # too few rows: keep them all
-    assert cutoff(iter([5]), 1) == 5
