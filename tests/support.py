@@ -19,8 +19,9 @@ from searchtrace.solvers.tree import Node, SearchTree
 from searchtrace.tasks import Task, get_task
 from searchtrace.tasks.base import GenerationSkipped, Problem, Verdict
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import MOVE, Step, Trace
 
 SEEDS = 200  # seeds a helper tries before it gives up on a preset
@@ -75,8 +76,8 @@ class RenderedTrace:
         grows `tree`, so pass one no other test shares)."""
         trace = linearize_exact(tree, task.rules(problem.data), k, "uniform",
                                 max_dead_end_length)
-        lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style,
-                                   salt=salt)
+        lines = get_style(style).render(trace, tree, task.phrasing(style, problem.data),
+                                        salt=salt)
         moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
         return cls(task, problem, tree, trace, tuple(lines),
                    task.answer(problem.data, moves), style)
@@ -124,7 +125,7 @@ def path_moves(tree: SearchTree) -> list[Any]:
 def completion_of(task: Task, problem: Problem, tree: SearchTree, trace: Trace, style: str,
                   salt: int = 3) -> str:
     """`trace` rendered in `style` with the canonical answer of `tree`'s solution."""
-    lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style, salt=salt)
+    lines = get_style(style).render(trace, tree, task.phrasing(style, problem.data), salt)
     return format_completion(lines, task.answer(problem.data, path_moves(tree)))
 
 

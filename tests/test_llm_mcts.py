@@ -28,12 +28,14 @@ from searchtrace.solvers.policy_local import LocalPolicy
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import DeadEnd
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style
 
 pytest.importorskip("torch")  # the `train` extra; .ci/run installs it
 
 TASK = {"name": "countdown", "preset": "easy",
         "knobs": {"count": 3, "number_range": [1, 7], "target_range": [3, 50]}}
 TRACES = {"k_mix": {0: 0.5, 1: 0.5}, "style": "compact", "max_dead_end_length": 3}
+COMPACT = get_style("compact")
 
 
 def llm_config(policy: dict[str, Any], **sections: Any) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def test_a_proposal_is_a_legal_step_a_confirmed_dead_end_or_a_named_broken_rule(
     data = {"numbers": [3, 4, 11], "target": 10}
     rules, text = task.rules(data), task.phrasing("compact", data)
     state = rules.initial_state()
-    move, after = read_proposal(rules, text, "compact", state, "try 3+4=7 -> [7, 11]")
+    move, after = read_proposal(rules, text, COMPACT, state, "try 3+4=7 -> [7, 11]")
     assert sorted(after) == [7, 11]
     cases = {"try 5+4=9 -> [9, 11]": "number_not_available",
              "try 3+4=8 -> [8, 11]": "wrong_result",
@@ -78,9 +80,9 @@ def test_a_proposal_is_a_legal_step_a_confirmed_dead_end_or_a_named_broken_rule(
              "dead: 3,4 cannot make 10": "false_dead_end",
              "dead: nothing works": "unparsable_dead_end"}
     for line, code in cases.items():
-        meaning = read_proposal(rules, text, "compact", state, line)
+        meaning = read_proposal(rules, text, COMPACT, state, line)
         assert isinstance(meaning, Rejection) and meaning.code == code, (line, meaning)
-    claim = read_proposal(rules, text, "compact", (1, 1), "dead: 1,1 cannot make 10")
+    claim = read_proposal(rules, text, COMPACT, (1, 1), "dead: 1,1 cannot make 10")
     assert claim == DeadEnd("pair_cannot_reach", (1, 1))
     assert move is not None
 
@@ -114,7 +116,7 @@ def test_the_search_sends_each_frontier_in_one_call_and_checks_every_proposal(
             parent = tree.nodes[node.parent]
             if node.proposal is None:
                 continue
-            meaning = read_proposal(problem.rules, problem.text, "compact", parent.state,
+            meaning = read_proposal(problem.rules, problem.text, COMPACT, parent.state,
                                     node.proposal)
             if node.state is None:  # a proposal that broke a rule: a dead end saying which
                 assert node.status == "dead_end" and isinstance(meaning, Rejection)

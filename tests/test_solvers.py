@@ -131,11 +131,13 @@ def test_an_mcts_build_records_the_solver_and_step_values(tmp_path) -> None:
     rows = [r for p in sorted((out / "data").glob("*.parquet"))
             for r in pq.read_table(p).to_pylist()]
     assert {r["solver"] for r in rows} == {"mcts-puct"}
-    from searchtrace.traces.parse import parse_line, split_completion
+    from searchtrace.traces.parse import split_completion
+    from searchtrace.traces.styles import get_style
 
     for row in rows:
         think, _ = split_completion(row["completion"])
-        moves = [e for e in (parse_line(line, row["style"]) for line in think.split("\n"))
+        style = get_style(row["style"])
+        moves = [e for e in (style.parse_line(line) for line in think.split("\n"))
                  if e.kind == "move"]
         assert len(row["step_values"]) == len(moves)
         known = [v for v in row["step_values"] if v is not None]

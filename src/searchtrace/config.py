@@ -26,6 +26,7 @@ from searchtrace.solvers.policy import url_problem
 from searchtrace.solvers.registry import DEPTH_FIRST
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import TaskConfig
+from searchtrace.traces.styles import DEFAULT_STYLE, style_names
 
 MAX_K = 64
 SPLITS = ("train", "test")
@@ -156,7 +157,7 @@ class TraceSection(_Strict):
         default_factory=lambda: {0: 0.25, 1: 0.25, 3: 0.25, 5: 0.25})
     placement: Literal["uniform", "early", "late"] = "uniform"
     max_dead_end_length: int = Field(default=6, ge=1, le=100)
-    style: Literal["natural", "compact"] = "natural"
+    style: str = DEFAULT_STYLE  # a registered style (`traces/styles/`)
 
     @field_validator("k_mix")
     @classmethod
@@ -175,6 +176,13 @@ class TraceSection(_Strict):
         if abs(total - 1) > 1e-6:
             raise ValueError(f"shares must sum to 1, got {total:g}")
         return dict(sorted(value.items()))
+
+    @field_validator("style")
+    @classmethod
+    def _style(cls, value: str) -> str:
+        if value not in style_names():
+            raise ValueError(f"unknown style {value!r}; allowed: {', '.join(style_names())}")
+        return value
 
 
 class DifficultyBucket(_Strict):

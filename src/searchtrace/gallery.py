@@ -1,6 +1,6 @@
 """The task gallery (docs/tasks.md), written by the code itself so it never drifts: for
 each registered task its rules, knobs and presets, answer format, and one example trace
-with one backtrack in each style."""
+with one backtrack in each registered style."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import numpy as np
 
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.tasks import Task, get_task, task_names
-from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem
+from searchtrace.tasks.base import GenerationSkipped, Problem
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.render import format_completion
+from searchtrace.traces.styles import get_style, style_names
 
 EXAMPLE_SEEDS = 200
 
@@ -77,7 +78,7 @@ def _example(task: Task) -> tuple[Problem, dict[str, str]]:
         moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
         answer = task.answer(problem.data, moves)
         return problem, {
-            style: format_completion(render_think_lines(
-                trace, tree, task.phrasing(style, problem.data), style, salt=0), answer)
-            for style in STYLES}
+            style: format_completion(get_style(style).render(
+                trace, tree, task.phrasing(style, problem.data), salt=0), answer)
+            for style in style_names()}
     raise ValueError(f"{task.name}: no easy problem with a backtrack in {EXAMPLE_SEEDS} seeds")

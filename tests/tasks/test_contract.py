@@ -29,7 +29,7 @@ from searchtrace.pipelines.build import run_build
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
 from searchtrace.tasks import get_task, task_names
-from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Violation
+from searchtrace.tasks.base import GenerationSkipped, Problem, Violation
 from searchtrace.traces.linearize import (
     NotEnoughDeadEnds,
     UnsoundTrace,
@@ -37,8 +37,8 @@ from searchtrace.traces.linearize import (
     linearize_natural,
     require_sound,
 )
-from searchtrace.traces.parse import parse_line
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style, style_names
 from searchtrace.traces.trace import DEAD_END, GOAL, MOVE
 from tests.support import (
     BUDGET,
@@ -49,6 +49,8 @@ from tests.support import (
     rendered,
     solved,
 )
+
+STYLES = style_names()
 
 NAMES = task_names()
 PRESETS = [(name, preset) for name in NAMES for preset in get_task(name).presets]
@@ -473,7 +475,7 @@ def test_a_spliced_junk_line_fails_where_it_stands(name: str, junk: str, positio
     lines = [*r.lines[:at], junk, *r.lines[at:]]
     verdict = r.verify(lines)
     assert verdict.code != "verifier_error"
-    if parse_line(junk, style) is None:
+    if get_style(style).parse_line(junk) is None:
         assert not verdict.ok and verdict.line == at
         assert verdict.code in ("unparsable_step", "step_after_goal")
 

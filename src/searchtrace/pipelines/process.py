@@ -33,8 +33,9 @@ from searchtrace.traces.linearize import (
     proven_unsolvable,
     require_sound,
 )
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import MOVE, Trace
 from searchtrace.version import code_version
 
@@ -153,7 +154,7 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
     text = task.phrasing(traces.style, problem.data)
     moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
     answer = task.answer(problem.data, moves)
-    lines = render_think_lines(trace, tree, text, traces.style, salt=generated.seed % 9973)
+    lines = get_style(traces.style).render(trace, tree, text, salt=generated.seed % 9973)
     completion = format_completion(lines, answer)
     verdict = verify_completion(task, problem.data, completion, traces.style,
                                 trace.num_backtracks, tree.solver)

@@ -27,9 +27,10 @@ from searchtrace.solvers.mcts import backpropagate
 from searchtrace.solvers.policy import Policy, Sampling, timed_complete
 from searchtrace.solvers.tree import Node, SearchTree
 from searchtrace.tasks.base import DeadEnd, Phrasing, Rules, Verdict
-from searchtrace.traces.parse import MAX_LINE_CHARS, parse_line
-from searchtrace.traces.render import render_think_lines
+from searchtrace.traces.parse import MAX_LINE_CHARS
 from searchtrace.traces.replay import read_dead_end, read_move
+from searchtrace.traces.styles import get_style
+from searchtrace.traces.styles.base import Style
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
 
 SOLVER_NAME = "llm_mcts"
@@ -96,8 +97,10 @@ class _Search:
 
 def solve_llm_mcts(problems: Sequence[SearchProblem], policy: Policy, settings: LlmMctsSettings,
                    style: str, node_budget: int, seed: int) -> list[SearchTree]:
-    """Search all `problems` together; one tree each, in order. A policy failure raises
-    PolicyError and no tree is returned, so no row is ever built on a half-answered wave."""
+    """Search all `problems` together, prompting and reading proposals in the style named
+    `style`; one tree each, in order. A policy failure raises PolicyError and no tree is
+    returned, so no row is ever built on a half-answered wave."""
+    in_style = get_style(style)
     searches = []
     for index, problem in enumerate(problems):
         tree = SearchTree(solver=SOLVER_NAME)
@@ -116,27 +119,27 @@ def solve_llm_mcts(problems: Sequence[SearchProblem], policy: Policy, settings: 
                   for leaf in _select_leaves(search, settings)]
         if not leaves:
             break
-        prompts = [_prompt(search, leaf, style) for search, leaf in leaves]
+        prompts = [_prompt(search, leaf, in_style) for search, leaf in leaves]
         answers = timed_complete(policy, prompts, settings.step, _wave_seed(seed, wave))
         for search in active:
             search.waves += 1
             search.batch_sizes.append(len(prompts))
         evaluations = []
         for (search, leaf), samples in zip(leaves, answers, strict=True):
-            _expand(search, leaf, [s.text for s in samples], style, settings.resamples)
+            _expand(search, leaf, [s.text for s in samples], in_style, settings.resamples)
             if search.tree.solution is None:
                 evaluations.append((search, _pick_child(search, leaf)))
         rollouts: list[str | None] = [None] * len(evaluations)
         if settings.value != "rules":
             wanted = [i for i, (search, node) in enumerate(evaluations)
                       if _known_value(search, node) is None]
-            texts = timed_complete(policy, [_prompt(*evaluations[i], style) for i in wanted],
+            texts = timed_complete(policy, [_prompt(*evaluations[i], in_style) for i in wanted],
                                    settings.rollout, _wave_seed(seed, -wave)) if wanted else []
             for i, samples in zip(wanted, texts, strict=True):
                 rollouts[i] = samples[0].text
         for (search, node), rollout in zip(evaluations, rollouts, strict=True):
             if search.tree.solution is None:
-                backpropagate(search.tree, node, _value(search, node, rollout, style,
+                backpropagate(search.tree, node, _value(search, node, rollout, in_style,
                                                          settings.value))
     return [_finish(search) for search in searches]
 
@@ -194,24 +197,25 @@ def _blocked(search: _Search, node_id: int, pending: set[int]) -> bool:
     return all(_blocked(search, c, pending) for c in open_children)
 
 
-def _prompt(search: _Search, node_id: int, style: str) -> str:
+def _prompt(search: _Search, node_id: int, style: Style) -> str:
     """The problem prompt, `<think>`, and the path to the node as the trace would say it."""
     tree = search.tree
     path = tree.path_to(node_id)[1:]
     trace = Trace(tuple(Step(MOVE, n) for n in path), "exact", 0, (), (), len(path))
-    lines = render_think_lines(trace, tree, search.problem.text, style, salt=0)
+    lines = style.render(trace, tree, search.problem.text, salt=0)
     return search.problem.prompt + "<think>\n" + "".join(line + "\n" for line in lines)
 
 
-def read_proposal(rules: Rules, text: Phrasing, style: str, state: Any,
+def read_proposal(rules: Rules, text: Phrasing, style: Style, state: Any,
                   line: str) -> tuple[Any, Any] | DeadEnd | Rejection:
-    """What a proposed line means at `state`: a legal (move, next state); a dead-end claim
-    the rules confirm; or a rejection with the rule that the line breaks."""
+    """What a proposed line, read in `style`, means at `state`: a legal (move, next
+    state); a dead-end claim the rules confirm; or a rejection with the rule that the line
+    breaks."""
     line = line.strip()
     if len(line) > MAX_LINE_CHARS:
         return Rejection("line_too_long", f"the line has {len(line)} characters, at most "
                          f"{MAX_LINE_CHARS} are read")
-    event = parse_line(line, style)
+    event = style.parse_line(line)
     if event is None:
         return Rejection("unparsable_step", f"cannot read {line[:80]!r}")
     if event.kind in (MOVE, DEAD_END):
@@ -224,7 +228,7 @@ def read_proposal(rules: Rules, text: Phrasing, style: str, state: Any,
     return Rejection("false_goal", "the goal is claimed in a non-goal state")
 
 
-def _expand(search: _Search, leaf: int, lines: Sequence[str], style: str,
+def _expand(search: _Search, leaf: int, lines: Sequence[str], style: Style,
             resamples: int) -> None:
     """Turn the leaf's proposals into children: legal moves (deduplicated by the state
     they reach, prior = share of samples) and rejected proposals (deduplicated by text).
@@ -309,7 +313,8 @@ def _pick_child(search: _Search, leaf: int) -> int:
     return search.draw.choices(open_children, weights=weights)[0]
 
 
-def _value(search: _Search, node_id: int, rollout: str | None, style: str, mode: str) -> float:
+def _value(search: _Search, node_id: int, rollout: str | None, style: Style,
+           mode: str) -> float:
     """The node's value: known (solved, failed), else by `mode`."""
     known = _known_value(search, node_id)
     if known is not None:
@@ -334,7 +339,7 @@ def _known_value(search: _Search, node_id: int) -> float | None:
     return None
 
 
-def _rollout_value(search: _Search, node_id: int, text: str, style: str) -> float:
+def _rollout_value(search: _Search, node_id: int, text: str, style: Style) -> float:
     """Replay the model's continuation from the node: 1 if its moves legally reach a goal
     (the path is grafted into the tree, as the symbolic MCTS does), else 0."""
     rules, tree = search.problem.rules, search.tree

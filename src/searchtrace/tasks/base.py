@@ -93,9 +93,6 @@ class Problem:
         return Problem(obj["task"], obj["id"], obj["data"], obj["prompt"], obj["knobs"])
 
 
-STYLES = ("natural", "compact")  # the text styles every task renders and parses
-
-
 class SolvabilityUndecided(Exception):
     """`Rules.solvable` can neither prove a state hopeless nor find a solution from it (a
     task whose legal moves are unbounded, like equations). Such a state is never
@@ -183,41 +180,6 @@ class Rules(Protocol, Generic[State, Move]):
     def move_to_json(self, move: Move) -> Any: ...
 
 
-class StepText(Protocol, Generic[State, Move]):
-    """How a task says (and reads back) the pieces of a step, per style.
-
-    The shared renderer puts these phrases into sentence or line templates; the parser
-    cuts lines by those templates and hands each phrase back here. Parsers return None on
-    anything they do not recognise; they never raise.
-    """
-
-    def move_phrase(self, move: Move, style: str) -> str: ...
-
-    def parse_move(self, text: str, style: str) -> Move | None: ...
-
-    def state_phrase(self, state: State, style: str) -> str: ...
-
-    def state_claim_error(self, text: str, state: State, style: str) -> str | None:
-        """None when the stated state `text` is true of `state`, otherwise what differs."""
-        ...
-
-    def dead_end_phrase(self, state: State, dead: DeadEnd, style: str) -> str: ...
-
-    def parse_dead_end(self, text: str, style: str) -> DeadEnd | None: ...
-
-    def ref_phrase(self, state: State, move_in: Move | None, style: str) -> str:
-        """Names a state on the current path, as a backtrack target."""
-        ...
-
-    def parse_ref(self, text: str, style: str) -> Hashable | None: ...
-
-    def ref_key(self, state: State, move_in: Move | None) -> Hashable:
-        """The key `parse_ref` must return for a reference to this path state."""
-        ...
-
-    def goal_phrase(self, state: State, style: str) -> str: ...
-
-
 class Phrasing(Protocol, Generic[State, Move]):
     """How a task says, and reads back, the pieces of a step in one style.
 
@@ -252,50 +214,6 @@ class Phrasing(Protocol, Generic[State, Move]):
         ...
 
     def goal_phrase(self, state: State) -> str: ...
-
-
-class StyleBound:
-    """Transitional: an old style-taking StepText seen as one style's Phrasing."""
-
-    def __init__(self, text: StepText, style: str) -> None:
-        self.text, self.style = text, style
-
-    def move_phrase(self, move: Any) -> str:
-        return self.text.move_phrase(move, self.style)
-
-    def parse_move(self, text: str) -> Any:
-        return self.text.parse_move(text, self.style)
-
-    def state_phrase(self, state: Any) -> str:
-        return self.text.state_phrase(state, self.style)
-
-    def state_claim_error(self, text: str, state: Any) -> str | None:
-        return self.text.state_claim_error(text, state, self.style)
-
-    def dead_end_phrase(self, state: Any, dead: DeadEnd) -> str:
-        return self.text.dead_end_phrase(state, dead, self.style)
-
-    def parse_dead_end(self, text: str) -> DeadEnd | None:
-        return self.text.parse_dead_end(text, self.style)
-
-    def ref_phrase(self, state: Any, move_in: Any) -> str:
-        return self.text.ref_phrase(state, move_in, self.style)
-
-    def parse_ref(self, text: str) -> Hashable | None:
-        return self.text.parse_ref(text, self.style)
-
-    def ref_key(self, state: Any, move_in: Any) -> Hashable:
-        return self.text.ref_key(state, move_in)
-
-    def goal_phrase(self, state: Any) -> str:
-        return self.text.goal_phrase(state, self.style)
-
-
-def style_bound(step_text: Callable[[dict[str, Any]], StepText],
-                styles: Sequence[str] = STYLES) -> dict[str, Callable[[dict[str, Any]], Phrasing]]:
-    """Transitional: phrasings per style from an old StepText constructor."""
-    return {style: (lambda data, style=style: StyleBound(step_text(data), style))
-            for style in styles}
 
 
 @dataclass(frozen=True)
@@ -338,3 +256,28 @@ class Task:
             raise UserError(f"traces.style: task {self.name} has no phrasing for style "
                             f"{style!r}; allowed: {', '.join(sorted(self.phrasings))}")
         return self.phrasings[style](data)
+
+
+_ANSWER_OPEN, _ANSWER_CLOSE = "<answer>", "</answer>"
+
+
+def extract_answer(output: str) -> str:
+    """The last `<answer>` block of free-form output, else the whole text stripped.
+
+    Blocks are read left to right, each from an `<answer>` to the first `</answer>` after
+    it; an `<answer>` with no `</answer>` after it ends the search."""
+    if not isinstance(output, str):
+        return ""
+    found: str | None = None
+    position = 0
+    while True:
+        opening = output.find(_ANSWER_OPEN, position)
+        if opening == -1:
+            break
+        start = opening + len(_ANSWER_OPEN)
+        closing = output.find(_ANSWER_CLOSE, start)
+        if closing == -1:
+            break
+        found = output[start:closing]
+        position = closing + len(_ANSWER_CLOSE)
+    return found.strip() if found is not None else output.strip()

@@ -1,1 +1,2 @@
-"""Linear traces from search trees: exact-k linearization, rendering and parsing back."""
+"""Linear traces from search trees: exact-k linearization, the styles that say them
+(`styles/`), and replaying text back through the rules."""

@@ -38,12 +38,8 @@ from searchtrace.tasks.base import (
     Verdict,
     Violation,
 )
-from searchtrace.traces.parse import (
-    MAX_COMPLETION_CHARS,
-    MAX_LINE_CHARS,
-    parse_line,
-    split_completion,
-)
+from searchtrace.traces.parse import MAX_COMPLETION_CHARS, MAX_LINE_CHARS, split_completion
+from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 
 SHORTEST_BOUND = 200_000  # states the shortest-solution proof may expand before it gives up
@@ -103,6 +99,7 @@ def _replay(
     think, answer = parts
     rules = task.rules(data)
     text = task.phrasing(style, data)
+    reader = get_style(style)  # cuts each line into its kind and phrases
     path: list[tuple[Any, Any]] = [(rules.initial_state(), None)]  # (state, move into it)
     entered: list[int | None] = [None]  # the line of the move into each path state
     row = num_backtracks is not None  # a dataset row: its guarantees are checked too
@@ -117,7 +114,7 @@ def _replay(
         if len(line) > MAX_LINE_CHARS:
             return Verdict.fail("line_too_long", f"the line has {len(line)} characters, at "
                                 f"most {MAX_LINE_CHARS} are read", index)
-        event = parse_line(line, style)
+        event = reader.parse_line(line)
         if event is None:
             return Verdict.fail("unparsable_step", f"cannot read {line[:80]!r}", index)
         state = path[-1][0]

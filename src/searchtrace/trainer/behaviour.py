@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from searchtrace.tasks import get_task
-from searchtrace.traces.parse import (
-    MAX_COMPLETION_CHARS,
-    count_kinds,
-    extract_answer,
-    split_completion,
-)
+from searchtrace.tasks.base import extract_answer
+from searchtrace.traces.parse import MAX_COMPLETION_CHARS, split_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import BACKTRACK
 
 
@@ -73,7 +70,7 @@ def analyse(task_name: str, problem: str | dict[str, Any], completion: Any,
         return Behaviour(False, correct, 0, 0, 0, 0, len(text))
     think = parts[0]
     steps = think.count("\n") + 1 if think else 0
-    kinds = count_kinds(think, style)
+    kinds = get_style(style).count_kinds(think)
     verdict = verify_completion(task, data, text, style, None)
     legal = steps if verdict.ok or verdict.line is None else verdict.line
     return Behaviour(

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from searchtrace.tasks.base import STYLES, DeadEnd
+from searchtrace.tasks.base import DeadEnd
 from searchtrace.tasks.coloring.rules import ColoringMove, ColoringRules
+from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import DEAD_END, MOVE
 from tests.tasks.coloring.support import (
     SMALL,
@@ -22,6 +23,8 @@ from tests.tasks.coloring.support import (
     verify,
     with_think,
 )
+
+STYLES = style_names()
 
 
 def reachable_states(data: dict, seed: int, walks: int = 30) -> list:

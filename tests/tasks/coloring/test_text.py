@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import STYLES, DeadEnd
+from searchtrace.tasks.base import DeadEnd
 from searchtrace.tasks.coloring.rules import COLOR_NAMES, ColoringMove
 from searchtrace.tasks.coloring.text import ColoringCompact, ColoringNatural
+from searchtrace.traces.styles import style_names
 from tests.tasks.coloring.support import (
     SMALL,
     TASK,
@@ -22,6 +23,8 @@ from tests.tasks.coloring.support import (
     verify,
     with_think,
 )
+
+STYLES = style_names()
 
 
 @pytest.mark.parametrize("style", STYLES)

@@ -10,11 +10,12 @@ from itertools import permutations
 
 import pytest
 
-from searchtrace.tasks.base import STYLES, DeadEnd, Violation
+from searchtrace.tasks.base import DeadEnd, Violation
 from searchtrace.tasks.countdown.rules import CountdownMove, CountdownRules
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style, style_names
 from searchtrace.traces.trace import DEAD_END, GOAL, MOVE
 from tests.tasks.countdown.support import (
     TASK,
@@ -27,6 +28,8 @@ from tests.tasks.countdown.support import (
     solve,
     without,
 )
+
+STYLES = style_names()
 
 # ---- rules -----------------------------------------------------------------------------
 
@@ -148,8 +151,8 @@ def test_traces_with_fractions_verify(style: str) -> None:
         assert [t.num_backtracks for t in traces[1:]] == [0, 1, 3, 5]
         answer = canonical_answer(problem, tree)
         for trace in traces:
-            lines = render_think_lines(trace, tree, TASK.phrasing(style, problem.data), style,
-                                       seed)
+            lines = get_style(style).render(trace, tree, TASK.phrasing(style, problem.data),
+                                            seed)
             completion = format_completion(lines, answer)
             verdict = verify_completion(TASK, problem.data, completion, style,
                                         trace.num_backtracks)

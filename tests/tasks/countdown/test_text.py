@@ -10,11 +10,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import STYLES, DeadEnd, Verdict
+from searchtrace.tasks.base import DeadEnd, Verdict
 from searchtrace.tasks.countdown.rules import CountdownMove
 from searchtrace.tasks.countdown.text import PHRASINGS, CountdownCompact, CountdownNatural
+from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from tests.tasks.countdown.support import TASK, move_line, rendered
+
+STYLES = style_names()
 
 DATA = {"numbers": [5, 3, 2, 4], "target": 24, "allow_fractions": True}
 MOVE_ = CountdownMove(7, "/", 2, Fraction(7, 2))

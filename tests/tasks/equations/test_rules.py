@@ -12,15 +12,16 @@ from fractions import Fraction
 import pytest
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.tasks.base import STYLES, DeadEnd, Violation
+from searchtrace.tasks.base import DeadEnd, Violation
 from searchtrace.tasks.equations import algebra
 from searchtrace.tasks.equations import rules as rules_module
 from searchtrace.tasks.equations.algebra import ONE, XX, X, Y, make_poly, product_item
 from searchtrace.tasks.equations.expressions import fmt_equation, parse_equation
 from searchtrace.tasks.equations.rules import READ, EqMove, EqState
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style, style_names
 from searchtrace.traces.trace import MOVE
 from tests.tasks.equations.support import (
     TASK,
@@ -37,6 +38,8 @@ from tests.tasks.equations.support import (
     rules_for,
     solve,
 )
+
+STYLES = style_names()
 
 
 @pytest.mark.parametrize("preset", ["easy", "medium", "hard"])
@@ -291,7 +294,7 @@ def test_traces_of_every_kind_verify(style: str, preset: str) -> None:
         answer = canonical_answer(problem, tree)
         for trace in traces:
             phrasing = TASK.phrasing(style, problem.data)
-            lines = render_think_lines(trace, tree, phrasing, style, seed)
+            lines = get_style(style).render(trace, tree, phrasing, seed)
             completion = format_completion(lines, answer)
             verdict = verify_completion(TASK, problem.data, completion, style,
                                         trace.num_backtracks)
@@ -307,7 +310,7 @@ def test_every_knob_variant_traces_and_verifies(knobs: dict) -> None:
         trace = linearize_exact(tree, TASK.rules(problem.data), 3, "late", 6)
         for style in STYLES:
             phrasing = TASK.phrasing(style, problem.data)
-            lines = render_think_lines(trace, tree, phrasing, style, 1)
+            lines = get_style(style).render(trace, tree, phrasing, 1)
             completion = format_completion(lines, canonical_answer(problem, tree))
             assert verify_completion(TASK, problem.data, completion, style, 3).ok, completion
 

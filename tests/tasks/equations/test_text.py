@@ -11,12 +11,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import STYLES, Verdict
+from searchtrace.tasks.base import Verdict
 from searchtrace.tasks.equations.algebra import add_to_side
 from searchtrace.tasks.equations.expressions import fmt_equation
 from searchtrace.tasks.equations.rules import READ, EqState
 from searchtrace.tasks.equations.text import EquationsCompact, EquationsNatural
 from searchtrace.traces.linearize import linearize_exact
+from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import DEAD_END, GOAL
 from tests.tasks.equations.support import (
     TASK,
@@ -28,6 +29,8 @@ from tests.tasks.equations.support import (
     rendered,
     solve,
 )
+
+STYLES = style_names()
 
 
 def test_each_style_has_its_phrasing() -> None:

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.tasks.base import STYLES, DeadEnd, Problem, Violation
+from searchtrace.tasks.base import DeadEnd, Problem, Violation
 from searchtrace.tasks.maze.rules import POCKET, MazeMove, MazeRules, MazeState
+from searchtrace.traces.styles import style_names
 from tests.tasks.maze.support import (
     SMALL,
     TASK,
@@ -26,6 +27,8 @@ from tests.tasks.maze.support import (
     step,
     walk,
 )
+
+STYLES = style_names()
 
 
 def path_cells(state: MazeState, width: int) -> frozenset:

@@ -10,11 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import STYLES, DeadEnd, Verdict
+from searchtrace.tasks.base import DeadEnd, Verdict
 from searchtrace.tasks.maze.rules import WORDS, MazeMove, MazeRules
 from searchtrace.tasks.maze.text import MazeCompact, MazeNatural
+from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from tests.tasks.maze.support import SMALL, TASK, rendered, walk
+
+STYLES = style_names()
 
 
 @pytest.mark.parametrize("style", STYLES)

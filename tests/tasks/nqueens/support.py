@@ -17,8 +17,9 @@ from searchtrace.tasks.nqueens.generate import NQueensConfig
 from searchtrace.tasks.nqueens.rules import QueensState
 from searchtrace.traces.linearize import linearize_exact
 from searchtrace.traces.parse import split_completion
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import Trace
 
 TASK = get_task("nqueens")
@@ -43,7 +44,7 @@ def solved(n: int, preplaced: int, seed: int) -> tuple[Problem, SearchTree]:
 
 def completion_for(problem: Problem, tree: SearchTree, trace: Trace, style: str) -> str:
     moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
-    think = render_think_lines(trace, tree, TASK.phrasing(style, problem.data), style, salt=0)
+    think = get_style(style).render(trace, tree, TASK.phrasing(style, problem.data), 0)
     return format_completion(think, TASK.answer(problem.data, moves))
 
 

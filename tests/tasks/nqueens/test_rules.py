@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import pytest
 
-from searchtrace.tasks.base import STYLES, DeadEnd, Violation
+from searchtrace.tasks.base import DeadEnd, Violation
 from searchtrace.tasks.nqueens.generate import count_solutions
 from searchtrace.tasks.nqueens.rules import (
     EMPTY,
@@ -26,6 +26,7 @@ from searchtrace.traces.linearize import (
     linearize_exact,
     linearize_natural,
 )
+from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END
 from tests.tasks.nqueens.support import (
     MOVE_LINE,
@@ -36,6 +37,8 @@ from tests.tasks.nqueens.support import (
     solved,
     verify,
 )
+
+STYLES = style_names()
 
 # ---- rules -----------------------------------------------------------------------------
 

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import STYLES, DeadEnd
+from searchtrace.tasks.base import DeadEnd
 from searchtrace.tasks.nqueens.rules import EMPTY, QueensMove, QueensRules, safe_rows
 from searchtrace.tasks.nqueens.text import PHRASINGS, NQueensCompact, NQueensNatural
 from searchtrace.traces.parse import split_completion
+from searchtrace.traces.styles import style_names
 from tests.tasks.nqueens.support import (
     MOVE_LINE,
     TASK,
@@ -23,6 +24,8 @@ from tests.tasks.nqueens.support import (
     solved,
     verify,
 )
+
+STYLES = style_names()
 
 FOUR = {"n": 4, "preplaced": [0, 0, 0, 0]}
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from searchtrace.tasks.base import STYLES, DeadEnd, Violation
+from searchtrace.tasks.base import DeadEnd, Violation
 from searchtrace.tasks.sokoban.answer import check_answer
 from searchtrace.tasks.sokoban.room import draw
 from searchtrace.tasks.sokoban.rules import SokobanMove, SokobanRules, SokobanState
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style, style_names
 from searchtrace.traces.trace import DEAD_END, MOVE
 from tests.tasks.sokoban.support import (
     ROOM,
@@ -29,6 +30,8 @@ from tests.tasks.sokoban.support import (
     solution_moves,
     solved,
 )
+
+STYLES = style_names()
 
 
 def tree_states(seeds: tuple[int, ...] = (0, 2, 3), count: int = 60
@@ -219,7 +222,7 @@ def test_rooms_supply_sound_dead_ends_and_their_traces_verify(
         for trace in traces:
             for style in STYLES:
                 phrasing = TASK.phrasing(style, problem.data)
-                lines = render_think_lines(trace, tree, phrasing, style, seed)
+                lines = get_style(style).render(trace, tree, phrasing, seed)
                 verdict = verify_completion(TASK, problem.data, format_completion(lines, answer),
                                             style, trace.num_backtracks)
                 assert verdict.ok, (verdict, lines)

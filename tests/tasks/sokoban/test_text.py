@@ -10,10 +10,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import STYLES, Verdict
+from searchtrace.tasks.base import Verdict
 from searchtrace.tasks.sokoban.text import SokobanCompact, SokobanNatural
+from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END
 from tests.tasks.sokoban.support import TASK, back_line, move_line, rendered, solved
+
+STYLES = style_names()
 
 
 def test_each_style_has_its_phrasing() -> None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from searchtrace.tasks.base import STYLES, DeadEnd
+from searchtrace.tasks.base import DeadEnd
 from searchtrace.tasks.sudoku.grid import flatten, geometry
 from searchtrace.tasks.sudoku.rules import SudokuMove, SudokuRules, candidates
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
+from searchtrace.traces.styles import style_names
 from tests.tasks.sudoku.support import (
     MOVE_LINE,
     TASK,
@@ -20,6 +21,8 @@ from tests.tasks.sudoku.support import (
     solved,
     verify,
 )
+
+STYLES = style_names()
 
 # ---- rules -----------------------------------------------------------------------------
 
@@ -159,4 +162,3 @@ def test_false_dead_end_claim_is_rejected(style: str) -> None:
     lines[2:2] = [dead_line, back_line]
     verdict = verify(problem, "\n".join(lines), style, 1)
     assert verdict.code == "false_dead_end" and verdict.line == 1, verdict
-

@@ -10,12 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import STYLES, DeadEnd
+from searchtrace.tasks.base import DeadEnd
 from searchtrace.tasks.sudoku.grid import geometry
 from searchtrace.tasks.sudoku.rules import SudokuMove, SudokuRules, candidates
 from searchtrace.tasks.sudoku.text import PHRASINGS, SudokuCompact, SudokuNatural
 from searchtrace.traces.parse import split_completion
+from searchtrace.traces.styles import style_names
 from tests.tasks.sudoku.support import MOVE_LINE, TASK, rendered, solved, verify
+
+STYLES = style_names()
 
 GRID = {"size": 4, "grid": [[1, 2, 0, 0], [0, 0, 3, 0], [0, 0, 0, 0], [0, 0, 0, 0]]}
 
@@ -148,4 +151,3 @@ def test_sudoku_shaped_lines_never_break_the_verifier(
     completion = "<think>\n" + "\n".join(think) + "\n</think>\n<answer>" + answer + "</answer>"
     verdict = verify(problem, completion, style, None)
     assert verdict.code != "verifier_error", verdict
-

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from searchtrace.tasks.base import STYLES, DeadEnd, Problem, Violation
+from searchtrace.tasks.base import DeadEnd, Problem, Violation
 from searchtrace.tasks.zebra.rules import Puzzle, ZebraMove, ZebraRules
 from searchtrace.traces.linearize import linearize_exact
+from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import DEAD_END, MOVE
 from tests.tasks.zebra.support import (
     MOVE_LINE,
@@ -23,6 +24,8 @@ from tests.tasks.zebra.support import (
     state_before,
     verify,
 )
+
+STYLES = style_names()
 
 
 def all_legal_moves(rules: ZebraRules, state: tuple) -> dict[ZebraMove, tuple]:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import STYLES
 from searchtrace.tasks.zebra.rules import Puzzle
 from searchtrace.traces.parse import split_completion
+from searchtrace.traces.styles import style_names
 from tests.tasks.zebra.support import (
     MOVE_LINE,
     SMALL,
@@ -26,6 +26,8 @@ from tests.tasks.zebra.support import (
     state_before,
     verify,
 )
+
+STYLES = style_names()
 
 
 @pytest.mark.parametrize("style", STYLES)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from searchtrace.tasks.base import OK, Verdict
+from searchtrace.tasks.base import OK, Verdict, extract_answer
 from searchtrace.tasks.coloring.rules import COLOR_LETTERS, COLOR_NAMES, ColoringMove, Graph
 
 MAX_ANSWER_CHARS = 2000
@@ -46,8 +46,6 @@ def check_answer(data: dict[str, Any], text: str) -> Verdict:
     """
     if not isinstance(text, str):
         return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
     body = extract_answer(text)
     if len(body) > MAX_ANSWER_CHARS:
         return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from searchtrace.tasks.base import OK, Verdict
+from searchtrace.tasks.base import OK, Verdict, extract_answer
 from searchtrace.tasks.countdown.numbers import DIGITS, Number, combine, fmt, parse_number
 from searchtrace.tasks.countdown.rules import CountdownMove
 
@@ -54,8 +54,6 @@ def check_answer(data: dict[str, Any], text: str) -> Verdict:
     """
     if not isinstance(text, str):
         return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
     expression = extract_answer(text).translate(_UNICODE)
     if len(expression) > MAX_ANSWER_CHARS:
         return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")

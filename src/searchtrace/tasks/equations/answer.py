@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from searchtrace.tasks.base import OK, Verdict, Violation
+from searchtrace.tasks.base import OK, Verdict, Violation, extract_answer
 from searchtrace.tasks.equations.algebra import constant_value, sym_number, true_solutions
 from searchtrace.tasks.equations.expressions import ASCII_SYMBOLS, format_solution, parse_poly
 from searchtrace.tasks.equations.rules import EqMove, EquationsRules
@@ -114,8 +114,6 @@ def check_answer(data: dict[str, Any], text: str) -> Verdict:
     """
     if not isinstance(text, str):
         return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
     body = extract_answer(text).translate(ASCII_SYMBOLS)
     if len(body) > MAX_ANSWER_CHARS:
         return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")

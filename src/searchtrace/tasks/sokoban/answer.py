@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from searchtrace.tasks.base import OK, Verdict, Violation
+from searchtrace.tasks.base import OK, Verdict, Violation, extract_answer
 from searchtrace.tasks.sokoban.rules import SokobanMove, SokobanRules, SokobanState
 
 MAX_ANSWER_CHARS = 4000
@@ -43,8 +43,6 @@ def check_answer(data: dict[str, Any], text: str) -> Verdict:
     """
     if not isinstance(text, str):
         return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
     body = extract_answer(text)
     if len(body) > MAX_ANSWER_CHARS:
         return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from searchtrace.tasks.base import OK, Verdict
+from searchtrace.tasks.base import OK, Verdict, extract_answer
 from searchtrace.tasks.sudoku.grid import Geometry, cell_name, flatten, format_grid, geometry
 from searchtrace.tasks.sudoku.rules import SudokuMove
 
@@ -33,8 +33,6 @@ def check_answer(data: dict[str, Any], text: str) -> Verdict:
     """
     if not isinstance(text, str):
         return Verdict.fail("not_text", "the answer is not text")
-    from searchtrace.traces.parse import extract_answer
-
     body = extract_answer(text)
     if len(body) > MAX_ANSWER_CHARS:
         return Verdict.fail("too_long", f"the answer is longer than {MAX_ANSWER_CHARS} characters")

@@ -33,17 +33,19 @@ from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
 from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import Task, get_task, task_names
-from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Rules
+from searchtrace.tasks.base import GenerationSkipped, Problem, Rules
 from searchtrace.tasks.equations.rules import NUMBER_TOO_LARGE
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
 from searchtrace.traces.parse import split_completion
-from searchtrace.traces.render import format_completion, render_think_lines
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style, style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Step, Trace
+
+STYLES = style_names()
 
 BUDGET = 50_000
 SEARCH_CAP = 200_000  # states one brute-force question may visit before the test gives up
-
 
 # ---- the independent check ---------------------------------------------------------------
 
@@ -182,7 +184,7 @@ def derived_answer(task: Task, problem: Problem, tree: SearchTree) -> str:
 
 def verify(task: Task, problem: Problem, tree: SearchTree, trace: Trace, style: str,
            answer: str | None = None, solver: str = "") -> Any:
-    lines = render_think_lines(trace, tree, task.step_text(problem.data), style, salt=1)
+    lines = get_style(style).render(trace, tree, task.phrasing(style, problem.data), salt=1)
     completion = format_completion(lines, answer or derived_answer(task, problem, tree))
     return verify_completion(task, problem.data, completion, style, trace.num_backtracks,
                              solver)
@@ -306,7 +308,8 @@ def test_an_answer_the_trace_did_not_work_out_is_rejected(name: str) -> None:
         verdict = verify(task, problem, tree, trace, "compact", answer=answer)
         assert verdict.code == "answer_not_derived", (answer, verdict)
         # model output is judged by the answer checker alone: the same answer passes there
-        lines = render_think_lines(trace, tree, task.step_text(problem.data), "compact", 1)
+        phrasing = task.phrasing("compact", problem.data)
+        lines = get_style("compact").render(trace, tree, phrasing, 1)
         assert verify_completion(task, problem.data, format_completion(lines, answer),
                                  "compact", None).ok
 

@@ -1,4 +1,5 @@
-"""Parsing stays linear in its input, and the size caps hold.
+"""Reading completions: the think/answer split, and parsing stays linear in its input
+while the size caps hold.
 
 Every parser that reads model or dataset text gets 1 MB inputs of the shapes that made a
 backtracking regex quadratic (or worse): `<answer>` repeated, a `</think><answer>` ladder,
@@ -29,30 +30,23 @@ from searchtrace.solvers.llm_mcts import Rejection, read_proposal
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import solve
 from searchtrace.tasks import Task, get_task, task_names
-from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Verdict
+from searchtrace.tasks.base import GenerationSkipped, Problem, Verdict, extract_answer
 from searchtrace.tasks.coloring import answer as coloring
 from searchtrace.tasks.equations import answer as equations
 from searchtrace.tasks.equations.text import EquationsCompact, EquationsNatural
 from searchtrace.tasks.sokoban import answer as sokoban
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
-from searchtrace.traces.parse import (
-    MAX_COMPLETION_CHARS,
-    MAX_LINE_CHARS,
-    count_kinds,
-    extract_answer,
-    parse_line,
-    split_completion,
-)
-from searchtrace.traces.render import (
-    NATURAL_AFTER_BACKTRACK,
-    NATURAL_BACK,
-    NATURAL_DEAD,
-    NATURAL_GOAL,
-    NATURAL_OPENERS,
-    format_completion,
-    render_think_lines,
-)
+from searchtrace.traces.parse import MAX_COMPLETION_CHARS, MAX_LINE_CHARS, split_completion
+from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.styles import get_style, style_names
+from searchtrace.traces.styles.natural import (
+    AFTER_BACKTRACK,
+    BACK_OPENERS,
+    DEAD_ENDINGS,
+    GOAL_ENDING,
+    OPENERS,
+)
 from searchtrace.trainer.behaviour import (
     analyse,
     answer_reward,
@@ -61,6 +55,8 @@ from searchtrace.trainer.behaviour import (
 )
 
 MB = 1_000_000
+STYLES = style_names()
+NATURAL, COMPACT = get_style("natural"), get_style("compact")
 LIMIT_S = 1.0  # a linear parser takes milliseconds here; a quadratic one, minutes
 
 
@@ -95,7 +91,7 @@ def rendered(name: str, style: str, preset: str = "easy") -> tuple[Task, Problem
             trace = linearize_exact(tree, task.rules(problem.data), 1, "uniform", 6)
         except NotEnoughDeadEnds:
             continue
-        lines = render_think_lines(trace, tree, task.phrasing(style, problem.data), style, salt=0)
+        lines = get_style(style).render(trace, tree, task.phrasing(style, problem.data), salt=0)
         moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
         return task, problem, lines, task.answer(problem.data, moves)
     raise AssertionError(f"{name}: no {preset} problem with a backtrack in 60 seeds")
@@ -125,7 +121,7 @@ def test_completion_parsers_are_linear_on_1mb(shape: str) -> None:
     fast(extract_answer, text)
     fast(split_completion, text)
     for style in STYLES:
-        fast(count_kinds, text, style)
+        fast(get_style(style).count_kinds, text)
 
 
 def test_the_issue_examples_answer_at_once() -> None:
@@ -134,10 +130,10 @@ def test_the_issue_examples_answer_at_once() -> None:
         "<answer>" * (MB // 8 - 1) + "1")
     assert fast(split_completion, fill("<think>", "</think><answer>")) is None
     long_move = "Let me try " + "a. " * 333_000
-    assert fast(parse_line, long_move, "natural") is None
+    assert fast(NATURAL.parse_line, long_move) is None
     at_cap = "Let me try " + "a. " * ((MAX_LINE_CHARS - 13) // 3) + "b."
     assert len(at_cap) <= MAX_LINE_CHARS
-    assert fast(parse_line, at_cap, "natural").phrases == (
+    assert fast(NATURAL.parse_line, at_cap).phrases == (
         "a", "a. " * ((MAX_LINE_CHARS - 13) // 3 - 1) + "b")
 
 
@@ -167,8 +163,8 @@ def test_every_line_cut_at_the_cap_is_read_and_longer_ones_fail() -> None:
     task, problem, lines, answer = rendered("countdown", "compact")
     assert len(max(lines, key=len)) < MAX_LINE_CHARS
     padded = lines[0] + " " * (MAX_LINE_CHARS - len(lines[0]))
-    assert parse_line(padded, "compact") is not None  # at the cap: read (then judged)
-    assert parse_line(padded + " ", "compact") is None
+    assert COMPACT.parse_line(padded) is not None  # at the cap: read (then judged)
+    assert COMPACT.parse_line(padded + " ") is None
     verdict = verify_completion(task, problem.data, format_completion(
         [*lines[:3], padded + " ", *lines[3:]], answer), "compact", 1)
     assert (verdict.code, verdict.line) == ("line_too_long", 3)
@@ -278,8 +274,8 @@ def test_a_proposal_over_the_line_cap_is_rejected_by_its_own_code() -> None:
     task, problem, lines, _ = rendered("countdown", "compact")
     rules, text = task.rules(problem.data), task.phrasing("compact", problem.data)
     state = rules.initial_state()
-    assert isinstance(read_proposal(rules, text, "compact", state, lines[0]), tuple)
-    rejected = fast(read_proposal, rules, text, "compact", state, lines[0] + "0" * MB)
+    assert isinstance(read_proposal(rules, text, COMPACT, state, lines[0]), tuple)
+    rejected = fast(read_proposal, rules, text, COMPACT, state, lines[0] + "0" * MB)
     assert isinstance(rejected, Rejection) and rejected.code == "line_too_long"
 
 
@@ -291,11 +287,11 @@ def _alternatives(options: tuple[str, ...] | list[str]) -> str:
 
 REFERENCE_LINES = {
     "natural": [
-        ("move", re.compile(rf"^(?:{_alternatives([*NATURAL_OPENERS, NATURAL_AFTER_BACKTRACK])})"
+        ("move", re.compile(rf"^(?:{_alternatives([*OPENERS, AFTER_BACKTRACK])})"
                             r" (.+?)\. (.+)\.$")),
-        ("dead_end", re.compile(rf"^(.+), (?:{_alternatives(NATURAL_DEAD)})\.$")),
-        ("backtrack", re.compile(rf"^(?:{_alternatives(NATURAL_BACK)}) (.+)\.$")),
-        ("goal", re.compile(rf"^(.+), {re.escape(NATURAL_GOAL)}\.$")),
+        ("dead_end", re.compile(rf"^(.+), (?:{_alternatives(DEAD_ENDINGS)})\.$")),
+        ("backtrack", re.compile(rf"^(?:{_alternatives(BACK_OPENERS)}) (.+)\.$")),
+        ("goal", re.compile(rf"^(.+), {re.escape(GOAL_ENDING)}\.$")),
     ],
     "compact": [
         ("move", re.compile(r"^try (.+?) -> (.+)$")),
@@ -309,8 +305,7 @@ REFERENCE_THINK = re.compile(r"^\s*<think>\n?(.*?)\n?</think>\s*<answer>(.*?)</a
 REFERENCE_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 PIECES = ["<think>", "</think>", "<answer>", "</answer>", "\n", " ", "\t", "\u2003", "a",
           ".", ". ", ", ", "try ", " -> ", "->", "dead: ", "back to ", "goal: ", "x",
-          *NATURAL_OPENERS, NATURAL_AFTER_BACKTRACK, *NATURAL_DEAD, *NATURAL_BACK,
-          NATURAL_GOAL]
+          *OPENERS, AFTER_BACKTRACK, *DEAD_ENDINGS, *BACK_OPENERS, GOAL_ENDING]
 texts = st.lists(st.sampled_from(PIECES), max_size=14).map("".join)
 
 
@@ -325,11 +320,11 @@ def test_completion_and_answer_reading_match_the_old_patterns(text: str) -> None
 
 
 @settings(max_examples=400, deadline=None)
-@given(text=texts.filter(lambda s: "\n" not in s), style=st.sampled_from(STYLES))
+@given(text=texts.filter(lambda s: "\n" not in s), style=st.sampled_from(list(REFERENCE_LINES)))
 def test_line_reading_matches_the_old_patterns(text: str, style: str) -> None:
     expected = next(((kind, m.groups()) for kind, pattern in REFERENCE_LINES[style]
                      if (m := pattern.match(text))), None)
-    event = parse_line(text, style)
+    event = get_style(style).parse_line(text)
     assert (None if event is None else (event.kind, event.phrases)) == expected
 
 
@@ -337,8 +332,29 @@ def test_line_reading_matches_the_old_patterns(text: str, style: str) -> None:
 @given(lines=st.lists(texts.filter(lambda s: "\n" not in s), max_size=6),
        style=st.sampled_from(STYLES))
 def test_counted_kinds_are_the_kinds_of_the_lines(lines: list[str], style: str) -> None:
-    events = [parse_line(line, style) for line in lines]
+    events = [get_style(style).parse_line(line) for line in lines]
     expected = {kind: sum(1 for e in events if e is not None and e.kind == kind)
                 for kind in ("move", "dead_end", "backtrack", "goal")}
-    counted = count_kinds("\n".join(lines), style)
+    counted = get_style(style).count_kinds("\n".join(lines))
     assert {kind: counted[kind] for kind in expected} == expected
+
+
+# ---- the think/answer split ------------------------------------------------------------
+
+_line = st.text(alphabet=st.characters(exclude_characters="<\n"), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_line, max_size=8), answer=_line)
+def test_split_completion_round_trip(lines: list[str], answer: str) -> None:
+    completion = format_completion(lines, answer)
+    assert split_completion(completion) == ("\n".join(lines), answer.strip())
+
+
+def test_split_completion_rejects_malformed() -> None:
+    good = format_completion(["a", "b"], "42")
+    assert split_completion(good) == ("a\nb", "42")
+    assert split_completion(f"  {good}\n") == ("a\nb", "42")
+    for bad in (good.replace("<think>", ""), good.replace("</think>", ""),
+                good.replace("<answer>", ""), good + " trailing", "text " + good, "", None, 42):
+        assert split_completion(bad) is None, bad  # type: ignore[arg-type]

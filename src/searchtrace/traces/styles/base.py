@@ -1,0 +1,125 @@
+"""What a style is, and the machinery its line templates share.
+
+A style writes a trace as think lines, one line per step, putting a task's phrases (its
+`Phrasing` for that style) into the style's line templates; and it cuts a line back into
+its kind and those phrases. The task's phrasing reads the phrases and the replay checks
+them against the rules. Nothing here raises on input.
+
+Everything here reads model output and dataset text, so it runs in time linear in the
+input: patterns that try one cut per place at most, never lazy or repeated wildcards whose
+backtracking turns quadratic on `". "` repeated. A line over MAX_LINE_CHARS is not read
+at all: the verifier fails it with its own code (`line_too_long`) instead of parsing it.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from searchtrace.solvers.tree import SearchTree
+from searchtrace.tasks.base import Phrasing
+from searchtrace.traces.parse import MAX_LINE_CHARS
+from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Trace
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """A line cut by its template: `kind` and the phrases it holds, still as text."""
+
+    kind: str
+    phrases: tuple[str, ...]
+
+
+class Style(Protocol):
+    """A way of saying a trace: `render` writes one line per step (`salt` varies the
+    wording deterministically per row, where the style has choices); `parse_line` reads
+    one line back; `count_kinds` counts the lines of a think body by kind in one pass."""
+
+    name: str
+
+    def render(self, trace: Trace, tree: SearchTree, phrasing: Phrasing,
+               salt: int) -> list[str]: ...
+
+    def parse_line(self, line: str) -> RawEvent | None: ...
+
+    def count_kinds(self, think: str) -> Counter[str]: ...
+
+
+def alternatives(options: Iterable[str]) -> str:
+    """A pattern that matches any of `options`, each literally."""
+    return "|".join(re.escape(option) for option in options)
+
+
+def step_phrases(trace: Trace, tree: SearchTree,
+                 phrasing: Phrasing) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each step's kind and the phrases its line holds, in trace order: a move's move and
+    the state it reaches; a dead end's claim; a backtrack's target (the state and the move
+    into it); the goal's statement."""
+    for step in trace.steps:
+        node = tree.nodes[step.node]
+        if step.kind == MOVE:
+            phrases = (phrasing.move_phrase(node.move), phrasing.state_phrase(node.state))
+        elif step.kind == DEAD_END:
+            phrases = (phrasing.dead_end_phrase(node.state, node.reason),)
+        elif step.kind == BACKTRACK:
+            phrases = (phrasing.ref_phrase(node.state, node.move),)
+        else:  # GOAL
+            phrases = (phrasing.goal_phrase(node.state),)
+        yield step.kind, phrases
+
+
+class TemplateStyle(ABC):
+    """A style whose lines follow templates, read back by one pattern.
+
+    A subclass names itself (`name`), writes its lines (`render`), and lists its line
+    templates (`templates`): (kind, pattern body) in the order a line is tried, each
+    phrase a group. Each template has at most one phrase that can grow at both ends; a
+    move's first phrase is tempered to stop at the first separator after it (`. `,
+    ` -> `), the leftmost cut the template allows, so no match tries more than one cut and
+    every match is linear in the line. `.` never matches a newline.
+    """
+
+    name: ClassVar[str]
+    templates: ClassVar[tuple[tuple[str, str], ...]]
+
+    def __init__(self) -> None:
+        self._lines = _line_pattern(self.templates)
+        # Per kind: the slice of the line pattern's groups that hold the kind's phrases.
+        self._phrases = {
+            kind: slice(self._lines.groupindex[kind],
+                        self._lines.groupindex[kind] + re.compile(body).groups)
+            for kind, body in self.templates}
+
+    @abstractmethod
+    def render(self, trace: Trace, tree: SearchTree, phrasing: Phrasing,
+               salt: int) -> list[str]:
+        """One line per step of `trace`."""
+
+    def parse_line(self, line: str) -> RawEvent | None:
+        """The kind and phrases of one think line, or None: unrecognised, holding a
+        newline, or over MAX_LINE_CHARS."""
+        if not isinstance(line, str) or len(line) > MAX_LINE_CHARS:
+            return None
+        match = self._lines.fullmatch(line)
+        if match is None:
+            return None
+        kind = match.lastgroup
+        return RawEvent(kind, match.groups()[self._phrases[kind]])
+
+    def count_kinds(self, think: str) -> Counter[str]:
+        """How many lines of `think` (split at newlines) parse_line reads as each kind,
+        found in one pass of the line pattern: a text of many short lines costs no Python
+        call per line."""
+        return Counter(match.lastgroup for match in self._lines.finditer(think))
+
+
+def _line_pattern(templates: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
+    """One pattern for every line of a text: a line of at most MAX_LINE_CHARS that one
+    template matches whole, the first in order winning, in a group named by its kind."""
+    kinds = "|".join(f"(?P<{kind}>{body})" for kind, body in templates)
+    return re.compile(rf"^(?=.{{0,{MAX_LINE_CHARS}}}$)(?:{kinds})$", re.MULTILINE)
+
