@@ -201,7 +201,8 @@ def test_rows_of_another_seed_fail_even_under_a_recomputed_key(copy: Path) -> No
     raw = read_yaml_file(copy / "config.yaml")
     versions = raw.pop("versions")
     raw["seed"] = 12
-    versions["build_key"] = build_key(parse_config(raw), versions["code"], versions["schema"])
+    versions["build_key"] = build_key(parse_config(raw).resolved(), versions["code"],
+                                      versions["schema"])
     (copy / "config.yaml").write_text(yaml.safe_dump({**raw, "versions": versions}))
     manifest = json.loads((copy / "manifest.json").read_text())
     (copy / "manifest.json").write_text(json.dumps({**manifest,

@@ -269,9 +269,9 @@ def build(
 
 def _is_cached(out: Path, config: Any) -> bool:
     from searchtrace.flows.versions import is_cached
-    from searchtrace.version import build_key
+    from searchtrace.pipelines.plan import BuildPlan
 
-    return is_cached(out, build_key(config))
+    return is_cached(out, BuildPlan.of(config).key)
 
 
 def _report_built(out: Path, manifest: dict[str, Any], name: str, versioned: bool,

@@ -41,8 +41,7 @@ from searchtrace.pipelines.outdir import (
     output_lock,
 )
 from searchtrace.pipelines.outputs import write_run_record
-from searchtrace.pipelines.plan import plan_buckets
-from searchtrace.version import build_key
+from searchtrace.pipelines.plan import BuildPlan
 
 ProgressCallback = Callable[[str, int, int], None]
 # Builds in any thread of this process report here; no lock: dict updates are atomic, and a
@@ -67,9 +66,10 @@ class GateFailed(BuildError):
 
 
 @dataclass(frozen=True)
-class BuildPlan:
-    config: BuildConfig
-    key: str
+class Destination:
+    """Where a planned build goes, and what is there already."""
+
+    plan: BuildPlan
     final: Path  # where the dataset is published
     staging: Path
     root: Path | None  # a versioned build's folder of versions (with `latest`)
@@ -83,13 +83,13 @@ def validate_config(config: str, overrides: dict[str, Any] | None) -> BuildConfi
 
 
 @task(name="plan", cache_policy=NO_CACHE, persist_result=False)
-def plan_build(config: BuildConfig, out: str, *, versioned: bool, force: bool,
-               overwrite: bool) -> BuildPlan:
+def plan_build(plan: BuildPlan, out: str, *, versioned: bool, force: bool,
+               overwrite: bool) -> Destination:
     """Where the build goes, whether it is already there, and what it will make."""
     logger = get_run_logger()
-    key = build_key(config)
+    config, key = plan.config, plan.key
     root = Path(out) if versioned else None
-    final = final_folder(config, out, versioned=versioned)
+    final = final_folder(plan, out, versioned=versioned)
     if final.exists() and not final.is_dir():
         raise UserError(f"output path is not a folder: {final}")
     if root is not None and (root / "manifest.json").exists():
@@ -114,14 +114,14 @@ def plan_build(config: BuildConfig, out: str, *, versioned: bool, force: bool,
         shutil.rmtree(staging, ignore_errors=True)
     logger.info("build %s: key %s, %s", config.name, key[:12],
                 "cache hit" if cached else f"building into {staging}")
-    for bucket in plan_buckets(config):
+    for bucket in plan.buckets:
         logger.info("bucket %s: %d rows", bucket.label, bucket.requested)
-    return BuildPlan(config, key, final, staging, root, cached, replace)
+    return Destination(plan, final, staging, root, cached, replace)
 
 
-def final_folder(config: BuildConfig, out: str, *, versioned: bool) -> Path:
+def final_folder(plan: BuildPlan, out: str, *, versioned: bool) -> Path:
     """Where the dataset is published: `out`, or versioned, `out/v-<key>`."""
-    return version_folder(Path(out), build_key(config)) if versioned else Path(out)
+    return version_folder(Path(out), plan.key) if versioned else Path(out)
 
 
 def _can_pass(task: Task, task_run: TaskRun, state: State) -> bool:
@@ -131,10 +131,11 @@ def _can_pass(task: Task, task_run: TaskRun, state: State) -> bool:
 
 @task(name="beam-build", cache_policy=NO_CACHE, persist_result=False,
       retry_condition_fn=_can_pass)
-def beam_build(plan: BuildPlan, workers: int, isolate: bool,
+def beam_build(destination: Destination, workers: int, isolate: bool,
                beam_args: Sequence[str]) -> StagedBuild:
     """Run the Beam pipeline rounds into the staging folder (resuming what is there)."""
     logger = get_run_logger()
+    plan = destination.plan
     reported: dict[str, int] = {}
 
     def progress(label: str, done: int, total: int) -> None:
@@ -145,7 +146,7 @@ def beam_build(plan: BuildPlan, workers: int, isolate: bool,
             reported[label] = tenth
             logger.info("%s: %d of %d candidates", label, done, total)
 
-    staged = build_staged(plan.config, plan.staging, workers=workers, isolate=isolate,
+    staged = build_staged(plan, destination.staging, workers=workers, isolate=isolate,
                           beam_args=beam_args, progress=progress)
     if staged.already_finished:
         logger.info("an earlier attempt had finished the dataset; publishing it")
@@ -155,9 +156,9 @@ def beam_build(plan: BuildPlan, workers: int, isolate: bool,
 
 
 @task(name="validation-gate", cache_policy=NO_CACHE, persist_result=False)
-def validation_gate(staged: StagedBuild, sample_rate: float | None,
+def validation_gate(plan: BuildPlan, staged: StagedBuild, sample_rate: float | None,
                     max_rejection_rate: float) -> GateReport:
-    report = run_gate(staged.dataset, sample_rate=sample_rate,
+    report = run_gate(staged.dataset, plan=plan, sample_rate=sample_rate,
                       max_rejection_rate=max_rejection_rate)
     if not report.ok:
         shown = "; ".join(f"{f.rule}: {f.message}" for f in report.failures[:3])
@@ -170,21 +171,21 @@ def validation_gate(staged: StagedBuild, sample_rate: float | None,
 
 
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False)
-def publish_build(plan: BuildPlan, staged: StagedBuild, report: GateReport, *,
+def publish_build(destination: Destination, staged: StagedBuild, report: GateReport, *,
                   seconds: float, workers: int) -> None:
     """Write the run record, move the dataset into place and (versioned) move `latest`."""
     context = get_run_context()
     flow_run = getattr(context.task_run, "flow_run_id", None)
-    write_run_record(staged.dataset, plan.config, seconds=seconds, workers=workers,
+    write_run_record(staged.dataset, destination.plan, seconds=seconds, workers=workers,
                      resumed_batches=staged.resumed_batches,
                      already_finished=staged.already_finished,
                      extra={"prefect_flow_run": str(flow_run) if flow_run else None,
                             "gate": {"rows": report.rows, "reverified": report.reverified}})
-    publish(staged.dataset, plan.final, replace=plan.replace)
-    if plan.root is not None:
-        point_latest(plan.root, plan.final)
-    shutil.rmtree(plan.staging, ignore_errors=True)
-    get_run_logger().info("published %s", plan.final)
+    publish(staged.dataset, destination.final, replace=destination.replace)
+    if destination.root is not None:
+        point_latest(destination.root, destination.final)
+    shutil.rmtree(destination.staging, ignore_errors=True)
+    get_run_logger().info("published %s", destination.final)
 
 
 @flow(name="searchtrace-build", persist_result=False)
@@ -208,26 +209,27 @@ def build_flow(
     started = time.monotonic()
     resolved = validate_config(config, overrides)
     check_out_path(Path(out), inputs=(Path(config),))
+    plan = BuildPlan.of(resolved)
     # held from the plan to the publish: no other build sees or changes this output
-    with output_lock(final_folder(resolved, out, versioned=versioned)):
-        plan = plan_build(resolved, out, versioned=versioned, force=force,
-                          overwrite=overwrite)
-        if plan.cached:
-            if plan.root is not None:
-                point_latest(plan.root, plan.final)
-            publish_artifacts(plan.final, resolved.name, cached=True,
+    with output_lock(final_folder(plan, out, versioned=versioned)):
+        destination = plan_build(plan, out, versioned=versioned, force=force,
+                                 overwrite=overwrite)
+        if destination.cached:
+            if destination.root is not None:
+                point_latest(destination.root, destination.final)
+            publish_artifacts(destination.final, resolved.name, cached=True,
                               gate="passed when built")
-            return _manifest(plan.final)
+            return _manifest(destination.final)
         staged = beam_build.with_options(
             retries=retries, retry_delay_seconds=exponential_backoff(retry_delay_seconds),
-        )(plan, workers, isolate, list(beam_args or []))
-        report = validation_gate(staged, sample_rate, max_rejection_rate)
-        publish_build(plan, staged, report, seconds=time.monotonic() - started,
+        )(destination, workers, isolate, list(beam_args or []))
+        report = validation_gate(plan, staged, sample_rate, max_rejection_rate)
+        publish_build(destination, staged, report, seconds=time.monotonic() - started,
                       workers=workers)
-        publish_artifacts(plan.final, resolved.name, cached=False,
+        publish_artifacts(destination.final, resolved.name, cached=False,
                           gate=f"passed ({report.reverified} of {report.rows} rows "
                                "re-verified)")
-        return _manifest(plan.final)
+        return _manifest(destination.final)
 
 
 def _manifest(folder: Path) -> dict[str, Any]:

@@ -44,11 +44,11 @@ from searchtrace.pipelines.outdir import (
 from searchtrace.pipelines.outputs import write_outputs, write_run_record
 from searchtrace.pipelines.plan import (
     Bucket,
+    BuildPlan,
     Candidate,
     CandidateRange,
     batch_name,
     bucket_label,
-    plan_buckets,
 )
 from searchtrace.pipelines.process import Generated, build_row, generate_candidate
 from searchtrace.pipelines.selection import kept_indexes
@@ -63,17 +63,15 @@ from searchtrace.pipelines.transforms import (
     keep_first_per_problem,
     staged_refs,
 )
-from searchtrace.pipelines.writer import read_staged_batches, shard_count, staged_files
+from searchtrace.pipelines.writer import read_staged_batches, staged_files
 from searchtrace.schemas.rows import TraceRow
 from searchtrace.solvers.policy import PolicyError
 from searchtrace.tasks import get_task
-from searchtrace.version import build_key
 
 MAX_ROUNDS = 8
 MIN_SUCCESS_RATE = 0.02
 PILOT_CANDIDATES = 24
 FIRST_ROUND_MARGIN = 1.04  # covers the usual share of duplicate problems
-BATCH_SIZE = 32
 ProgressCallback = Callable[[str, int, int], None]
 
 
@@ -152,11 +150,12 @@ def run_build(
         if replace and not overwrite:
             raise UserError(f"output folder exists: {out}; pass --overwrite to replace it")
         started = time.monotonic()
-        staging = staging_folder(out, build_key(config))
-        staged = build_staged(config, staging, workers=workers, beam_args=beam_args,
+        plan = BuildPlan.of(config)
+        staging = staging_folder(out, plan.key)
+        staged = build_staged(plan, staging, workers=workers, beam_args=beam_args,
                               progress=progress)
         seconds = time.monotonic() - started
-        record = write_run_record(staged.dataset, config, seconds=seconds, workers=workers,
+        record = write_run_record(staged.dataset, plan, seconds=seconds, workers=workers,
                                   resumed_batches=staged.resumed_batches)
         publish(staged.dataset, out, replace=replace)
         shutil.rmtree(staging, ignore_errors=True)
@@ -164,7 +163,7 @@ def run_build(
 
 
 def build_staged(
-    config: BuildConfig,
+    plan: BuildPlan,
     staging: Path,
     *,
     workers: int = 1,
@@ -175,13 +174,16 @@ def build_staged(
     """Build the dataset in `staging/dataset`, resuming what an earlier attempt finished
     there. `workers` solver processes serve the default runner (with `isolate`, even one
     worker solves in its own process, so concurrent builds in one process run in
-    parallel). A build that cannot meet its mix removes its staging folder."""
+    parallel). The plan is recorded there as plan.json. A build that cannot meet its mix
+    removes its staging folder."""
     if workers < 1:
         raise UserError(f"--workers: must be at least 1, got {workers}")
     finished = staging / "dataset"
     if finished.is_dir():
         return StagedBuild(finished, resumed_batches=0, already_finished=True)
     staging.mkdir(parents=True, exist_ok=True)
+    plan.write(staging)
+    config = plan.config
     # A solver pool serves the default in-process runner; other runners bring their own
     # parallelism, so `--workers` applies to the local runner only.
     pool_workers = 0 if _names_runner(beam_args) else workers
@@ -191,12 +193,10 @@ def build_staged(
         # one copy of the model, in this process: forking after torch started is unsafe,
         # and the model batches the frontier itself
         pool_workers = 0
-    shards = {split: shard_count(n, config.output.rows_per_shard)
-              for split, n in config.splits.items()}
     try:
         with solver_pool(pool_workers) as pool_token:
             dataset, states, rejections, rounds, resumed = _run_rounds(
-                config, shards, staging, pipeline_options(beam_args), pool_token, progress)
+                plan, staging, pipeline_options(beam_args), pool_token, progress)
     except BuildError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -207,7 +207,7 @@ def build_staged(
         if failed is None:
             raise
         raise PolicyError(str(failed)) from None
-    write_outputs(config, dataset, shards, _bucket_summary(states), rejections, rounds=rounds)
+    write_outputs(plan, dataset, _bucket_summary(states), rejections, rounds=rounds)
     dataset.rename(finished)
     return StagedBuild(finished, resumed)
 
@@ -255,15 +255,14 @@ def _bucket_summary(states: list[_BucketState]) -> list[dict[str, Any]]:
 
 
 def _run_rounds(
-    config: BuildConfig, shards: dict[str, int], staging: Path, options: PipelineOptions,
-    pool_token: str | None, progress: ProgressCallback | None,
+    plan: BuildPlan, staging: Path, options: PipelineOptions, pool_token: str | None,
+    progress: ProgressCallback | None,
 ) -> tuple[Path, list[_BucketState], dict[str, dict[str, int]], int, int]:
     """Run round pipelines until every bucket has its rows; returns the dataset folder,
     the buckets, the rejections, the rounds run and the batches found already done."""
-    states = [_BucketState(b) for b in plan_buckets(config)]
-    pilot = _pilot_success_rates(config, states)
-    batch_size = _batch_size(config)
-    config_json = config.model_dump_json()
+    states = [_BucketState(b) for b in plan.buckets]
+    pilot = _pilot_success_rates(plan, states)
+    batch_size = plan.batch_size
     stage_dir = staging / "staged"
     stage_dir.mkdir(exist_ok=True)
     _drop_duplicate_staged(staging, stage_dir)
@@ -285,16 +284,17 @@ def _run_rounds(
         if fresh or not _short_after(states, stage_dir, round_number):
             # A round whose batches were all staged before and that came up short then
             # needs no pipeline: the next round's candidates are planned from its counts.
-            _run_round(config_json, states, shards, fresh, stage_dir, round_number, round_dir,
-                       options, pool_token, progress)
+            _run_round(plan, states, fresh, stage_dir, round_number, round_dir, options,
+                       pool_token, progress)
         drops = _count_verified(states, stage_dir, round_number)
         rejections = _rejections(states, stage_dir, round_number, drops)
         if all(s.short == 0 for s in states):
             _remove_partial_files(dataset / "data")
             return dataset, states, rejections, round_number, resumed
-        _fail_if_hopeless(config, states, rejections)
+        _fail_if_hopeless(plan.config, states, rejections)
         shutil.rmtree(round_dir, ignore_errors=True)
-    raise BuildError(_shortfall_message(config, [s for s in states if s.short], rejections))
+    raise BuildError(_shortfall_message(plan.config, [s for s in states if s.short],
+                                        rejections))
 
 
 def _done_batches(stage_dir: Path) -> set[str]:
@@ -357,16 +357,8 @@ def _plain(rejections: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     return {bucket: dict(sorted(reasons.items())) for bucket, reasons in sorted(rejections.items())}
 
 
-def _batch_size(config: BuildConfig) -> int:
-    """Candidates per pipeline element; an llm_mcts batch is searched together, so its
-    size bounds the frontier sent to the policy in one call."""
-    if config.solver.name == "llm_mcts":
-        return config.solver.llm_mcts.problems_per_batch
-    return BATCH_SIZE
-
-
 def _pilot_success_rates(
-    config: BuildConfig, states: list[_BucketState]
+    plan: BuildPlan, states: list[_BucketState]
 ) -> dict[Bucket, dict[int, float]]:
     """Per bucket and difficulty level, the share of the first few candidates that verify
     and land in that level, measured in-process (a cautious lower bound).
@@ -376,17 +368,17 @@ def _pilot_success_rates(
     build has no pilot (it would search with the model twice): its first round tries the
     requested count, and later rounds are sized by the success rate observed.
     """
+    config = plan.config
     if config.solver.name == "llm_mcts":
         return {s.bucket: dict.fromkeys(range(len(s.bucket.levels)), 1.0) for s in states}
     task = get_task(config.task.name)
-    task_config = config.task_config()
     rates = {}
     for state in states:
         sample = min(state.bucket.requested, PILOT_CANDIDATES)
         landed: dict[int, int] = defaultdict(int)
         for index in range(sample):
             candidate = Candidate(state.bucket.split, state.bucket.k, state.bucket.ordinal, index)
-            generated = generate_candidate(task, task_config, candidate, config.seed)
+            generated = generate_candidate(task, plan.task_config, candidate, config.seed)
             if isinstance(generated, Generated):
                 row = build_row(config, task, generated)
                 if isinstance(row, TraceRow):
@@ -469,9 +461,9 @@ def _count_verified(
 
 
 def _run_round(
-    config_json: str, states: list[_BucketState], shards: dict[str, int],
-    batches: list[CandidateRange], stage_dir: Path, round_number: int, round_dir: Path,
-    options: PipelineOptions, pool_token: str | None, progress: ProgressCallback | None,
+    plan: BuildPlan, states: list[_BucketState], batches: list[CandidateRange],
+    stage_dir: Path, round_number: int, round_dir: Path, options: PipelineOptions,
+    pool_token: str | None, progress: ProgressCallback | None,
 ) -> None:
     """One Beam run: process new candidates, stage them, and write every split's shards
     from the first `requested` verified rows of each bucket (earlier rounds' included)."""
@@ -482,6 +474,7 @@ def _run_round(
     shutil.rmtree(progress_dir, ignore_errors=True)
     progress_dir.mkdir(parents=True)
     (round_dir / "dataset" / "data").mkdir(parents=True, exist_ok=True)
+    shards = plan.shards
     every_shard = [((split, i), None) for split, count in shards.items() for i in range(count)]
 
     pipeline = beam.Pipeline(options=options)
@@ -489,7 +482,7 @@ def _run_round(
         pipeline
         | "CandidateBatches" >> beam.Create(batches)
         | "Spread" >> beam.Reshuffle()
-        | "SolveBatch" >> beam.ParDo(SolveBatch(config_json, str(progress_dir), pool_token))
+        | "SolveBatch" >> beam.ParDo(SolveBatch(plan, str(progress_dir), pool_token))
         | "StageRows" >> beam.ParDo(StageRows(str(stage_dir), round_number))
     )
     refs = (

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
-from searchtrace.pipelines.plan import CandidateRange, batch_name
+from searchtrace.pipelines.plan import BuildPlan, CandidateRange, batch_name
 from searchtrace.pipelines.selection import Cell, StagedRef, cutoff, first_per_problem
 from searchtrace.pipelines.solver_pool import BatchResult, pool_for, solve_batch
 from searchtrace.pipelines.writer import (
@@ -49,8 +49,8 @@ class SolveBatch(beam.DoFn):
     otherwise they are solved inline, and the runner's own parallelism applies.
     """
 
-    def __init__(self, config_json: str, progress_dir: str, pool_token: str | None) -> None:
-        self.config_json = config_json
+    def __init__(self, plan: BuildPlan, progress_dir: str, pool_token: str | None) -> None:
+        self.plan = plan
         self.progress_dir = progress_dir
         self.pool_token = pool_token
 
@@ -62,10 +62,9 @@ class SolveBatch(beam.DoFn):
 
     def process(self, batch: CandidateRange) -> Iterator[SolvedBatch]:
         if self.pool is None:
-            yield batch, solve_batch(self.config_json, batch, self.progress_dir)
+            yield batch, solve_batch(self.plan, batch, self.progress_dir)
             return
-        future = self.pool.executor.submit(solve_batch, self.config_json, batch,
-                                           self.progress_dir)
+        future = self.pool.executor.submit(solve_batch, self.plan, batch, self.progress_dir)
         self.pending.append((batch, future))
         if len(self.pending) >= IN_FLIGHT_PER_WORKER * self.pool.workers:
             done, _ = wait([f for _, f in self.pending], return_when=FIRST_COMPLETED)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import uuid
 from dataclasses import dataclass
@@ -29,10 +28,6 @@ STAGED_META = "searchtrace.staged"
 
 def shard_of(problem_id: str, num_shards: int) -> int:
     return int(hashlib.sha256(problem_id.encode()).hexdigest()[:16], 16) % num_shards
-
-
-def shard_count(rows: int, rows_per_shard: int) -> int:
-    return max(1, math.ceil(rows / rows_per_shard))
 
 
 def shard_name(split: str, index: int, count: int) -> str:
