@@ -24,7 +24,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,11 +44,10 @@ from searchtrace.pipelines.outdir import (
 from searchtrace.pipelines.outputs import write_outputs, write_run_record
 from searchtrace.pipelines.plan import (
     Bucket,
+    BucketReason,
     BuildPlan,
     Candidate,
     CandidateRange,
-    batch_name,
-    bucket_label,
 )
 from searchtrace.pipelines.process import Generated, build_row, generate_candidate
 from searchtrace.pipelines.selection import kept_indexes
@@ -277,7 +276,7 @@ def _run_rounds(
                                        min(start + batch_size, state.attempted + extra))
                         for start in range(state.attempted, state.attempted + extra, batch_size)]
             state.attempted += extra
-        fresh = [batch for batch in batches if batch_name(batch) not in done]
+        fresh = [batch for batch in batches if batch.key not in done]
         resumed += len(batches) - len(fresh)
         round_dir = staging / f"round-{round_number}"
         dataset = round_dir / "dataset"
@@ -287,7 +286,7 @@ def _run_rounds(
             _run_round(plan, states, fresh, stage_dir, round_number, round_dir, options,
                        pool_token, progress)
         drops = _count_verified(states, stage_dir, round_number)
-        rejections = _rejections(states, stage_dir, round_number, drops)
+        rejections = _rejections(plan, stage_dir, round_number, drops)
         if all(s.short == 0 for s in states):
             _remove_partial_files(dataset / "data")
             return dataset, states, rejections, round_number, resumed
@@ -332,18 +331,17 @@ def _short_after(states: list[_BucketState], stage_dir: Path, round_number: int)
     return any(s.short for s in states)
 
 
-def _rejections(states: list[_BucketState], stage_dir: Path, round_number: int,
-                drops: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+def _rejections(plan: BuildPlan, stage_dir: Path, round_number: int,
+                drops: Counter[BucketReason]) -> dict[str, dict[str, int]]:
     """Rejected candidates by bucket label and reason: those the staged batches recorded,
     and the verified rows deduplication dropped."""
-    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts = Counter(drops)
     for path in staged_files(stage_dir, round_number):
-        for key, count in read_staged_batches(path).rejected.items():
-            split, k, reason = key.split("|", 2)
-            totals[bucket_label(split, int(k))][reason] += count
-    for label, reasons in drops.items():
-        for reason, count in reasons.items():
-            totals[label][reason] += count
+        counts.update(read_staged_batches(path).rejected)
+    labels = {(b.split, b.ordinal): b.label for b in plan.buckets}
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for rejection, count in counts.items():
+        totals[labels[(rejection.split, rejection.bucket)]][rejection.reason] += count
     return _plain(totals)
 
 
@@ -444,20 +442,15 @@ def _shortfall_message(config: BuildConfig, states: list[_BucketState], rejectio
 
 def _count_verified(
     states: list[_BucketState], stage_dir: Path, round_number: int
-) -> dict[str, dict[str, int]]:
+) -> Counter[BucketReason]:
     """Verified rows per bucket that survive deduplication (the pipeline's own rule), and
-    the rows deduplication dropped, by bucket label and reason."""
+    the rows deduplication dropped, by bucket and reason."""
     refs = [ref for path in staged_files(stage_dir, round_number) for ref in staged_refs(path)]
     kept, dropped = kept_indexes(refs)
-    labels = {(s.bucket.split, s.bucket.ordinal): s.bucket.label
-              for s in states}
     for state in states:
         state.verified = {level: kept.get((state.bucket.split, state.bucket.ordinal, level), [])
                           for level in range(len(state.bucket.levels))}
-    drops: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for ref, reason in dropped:
-        drops[labels[(ref.split, ref.bucket)]][reason] += 1
-    return drops
+    return Counter(BucketReason(ref.split, ref.bucket, reason) for ref, reason in dropped)
 
 
 def _run_round(

@@ -46,22 +46,31 @@ class Bucket:
 
     @property
     def label(self) -> str:
-        return bucket_label(self.split, self.k)
+        """How a bucket is named in statistics and messages: `train k=3`, `test k=natural`."""
+        return f"{self.split} k={'natural' if self.k == NATURAL else self.k}"
 
 
-def bucket_label(split: str, k: int) -> str:
-    """How a bucket is named in statistics and messages: `train k=3`, `test k=natural`."""
-    return f"{split} k={'natural' if k == NATURAL else k}"
+def candidate_key(split: str, bucket: int, index: int) -> str:
+    """The one string that names a candidate wherever one is recorded: a batch (by its
+    first candidate), a staged row, a row selected for a shard."""
+    return f"{split}|{bucket}|{index}"
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """The `index`-th attempt at a row for a bucket; its seed depends on nothing else."""
+    """The `index`-th attempt at a row for a bucket; its seed depends on nothing else.
+
+    A candidate is identified by (split, bucket, index), named by `key`; `k` is its
+    bucket's, carried for the work on it."""
 
     split: str
     k: int
     bucket: int
     index: int
+
+    @property
+    def key(self) -> str:
+        return candidate_key(self.split, self.bucket, self.index)
 
     @property
     def spawn_key(self) -> tuple[int, int, int]:
@@ -74,7 +83,9 @@ class Candidate:
 
 @dataclass(frozen=True)
 class CandidateRange:
-    """Candidates `start` to `stop - 1` of one bucket: what a pipeline element carries."""
+    """Candidates `start` to `stop - 1` of one bucket: a batch, what a pipeline element
+    carries. The same plan always makes the same batches, and they never overlap, so a
+    batch is named by its first candidate's key."""
 
     split: str
     k: int
@@ -82,13 +93,22 @@ class CandidateRange:
     start: int
     stop: int
 
+    @property
+    def key(self) -> str:
+        return candidate_key(self.split, self.bucket, self.start)
+
     def candidates(self) -> list[Candidate]:
         return [Candidate(self.split, self.k, self.bucket, i) for i in range(self.start, self.stop)]
 
 
-def batch_name(batch: CandidateRange) -> str:
-    """A batch's identity in staging: the same plan always makes the same batches."""
-    return f"{batch.split}-{batch.bucket}-{batch.start}-{batch.stop}"
+@dataclass(frozen=True, order=True)
+class BucketReason:
+    """A bucket (split, bucket ordinal) and why some of its candidates did not become
+    rows: what rejection counts are keyed by (a `Counter[BucketReason]`)."""
+
+    split: str
+    bucket: int
+    reason: str
 
 
 def largest_remainder(total: int, mix: dict[int, float]) -> dict[int, int]:

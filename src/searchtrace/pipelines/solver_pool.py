@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from searchtrace.config import BuildConfig
-from searchtrace.pipelines.plan import BuildPlan, CandidateRange
+from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
 from searchtrace.pipelines.process import (
     Generated,
     Rejected,
@@ -43,7 +43,15 @@ class SolverPool:
 
 _POOLS: dict[str, SolverPool] = {}
 
-BatchResult = tuple[list[dict[str, Any]], list[tuple[str, int, str]]]
+
+@dataclass(frozen=True)
+class SolvedBatch:
+    """A batch's verified row records (each with its candidate's bucket, index and key and
+    its difficulty level), and the bucket and reason of every candidate that failed."""
+
+    batch: CandidateRange
+    records: list[dict[str, Any]]
+    rejected: list[BucketReason]
 
 
 @contextmanager
@@ -102,13 +110,12 @@ def difficulty_level(config: BuildConfig, difficulty: dict[str, Any]) -> int | N
     return 0 if mix is None else mix.level_of(difficulty)
 
 
-def solve_batch(plan: BuildPlan, batch: CandidateRange, progress_dir: str) -> BatchResult:
-    """Verified row records of a batch (with bucket and index), and (split, k, reason) for
-    every candidate that failed. Runs in a pool process or inline."""
+def solve_batch(plan: BuildPlan, batch: CandidateRange, progress_dir: str) -> SolvedBatch:
+    """The batch's verified rows and rejections. Runs in a pool process or inline."""
     config, task_config = plan.config, plan.task_config
     task = get_task(config.task.name)
     records: list[dict[str, Any]] = []
-    rejected: list[tuple[str, int, str]] = []
+    rejected: list[BucketReason] = []
     candidates = batch.candidates()
     results = [generate_candidate(task, task_config, c, config.seed) for c in candidates]
     if config.solver.name == "llm_mcts":
@@ -121,19 +128,21 @@ def solve_batch(plan: BuildPlan, batch: CandidateRange, progress_dir: str) -> Ba
                    for r in results]
     for candidate, result in zip(candidates, results, strict=True):
         if isinstance(result, Rejected):
-            rejected.append((candidate.split, candidate.k, result.reason))
+            rejected.append(BucketReason(candidate.split, candidate.bucket, result.reason))
             continue
         record = result.to_record()
         level = difficulty_level(config, record["difficulty"])
         if level is None:
-            rejected.append((candidate.split, candidate.k, "difficulty:outside_buckets"))
+            rejected.append(BucketReason(candidate.split, candidate.bucket,
+                                         "difficulty:outside_buckets"))
             continue
         record["_bucket"] = candidate.bucket
         record["_index"] = candidate.index
+        record["_key"] = candidate.key
         record["_level"] = level
         records.append(record)
     beat = _HEARTBEATS.get(progress_dir)
     if beat is None:
         beat = _HEARTBEATS[progress_dir] = _Heartbeat(progress_dir)
     beat.add(batch.stop - batch.start)
-    return records, rejected
+    return SolvedBatch(batch, records, rejected)

@@ -10,7 +10,7 @@ from staging and writes each shard that is not already there.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
@@ -21,15 +21,14 @@ import pyarrow.parquet as pq
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
-from searchtrace.pipelines.plan import BuildPlan, CandidateRange, batch_name
+from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
 from searchtrace.pipelines.selection import Cell, StagedRef, cutoff, first_per_problem
-from searchtrace.pipelines.solver_pool import BatchResult, pool_for, solve_batch
+from searchtrace.pipelines.solver_pool import SolvedBatch, pool_for, solve_batch
 from searchtrace.pipelines.writer import (
     StagedBatches,
     read_rows,
     shard_name,
     shard_of,
-    staged_key,
     staged_path,
     write_shard,
     write_staged,
@@ -37,12 +36,10 @@ from searchtrace.pipelines.writer import (
 
 STAGE_FLUSH_ROWS = 1000
 IN_FLIGHT_PER_WORKER = 4
-SolvedBatch = tuple[CandidateRange, BatchResult]
 
 
 class SolveBatch(beam.DoFn):
-    """A batch of candidates -> (batch, (verified row records with bucket and index,
-    (split, k, reason) of every candidate that failed)).
+    """A batch of candidates -> its SolvedBatch (verified row records, rejections).
 
     With a local solver pool (`--workers N` on the default runner) batches are solved in
     the pool, a few in flight per process, and results stream out as batches finish;
@@ -62,18 +59,18 @@ class SolveBatch(beam.DoFn):
 
     def process(self, batch: CandidateRange) -> Iterator[SolvedBatch]:
         if self.pool is None:
-            yield batch, solve_batch(self.plan, batch, self.progress_dir)
+            yield solve_batch(self.plan, batch, self.progress_dir)
             return
         future = self.pool.executor.submit(solve_batch, self.plan, batch, self.progress_dir)
-        self.pending.append((batch, future))
+        self.pending.append(future)
         if len(self.pending) >= IN_FLIGHT_PER_WORKER * self.pool.workers:
-            done, _ = wait([f for _, f in self.pending], return_when=FIRST_COMPLETED)
-            yield from ((b, f.result()) for b, f in self.pending if f in done)
-            self.pending = [(b, f) for b, f in self.pending if f not in done]
+            done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+            yield from (f.result() for f in self.pending if f in done)
+            self.pending = [f for f in self.pending if f not in done]
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        for batch, future in self.pending:
-            yield GlobalWindows.windowed_value((batch, future.result()))
+        for future in self.pending:
+            yield GlobalWindows.windowed_value(future.result())
         self.pending = []
 
 
@@ -90,13 +87,10 @@ class StageRows(beam.DoFn):
         self._open()
 
     def process(self, solved: SolvedBatch) -> Iterator[StagedRef]:
-        batch, (records, rejected) = solved
-        self.records += records
-        self.batches.append(batch_name(batch))
-        for split, k, reason in rejected:
-            key = f"{split}|{k}|{reason}"
-            self.rejected[key] = self.rejected.get(key, 0) + 1
-        for record in records:
+        self.records += solved.records
+        self.batches.append(solved.batch.key)
+        self.rejected.update(solved.rejected)
+        for record in solved.records:
             yield StagedRef(record["split"], record["_bucket"], record["_index"],
                             record["_level"], record["problem_id"], str(self.path))
         if len(self.records) >= STAGE_FLUSH_ROWS:
@@ -109,13 +103,13 @@ class StageRows(beam.DoFn):
     def _open(self) -> None:
         self.records: list[dict[str, Any]] = []
         self.batches: list[str] = []
-        self.rejected: dict[str, int] = {}
+        self.rejected: Counter[BucketReason] = Counter()
         self.path = staged_path(Path(self.stage_dir), self.round_number)
 
     def _flush(self) -> None:
         if self.batches:
-            write_staged(self.records, self.path,
-                         StagedBatches(tuple(self.batches), dict(sorted(self.rejected.items()))))
+            write_staged(self.records, self.path, StagedBatches(tuple(self.batches),
+                                                                self.rejected))
 
 
 def staged_refs(path: Path | str) -> list[StagedRef]:
@@ -175,7 +169,7 @@ class WriteShards(beam.DoFn):
         wanted: dict[str, set[str]] = defaultdict(set)
         for ref in refs:
             if ref is not None:
-                wanted[ref.path].add(staged_key(ref.split, ref.bucket, ref.index))
+                wanted[ref.path].add(ref.key)
         name = shard_name(split, shard, self.shards[split])
         if (Path(self.data_dir) / name).is_file():
             yield name

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from searchtrace.pipelines.plan import BucketReason
 from searchtrace.schemas.rows import ROW_SCHEMA
 
+# A staged row is the row, its candidate (bucket, index and key) and its difficulty level.
 STAGE_SCHEMA = pa.schema([*ROW_SCHEMA, pa.field("_bucket", pa.int32()),
-                          pa.field("_index", pa.int64()), pa.field("_level", pa.int32())])
+                          pa.field("_index", pa.int64()), pa.field("_key", pa.string()),
+                          pa.field("_level", pa.int32())])
 STAGED_META = "searchtrace.staged"
 
 
@@ -57,18 +61,11 @@ def write_shard(tables: list[pa.Table], path: Path) -> int:
     return table.num_rows
 
 
-def staged_key(split: str, bucket: int, index: int) -> str:
-    """What identifies a staged row: its candidate (two candidates may share a problem)."""
-    return f"{split}|{bucket}|{index}"
-
-
 def read_rows(path: str | Path, keys: set[str]) -> pa.Table:
-    """The staged rows of `path` whose `staged_key` is in `keys`."""
+    """The staged rows of `path` whose candidate's key is in `keys` (a row is named by its
+    candidate: two candidates may share a problem)."""
     table = pq.read_table(path)
-    column = pc.binary_join_element_wise(
-        table["split"], pc.cast(table["_bucket"], pa.string()),
-        pc.cast(table["_index"], pa.string()), "|")
-    return table.filter(pc.is_in(column, value_set=pa.array(sorted(keys), pa.string())))
+    return table.filter(pc.is_in(table["_key"], value_set=pa.array(sorted(keys), pa.string())))
 
 
 def staged_path(directory: Path, round_number: int) -> Path:
@@ -85,20 +82,23 @@ def staged_files(directory: Path, through_round: int) -> list[Path]:
 @dataclass(frozen=True)
 class StagedBatches:
     """What a staged file records besides its rows: the candidate batches it completes
-    (all their verified rows are in it) and their rejections by `split|k|reason`."""
+    (all their verified rows are in it), by key, and their rejections."""
 
     batches: tuple[str, ...]
-    rejected: dict[str, int]
+    rejected: Counter[BucketReason]
 
 
 def write_staged(records: list[dict[str, Any]], path: Path, done: StagedBatches) -> None:
-    """Park the verified rows of whole batches (with their bucket and index) until
+    """Park the verified rows of whole batches (with their candidate and level) until
     selection; the file appears atomically, so its batches are either all done or not."""
-    meta = {STAGED_META: json.dumps({"batches": done.batches, "rejected": done.rejected})}
+    rejected = [[r.split, r.bucket, r.reason, n] for r, n in sorted(done.rejected.items())]
+    meta = {STAGED_META: json.dumps({"batches": done.batches, "rejected": rejected})}
     schema = STAGE_SCHEMA.with_metadata(meta)
     _write_atomically(pa.Table.from_pylist(records, schema=schema), path)
 
 
 def read_staged_batches(path: Path) -> StagedBatches:
     meta = json.loads(pq.read_schema(path).metadata[STAGED_META.encode()])
-    return StagedBatches(tuple(meta["batches"]), meta["rejected"])
+    rejected = Counter({BucketReason(split, bucket, reason): count
+                        for split, bucket, reason, count in meta["rejected"]})
+    return StagedBatches(tuple(meta["batches"]), rejected)
