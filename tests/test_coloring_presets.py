@@ -11,7 +11,7 @@ import pytest
 
 from searchtrace.config import parse_config
 from searchtrace.flows.gate import run_gate
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 
 
 @pytest.mark.parametrize("preset", ["easy", "medium", "hard"])

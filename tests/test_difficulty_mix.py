@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from searchtrace.config import parse_config
 from searchtrace.errors import BuildError, UserError
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.pipelines.plan import controlled_rounding, largest_remainder, plan_buckets
 
 MIXED = {

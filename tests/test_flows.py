@@ -27,8 +27,9 @@ from prefect.client.schemas.filters import (
 from searchtrace.errors import BuildError, UserError
 from searchtrace.flows import build as build_module
 from searchtrace.flows.artifacts import artifact_key
-from searchtrace.flows.build import GateFailed, build_flow
+from searchtrace.flows.build import build_flow
 from searchtrace.flows.gate import run_gate
+from searchtrace.flows.steps import GateFailed
 from searchtrace.flows.suite import run_suite
 from searchtrace.flows.versions import LATEST, latest_version, version_folder
 from tests.conftest import SMALL_COUNTDOWN

@@ -19,7 +19,7 @@ import yaml
 from searchtrace.config import parse_config
 from searchtrace.errors import UserError
 from searchtrace.flows.gate import default_sample_rate, run_gate
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.pipelines.outputs import sha256_of
 from searchtrace.pipelines.plan import BuildPlan, largest_remainder
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY

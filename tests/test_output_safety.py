@@ -23,9 +23,11 @@ import yaml
 from searchtrace.config import parse_config
 from searchtrace.errors import UserError
 from searchtrace.flows.build import build_flow
+from searchtrace.flows.destination import publish, staging_folder
 from searchtrace.flows.gate import run_gate
+from searchtrace.flows.steps import run_build
 from searchtrace.flows.suite import run_suite
-from searchtrace.pipelines.build import build_staged, publish, run_build, staging_folder
+from searchtrace.pipelines.driver import build_staged
 from searchtrace.pipelines.outdir import is_dataset, lock_path, output_lock
 from searchtrace.pipelines.plan import BuildPlan
 from tests.conftest import SMALL_COUNTDOWN

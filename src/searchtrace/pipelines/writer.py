@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from searchtrace.pipelines.plan import BucketReason
+from searchtrace.pipelines.selection import StagedRef
 from searchtrace.schemas.rows import ROW_SCHEMA
 
 # A staged row is the row, its candidate (bucket, index and key) and its difficulty level.
@@ -66,6 +67,14 @@ def read_rows(path: str | Path, keys: set[str]) -> pa.Table:
     candidate: two candidates may share a problem)."""
     table = pq.read_table(path)
     return table.filter(pc.is_in(table["_key"], value_set=pa.array(sorted(keys), pa.string())))
+
+
+def staged_refs(path: Path | str) -> list[StagedRef]:
+    """The refs of the rows a staged file holds."""
+    columns = ["split", "_bucket", "_index", "_level", "problem_id"]
+    table = pq.read_table(path, columns=columns).to_pydict()
+    return [StagedRef(*values, str(path)) for values in zip(*(table[c] for c in columns),
+                                                             strict=True)]
 
 
 def staged_path(directory: Path, round_number: int) -> Path:
