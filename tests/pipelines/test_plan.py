@@ -1,5 +1,5 @@
-"""A build can ask for a measured-difficulty mix as well as a k-mix and meets both
-exactly, or fails naming the (k, difficulty) bucket that ran short."""
+"""The plan of rows per bucket: a build can ask for a measured-difficulty mix as well as a
+k-mix and meets both exactly, or fails naming the (k, difficulty) bucket that ran short."""
 
 from __future__ import annotations
 
