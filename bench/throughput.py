@@ -23,7 +23,7 @@ CHILD = """
 import json, logging, sys, time, resource
 logging.getLogger().setLevel(logging.ERROR)
 from searchtrace.config import parse_config
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 raw, out, workers = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 started = time.monotonic()
 result = run_build(parse_config(raw), out, workers=workers)

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 
 STORED = Path(__file__).parent / "data" / "golden"
 TASKS = ("countdown", "sudoku", "nqueens", "coloring", "maze", "zebra", "sokoban", "equations")

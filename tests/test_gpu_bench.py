@@ -19,7 +19,7 @@ from types import ModuleType
 import pytest
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 
 ROOT = Path(__file__).resolve().parents[1]
 # Installed as sitecustomize in the driver's process: the packages the GPU machine lacks

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.pipelines.plan import Candidate
 from searchtrace.pipelines.process import Generated, generate_candidate, llm_mcts_settings
 from searchtrace.solvers.llm_mcts import Rejection, SearchProblem, read_proposal, solve_llm_mcts

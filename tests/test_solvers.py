@@ -120,7 +120,7 @@ def test_natural_traces_need_a_depth_first_solver() -> None:
 
 
 def test_an_mcts_build_records_the_solver_and_step_values(tmp_path) -> None:
-    from searchtrace.pipelines.build import run_build
+    from searchtrace.flows.steps import run_build
 
     raw = {**SMALL_COUNTDOWN, "solver": {"name": "mcts", "mcts": {"variant": "puct"}},
            "splits": {"train": 12, "test": 4}}

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.trainer.behaviour import (
     analyse,
     answer_reward,

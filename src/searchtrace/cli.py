@@ -261,7 +261,7 @@ def build(
 
     with _progress_bars() as report, reporting_progress(report):
         manifest = _run_flow(lambda: build_flow(
-            config=str(config), out=str(out), workers=workers, beam_args=beam_args,
+            config=cfg, out=str(out), workers=workers, beam_args=beam_args,
             force=force, overwrite=overwrite, versioned=versioned, sample_rate=sample_rate,
             max_rejection_rate=max_rejection_rate, retries=retries))
     _report_built(out, manifest, cfg.name, versioned, started)
@@ -269,9 +269,9 @@ def build(
 
 def _is_cached(out: Path, config: Any) -> bool:
     from searchtrace.flows.versions import is_cached
-    from searchtrace.version import build_key
+    from searchtrace.pipelines.plan import BuildPlan
 
-    return is_cached(out, build_key(config))
+    return is_cached(out, BuildPlan.of(config).key)
 
 
 def _report_built(out: Path, manifest: dict[str, Any], name: str, versioned: bool,

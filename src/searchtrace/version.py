@@ -12,9 +12,9 @@ import hashlib
 import json
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from searchtrace import __version__
-from searchtrace.config import BuildConfig
 from searchtrace.schemas.rows import SCHEMA_VERSION
 
 PACKAGE_ROOT = Path(__file__).parent
@@ -29,8 +29,10 @@ def code_version() -> str:
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
 
-def build_key(config: BuildConfig, code: str | None = None, schema: str = SCHEMA_VERSION) -> str:
-    """Same resolved config, code and schema ⇒ same key ⇒ byte-identical dataset. `code`
-    and `schema` default to this code's; the gate passes those a dataset records."""
-    payload = {"config": config.resolved(), "code": code or code_version(), "schema": schema}
+def build_key(resolved: dict[str, Any], code: str | None = None,
+              schema: str = SCHEMA_VERSION) -> str:
+    """Same resolved config (`BuildConfig.resolved()`), code and schema ⇒ same key ⇒
+    byte-identical dataset. `code` and `schema` default to this code's; the gate passes
+    those a dataset records."""
+    payload = {"config": resolved, "code": code or code_version(), "schema": schema}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

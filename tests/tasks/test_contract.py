@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
 from searchtrace.tasks import get_task, task_names

@@ -25,7 +25,7 @@ import pytest
 
 from searchtrace.config import BuildConfig, parse_config
 from searchtrace.flows.gate import reverify_rows
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.pipelines.plan import NATURAL, Candidate
 from searchtrace.pipelines.process import Generated, Rejected, finish_row, step_values
 from searchtrace.schemas.rows import TraceRow

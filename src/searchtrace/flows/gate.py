@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from searchtrace.config import SPLITS, BuildConfig, parse_config, parse_yaml
 from searchtrace.errors import UserError
 from searchtrace.pipelines.outputs import DATASET_FORMAT, sha256_of
-from searchtrace.pipelines.plan import NATURAL, Candidate, plan_buckets
+from searchtrace.pipelines.plan import NATURAL, Bucket, BuildPlan, Candidate, plan_buckets
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
 from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
 from searchtrace.tasks import get_task
@@ -141,10 +141,14 @@ def looks_like_dataset(dataset: Path) -> bool:
     return any((dataset / name).exists() for name in ("manifest.json", "stats.json", "data"))
 
 
-def run_gate(dataset: str | Path, *, sample_rate: float | None = None,
-             max_rejection_rate: float = 0.5) -> GateReport:
+def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
+             sample_rate: float | None = None, max_rejection_rate: float = 0.5) -> GateReport:
     """Check `dataset`; a rule that fails adds a GateFailure. Every rule runs whose inputs
-    could be read; a folder that is no dataset at all, or bad arguments, raise UserError."""
+    could be read; a folder that is no dataset at all, or bad arguments, raise UserError.
+
+    A build gating what it made passes its `plan`: the dataset must then be that plan's
+    (config.yaml records its build key) and meet its buckets. Without one, the buckets
+    are planned from the dataset's config.yaml."""
     dataset = Path(dataset)
     if sample_rate is not None and not 0 < sample_rate <= 1:
         raise UserError(f"--sample-rate: must be in (0, 1], got {sample_rate}")
@@ -168,6 +172,10 @@ def run_gate(dataset: str | Path, *, sample_rate: float | None = None,
         failures += _manifest_matches(dataset, manifest, unreadable)
     if recorded is not None:
         failures += _one_build(recorded, manifest, shards if not shard_failures else None)
+        if plan is not None and recorded.versions.build_key != plan.key:
+            failures.append(GateFailure("build_key", f"config.yaml records build key "
+                                                     f"{recorded.versions.build_key[:12]}, "
+                                                     f"this build's plan {plan.key[:12]}"))
         if manifest is not None:
             failures += _split_counts(recorded.config, manifest)
     if stats is not None:
@@ -177,7 +185,8 @@ def run_gate(dataset: str | Path, *, sample_rate: float | None = None,
     rows = [row for table in shards.values() for row in table.select(ROW_COLUMNS).to_pylist()]
     if recorded is not None:
         failures += _no_empty_split(recorded.config, rows)
-        failures += _mix_is_exact(recorded.config, rows)
+        buckets = plan.buckets if plan is not None else tuple(plan_buckets(recorded.config))
+        failures += _mix_is_exact(recorded.config, buckets, rows)
     failures += _splits_disjoint(rows)
     rate = default_sample_rate(len(rows)) if sample_rate is None else sample_rate
     reverified, failed = _replay_rows(shards, rate)
@@ -330,7 +339,7 @@ def _one_build(recorded: _Recorded, manifest: Manifest | None,
     and each row's task, style and seed follow from the config (a row's seed derives from
     the config's seed and the row's spawn key)."""
     versions, config = recorded.versions, recorded.config
-    key = build_key(config, versions.code, versions.schema_)
+    key = build_key(config.resolved(), versions.code, versions.schema_)
     failures = []
     if key != versions.build_key:
         failures.append(GateFailure("build_key", f"config.yaml records build key "
@@ -395,12 +404,13 @@ def _no_empty_split(config: BuildConfig, rows: list[dict]) -> list[GateFailure]:
             for split in config.splits if not present[split]]
 
 
-def _mix_is_exact(config: BuildConfig, rows: list[dict]) -> list[GateFailure]:
-    """Each split's (k, difficulty level) counts equal the plan's."""
+def _mix_is_exact(config: BuildConfig, buckets: tuple[Bucket, ...],
+                  rows: list[dict]) -> list[GateFailure]:
+    """Each split's (k, difficulty level) counts equal the plan's `buckets`."""
     mix = config.difficulty_mix
     failures = []
     for split in sorted(set(config.splits) | {r["split"] for r in rows}):
-        planned = Counter({(b.k, level): n for b in plan_buckets(config) if b.split == split
+        planned = Counter({(b.k, level): n for b in buckets if b.split == split
                            for level, n in enumerate(b.levels) if n})
         achieved = Counter(
             (NATURAL if config.traces.k_mix == "natural" else r["num_backtracks"],

@@ -1,1 +1,2 @@
-"""The Beam build: plan, per-candidate processing, transforms, deterministic writer, driver."""
+"""The Beam build: the plan, per-candidate processing, the Beam graph and its DoFns, the
+driver that runs it in rounds, the deterministic writer and the files beside the shards."""

@@ -1,11 +1,11 @@
 """The files beside the shards: stats.json, manifest.json, config.yaml, the dataset card,
 and build.json, the record of the run that made them.
 
-Stats are read back from the written shards, so they describe what landed; the build
-fails here, before publishing, if any split's k-mix is not exactly what was requested.
-Everything but build.json depends only on the config and the code, so a rebuild or a
-resumed build gives the same bytes; build.json holds what varies from run to run (time,
-workers, what was resumed).
+Stats are read back from the written shards, so they describe what landed, beside what the
+plan requested; whether the two are exactly equal is the validation gate's to judge
+(`flows.gate`), before anything is published. Everything but build.json depends only on
+the config and the code, so a rebuild or a resumed build gives the same bytes; build.json
+holds what varies from run to run (time, workers, what was resumed).
 """
 
 from __future__ import annotations
@@ -21,13 +21,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
-from searchtrace.config import BuildConfig
-from searchtrace.errors import BuildError
-from searchtrace.pipelines.plan import NATURAL, largest_remainder, plan_buckets
+from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.plots import write_mix_plot
 from searchtrace.schemas.rows import SCHEMA_VERSION
 from searchtrace.solvers.registry import SHORTEST
-from searchtrace.version import build_key, code_version
+from searchtrace.version import code_version
 
 RUN_RECORD = "build.json"
 # manifest.json's `format`: what marks a folder as a searchtrace dataset, which a later
@@ -36,33 +34,32 @@ DATASET_FORMAT = "searchtrace-dataset"
 
 
 def write_outputs(
-    config: BuildConfig, dataset: Path, shards: dict[str, int], buckets: list[dict[str, Any]],
+    plan: BuildPlan, dataset: Path, buckets: list[dict[str, Any]],
     rejections: dict[str, dict[str, int]], *, rounds: int,
 ) -> dict[str, Any]:
-    stats, difficulties = _stats(config, dataset, buckets, rejections, rounds)
+    stats, difficulties = _stats(plan, dataset, buckets, rejections, rounds)
     (dataset / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     plot = write_mix_plot(dataset, stats, difficulties)
-    resolved = config.resolved()
-    resolved["versions"] = _versions(config)
-    (dataset / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    recorded = {**plan.resolved, "versions": _versions(plan)}
+    (dataset / "config.yaml").write_text(yaml.safe_dump(recorded, sort_keys=False))
     (dataset / "manifest.json").write_text(
-        json.dumps(_manifest(config, dataset, shards), indent=2) + "\n")
-    (dataset / "README.md").write_text(dataset_card(config, stats, plot))
+        json.dumps(_manifest(plan, dataset), indent=2) + "\n")
+    (dataset / "README.md").write_text(dataset_card(plan, stats, plot))
     return stats
 
 
-def _versions(config: BuildConfig) -> dict[str, str]:
-    return {"code": code_version(), "schema": SCHEMA_VERSION, "build_key": build_key(config)}
+def _versions(plan: BuildPlan) -> dict[str, str]:
+    return {"code": code_version(), "schema": SCHEMA_VERSION, "build_key": plan.key}
 
 
 def write_run_record(
-    dataset: Path, config: BuildConfig, *, seconds: float, workers: int, resumed_batches: int,
+    dataset: Path, plan: BuildPlan, *, seconds: float, workers: int, resumed_batches: int,
     already_finished: bool = False, extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """build.json: when and how fast this run built the dataset, and what it resumed."""
-    rows = sum(config.splits.values())
+    rows = sum(plan.config.splits.values())
     record = {
-        "build_key": build_key(config),
+        "build_key": plan.key,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(seconds, 2),
         "rows": rows,
@@ -85,15 +82,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _manifest(config: BuildConfig, dataset: Path, shards: dict[str, int]) -> dict[str, Any]:
+def _manifest(plan: BuildPlan, dataset: Path) -> dict[str, Any]:
     files = []
     for path in sorted((dataset / "data").glob("*.parquet")):
         files.append({"path": f"data/{path.name}", "split": path.name.split("-", 1)[0],
                       "rows": pq.ParquetFile(path).metadata.num_rows, "sha256": sha256_of(path)})
-    versions = _versions(config)
-    return {"format": DATASET_FORMAT, "build_key": versions["build_key"],
-            "code_version": versions["code"], "schema_version": SCHEMA_VERSION,
-            "shards_per_split": shards, "files": files}
+    return {"format": DATASET_FORMAT, "build_key": plan.key, "code_version": code_version(),
+            "schema_version": SCHEMA_VERSION, "shards_per_split": plan.shards, "files": files}
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -104,10 +99,11 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 def _stats(
-    config: BuildConfig, dataset: Path, buckets: list[dict[str, Any]],
+    plan: BuildPlan, dataset: Path, buckets: list[dict[str, Any]],
     rejections: dict[str, dict[str, int]], rounds: int,
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
     """The stats, and each split's nodes-expanded values for the plot."""
+    config = plan.config
     columns = ["split", "num_backtracks", "difficulty", "completion"]
     per_split: dict[str, dict[str, list]] = {}
     for path in sorted((dataset / "data").glob("*.parquet")):
@@ -118,19 +114,15 @@ def _stats(
                 bag[column].append(table[column][i])
     mix = config.traces.k_mix
     splits: dict[str, Any] = {}
-    for split, total in config.splits.items():
+    for split in config.splits:
         bag = per_split.get(split, {"num_backtracks": [], "difficulty": [], "completion": []})
         achieved = dict(sorted(Counter(bag["num_backtracks"]).items()))
         entry: dict[str, Any] = {"rows": len(bag["num_backtracks"]), "achieved_k": achieved}
         if mix != "natural":
-            requested = largest_remainder(total, mix)
-            entry["requested_k"] = {k: n for k, n in requested.items() if n}
-            if entry["requested_k"] != achieved or entry["rows"] != total:
-                raise BuildError(f"split {split}: achieved k-mix {achieved} differs from "
-                                 f"requested {entry['requested_k']}; nothing was published")
+            entry["requested_k"] = {b.k: b.requested for b in plan.buckets if b.split == split}
         difficulty = bag["difficulty"]
         if config.difficulty_mix is not None:
-            entry.update(_difficulty_mix(config, split, bag))
+            entry.update(_difficulty_mix(plan, split, bag))
         entry["difficulty"] = {
             key: _summary([d[key] for d in difficulty])
             for key in ("nodes_expanded", "guesses", "branching", "solution_length", "tree_nodes")
@@ -149,7 +141,7 @@ def _stats(
         "rejections": rejections,
         "rows": total_rows,
         "rounds": rounds,
-        "versions": _versions(config),
+        "versions": _versions(plan),
     }
     if config.policy is not None:
         stats["policy"] = _policy_stats(dataset)
@@ -181,34 +173,28 @@ def _policy_stats(dataset: Path) -> dict[str, Any]:
             "distinct_rejected_by_rule": dict(by_rule.most_common())}
 
 
-def _difficulty_mix(config: BuildConfig, split: str, bag: dict[str, list]) -> dict[str, Any]:
-    """Requested vs achieved rows per difficulty bucket; the joint (k, bucket) counts must
-    be exactly the plan's, or nothing is published."""
-    mix = config.difficulty_mix
+def _difficulty_mix(plan: BuildPlan, split: str, bag: dict[str, list]) -> dict[str, Any]:
+    """Requested vs achieved rows per difficulty bucket."""
+    mix = plan.config.difficulty_mix
     names = list(mix.buckets)
-    planned = {(b.k, level): n for b in plan_buckets(config) if b.split == split
-               for level, n in enumerate(b.levels) if n}
     levels = [mix.level_of(d) for d in bag["difficulty"]]
-    achieved = dict(Counter(zip(bag["num_backtracks"], levels, strict=True)))
-    if config.traces.k_mix == "natural":
-        achieved = dict(Counter((NATURAL, level) for level in levels))
-    if achieved != planned:
-        raise BuildError(f"split {split}: achieved (k, difficulty) counts {achieved} differ "
-                         f"from the plan {planned}; nothing was published")
-    requested = Counter()
-    for (_, level), n in planned.items():
-        requested[names[level]] += n
+    requested: Counter[str] = Counter()
+    for bucket in plan.buckets:
+        if bucket.split == split:
+            for level, n in enumerate(bucket.levels):
+                requested[names[level]] += n
     return {"difficulty_metric": mix.metric,
             "requested_difficulty": {name: requested[name] for name in names},
             "achieved_difficulty": {name: levels.count(i) for i, name in enumerate(names)}}
 
 
-def _policy_lines(config: BuildConfig, stats: dict[str, Any]) -> list[str]:
+def _policy_lines(plan: BuildPlan, stats: dict[str, Any]) -> list[str]:
     """For an llm_mcts build: which model proposed the moves, sampled how, and how often
     its proposals broke a rule."""
-    if config.policy is None:
+    policy = plan.config.policy
+    if policy is None:
         return []
-    policy, used = config.policy, stats["policy"]
+    used = stats["policy"]
     models = ", ".join(f"`{m}`" for m in used["models"])
     return [f"- policy: {models} ({policy.backend}), {policy.samples} samples per expansion "
             f"at temperature {policy.temperature:g}, top_p {policy.top_p:g}; "
@@ -217,14 +203,15 @@ def _policy_lines(config: BuildConfig, stats: dict[str, Any]) -> list[str]:
             "rules confirmed it"]
 
 
-def dataset_card(config: BuildConfig, stats: dict[str, Any], plot: str) -> str:
+def dataset_card(plan: BuildPlan, stats: dict[str, Any], plot: str) -> str:
     """The dataset's README.md: `configs:` for `datasets`, then what, how, mix and limits."""
+    config = plan.config
     # The config is named by the build key: `datasets` caches a local folder under its
     # base name and config name, so a plain "default" would serve one build's cached rows
     # for another folder of the same name (or a rebuilt one).
     header = {
         "configs": [{
-            "config_name": f"build-{build_key(config)[:12]}",
+            "config_name": f"build-{plan.key[:12]}",
             "default": True,
             "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in config.splits],
         }],
@@ -249,13 +236,13 @@ def dataset_card(config: BuildConfig, stats: dict[str, Any], plot: str) -> str:
              + ".", "",
              "## How it was built", "",
              f"- solver: `{config.solver.name}` (node budget {config.solver.node_budget})",
-             *_policy_lines(config, stats),
+             *_policy_lines(plan, stats),
              *(["- `step_values`: one value per move step; 0 for a step into a state with "
                 "no solution (every dead-end step), otherwise the search's mean value of the "
                 "node the step enters"] if "mcts" in config.solver.name else []),
              f"- traces: style `{config.traces.style}`, placement `{config.traces.placement}`, "
              f"dead ends at most {config.traces.max_dead_end_length} moves",
-             f"- task knobs: `{json.dumps(config.resolved()['task']['knobs'])}` "
+             f"- task knobs: `{json.dumps(plan.resolved['task']['knobs'])}` "
              f"(preset `{config.task.preset}`)",
              f"- seed {config.seed}; `config.yaml` holds the resolved config. Rebuilding it with "
              "the same code version gives byte-identical shards (`manifest.json` lists their "

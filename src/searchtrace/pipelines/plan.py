@@ -1,20 +1,30 @@
-"""What a build must produce: exact row counts per split and k, and the candidates to try.
+"""What a build must produce, planned once from the validated config: exact row counts per
+split and k, the shards, the build key, and the candidates to try.
 
-Each (split, k) bucket draws candidates from its own seed stream, so which candidates
-succeed never depends on how work was spread over workers, and a bucket can be topped
-up without changing any other bucket.
+`BuildPlan.of(config)` is the one place a build resolves its config, plans its buckets
+and computes its key; the driver, the Beam transforms, the outputs and the gate are handed
+the plan. Each (split, k) bucket draws candidates from its own seed stream, so which
+candidates succeed never depends on how work was spread over workers, and a bucket can be
+topped up without changing any other bucket.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from searchtrace.config import SPLITS, BuildConfig
+from searchtrace.tasks.base import TaskConfig
+from searchtrace.version import build_key
 
 NATURAL = -1  # the `k` of the single bucket of a natural-mode build
+BATCH_SIZE = 32  # candidates per pipeline element
+PLAN_FILE = "plan.json"
 
 
 @dataclass(frozen=True)
@@ -36,22 +46,31 @@ class Bucket:
 
     @property
     def label(self) -> str:
-        return bucket_label(self.split, self.k)
+        """How a bucket is named in statistics and messages: `train k=3`, `test k=natural`."""
+        return f"{self.split} k={'natural' if self.k == NATURAL else self.k}"
 
 
-def bucket_label(split: str, k: int) -> str:
-    """How a bucket is named in statistics and messages: `train k=3`, `test k=natural`."""
-    return f"{split} k={'natural' if k == NATURAL else k}"
+def candidate_key(split: str, bucket: int, index: int) -> str:
+    """The one string that names a candidate wherever one is recorded: a batch (by its
+    first candidate), a staged row, a row selected for a shard."""
+    return f"{split}|{bucket}|{index}"
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """The `index`-th attempt at a row for a bucket; its seed depends on nothing else."""
+    """The `index`-th attempt at a row for a bucket; its seed depends on nothing else.
+
+    A candidate is identified by (split, bucket, index), named by `key`; `k` is its
+    bucket's, carried for the work on it."""
 
     split: str
     k: int
     bucket: int
     index: int
+
+    @property
+    def key(self) -> str:
+        return candidate_key(self.split, self.bucket, self.index)
 
     @property
     def spawn_key(self) -> tuple[int, int, int]:
@@ -64,7 +83,9 @@ class Candidate:
 
 @dataclass(frozen=True)
 class CandidateRange:
-    """Candidates `start` to `stop - 1` of one bucket: what a pipeline element carries."""
+    """Candidates `start` to `stop - 1` of one bucket: a batch, what a pipeline element
+    carries. The same plan always makes the same batches, and they never overlap, so a
+    batch is named by its first candidate's key."""
 
     split: str
     k: int
@@ -72,13 +93,22 @@ class CandidateRange:
     start: int
     stop: int
 
+    @property
+    def key(self) -> str:
+        return candidate_key(self.split, self.bucket, self.start)
+
     def candidates(self) -> list[Candidate]:
         return [Candidate(self.split, self.k, self.bucket, i) for i in range(self.start, self.stop)]
 
 
-def batch_name(batch: CandidateRange) -> str:
-    """A batch's identity in staging: the same plan always makes the same batches."""
-    return f"{batch.split}-{batch.bucket}-{batch.start}-{batch.stop}"
+@dataclass(frozen=True, order=True)
+class BucketReason:
+    """A bucket (split, bucket ordinal) and why some of its candidates did not become
+    rows: what rejection counts are keyed by (a `Counter[BucketReason]`)."""
+
+    split: str
+    bucket: int
+    reason: str
 
 
 def largest_remainder(total: int, mix: dict[int, float]) -> dict[int, int]:
@@ -136,3 +166,50 @@ def plan_buckets(config: BuildConfig) -> list[Bucket]:
         for (k, _), counts in zip(k_counts.items(), levels, strict=True):
             buckets.append(Bucket(split, k, ordinals[k], tuple(counts)))
     return buckets
+
+
+def shard_count(rows: int, rows_per_shard: int) -> int:
+    return max(1, math.ceil(rows / rows_per_shard))
+
+
+def _batch_size(config: BuildConfig) -> int:
+    """Candidates per pipeline element; an llm_mcts batch is searched together, so its
+    size bounds the frontier sent to the policy in one call."""
+    if config.solver.name == "llm_mcts":
+        return config.solver.llm_mcts.problems_per_batch
+    return BATCH_SIZE
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Everything a build derives from its validated config, computed once (`of`) and
+    handed to every stage: the driver, the Beam transforms, the outputs and the gate."""
+
+    config: BuildConfig
+    resolved: dict[str, Any]  # the config as config.yaml records it, knobs resolved
+    task_config: TaskConfig  # the task's validated knobs
+    buckets: tuple[Bucket, ...]  # with the rows each must yield, per difficulty level
+    shards: dict[str, int]  # shard files per split
+    key: str  # the build key: resolved config, code and schema versions
+    batch_size: int  # candidates per pipeline element
+
+    @classmethod
+    def of(cls, config: BuildConfig) -> BuildPlan:
+        resolved = config.resolved()
+        shards = {split: shard_count(rows, config.output.rows_per_shard)
+                  for split, rows in config.splits.items()}
+        return cls(config, resolved, config.task_config(), tuple(plan_buckets(config)),
+                   shards, build_key(resolved), _batch_size(config))
+
+    def to_json(self) -> dict[str, Any]:
+        """What plan.json records: the plan with the config as config.yaml has it."""
+        return {"build_key": self.key, "config": self.resolved,
+                "task_config": self.task_config.model_dump(mode="json"),
+                "buckets": [asdict(bucket) for bucket in self.buckets],
+                "shards": self.shards, "batch_size": self.batch_size}
+
+    def write(self, folder: Path) -> Path:
+        """Record the plan in `folder` (a build's staging folder) as plan.json."""
+        path = folder / PLAN_FILE
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        return path

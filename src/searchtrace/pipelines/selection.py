@@ -10,9 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from searchtrace.pipelines.plan import candidate_key
+
 
 class StagedRef(NamedTuple):
-    """Where a verified row waits in staging: only these small records pass through the
+    """Where a verified row waits in staging: its candidate (split, bucket, index), its
+    difficulty level, problem and staged file. Only these small records pass through the
     runner, never the rows themselves."""
 
     split: str
@@ -21,6 +24,11 @@ class StagedRef(NamedTuple):
     level: int
     problem_id: str
     path: str
+
+    @property
+    def key(self) -> str:
+        """Its candidate's key, which names the row in its staged file."""
+        return candidate_key(self.split, self.bucket, self.index)
 
 
 def priority(ref: StagedRef) -> tuple[int, int, int]:

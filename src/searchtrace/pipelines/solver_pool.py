@@ -18,12 +18,11 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from searchtrace.config import BuildConfig
-from searchtrace.pipelines.plan import CandidateRange
+from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
 from searchtrace.pipelines.process import (
     Generated,
     Rejected,
@@ -33,8 +32,7 @@ from searchtrace.pipelines.process import (
 )
 from searchtrace.solvers.policies import make_policy
 from searchtrace.solvers.policy import Policy
-from searchtrace.tasks import Task, get_task
-from searchtrace.tasks.base import TaskConfig
+from searchtrace.tasks import get_task
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,15 @@ class SolverPool:
 
 _POOLS: dict[str, SolverPool] = {}
 
-BatchResult = tuple[list[dict[str, Any]], list[tuple[str, int, str]]]
+
+@dataclass(frozen=True)
+class SolvedBatch:
+    """A batch's verified row records (each with its candidate's bucket, index and key and
+    its difficulty level), and the bucket and reason of every candidate that failed."""
+
+    batch: CandidateRange
+    records: list[dict[str, Any]]
+    rejected: list[BucketReason]
 
 
 @contextmanager
@@ -71,19 +77,16 @@ def pool_for(token: str | None) -> SolverPool | None:
     return _POOLS.get(token) if token else None
 
 
-@cache
-def _context(config_json: str) -> tuple[BuildConfig, Task, TaskConfig]:
-    config = BuildConfig.model_validate_json(config_json)
-    return config, get_task(config.task.name), config.task_config()
+_POLICIES: dict[str, Policy] = {}
 
 
-@cache
-def _policy(config_json: str) -> Policy:
+def _policy(plan: BuildPlan) -> Policy:
     """This process's policy for the build (a server client or a loaded model), opened
     once and kept for the process's life."""
-    config = _context(config_json)[0]
-    assert config.policy is not None  # the config requires it for llm_mcts
-    return make_policy(config.policy)
+    if plan.key not in _POLICIES:
+        assert plan.config.policy is not None  # the config requires it for llm_mcts
+        _POLICIES[plan.key] = make_policy(plan.config.policy)
+    return _POLICIES[plan.key]
 
 
 class _Heartbeat:
@@ -107,37 +110,39 @@ def difficulty_level(config: BuildConfig, difficulty: dict[str, Any]) -> int | N
     return 0 if mix is None else mix.level_of(difficulty)
 
 
-def solve_batch(config_json: str, batch: CandidateRange, progress_dir: str) -> BatchResult:
-    """Verified row records of a batch (with bucket and index), and (split, k, reason) for
-    every candidate that failed. Runs in a pool process or inline."""
-    config, task, task_config = _context(config_json)
+def solve_batch(plan: BuildPlan, batch: CandidateRange, progress_dir: str) -> SolvedBatch:
+    """The batch's verified rows and rejections. Runs in a pool process or inline."""
+    config, task_config = plan.config, plan.task_config
+    task = get_task(config.task.name)
     records: list[dict[str, Any]] = []
-    rejected: list[tuple[str, int, str]] = []
+    rejected: list[BucketReason] = []
     candidates = batch.candidates()
     results = [generate_candidate(task, task_config, c, config.seed) for c in candidates]
     if config.solver.name == "llm_mcts":
         # the batch's problems are searched together: one policy call per wave
         generated = [r for r in results if isinstance(r, Generated)]
-        rows = iter(build_rows_with_policy(config, task, generated, _policy(config_json)))
+        rows = iter(build_rows_with_policy(config, task, generated, _policy(plan)))
         results = [next(rows) if isinstance(r, Generated) else r for r in results]
     else:
         results = [build_row(config, task, r) if isinstance(r, Generated) else r
                    for r in results]
     for candidate, result in zip(candidates, results, strict=True):
         if isinstance(result, Rejected):
-            rejected.append((candidate.split, candidate.k, result.reason))
+            rejected.append(BucketReason(candidate.split, candidate.bucket, result.reason))
             continue
         record = result.to_record()
         level = difficulty_level(config, record["difficulty"])
         if level is None:
-            rejected.append((candidate.split, candidate.k, "difficulty:outside_buckets"))
+            rejected.append(BucketReason(candidate.split, candidate.bucket,
+                                         "difficulty:outside_buckets"))
             continue
         record["_bucket"] = candidate.bucket
         record["_index"] = candidate.index
+        record["_key"] = candidate.key
         record["_level"] = level
         records.append(record)
     beat = _HEARTBEATS.get(progress_dir)
     if beat is None:
         beat = _HEARTBEATS[progress_dir] = _Heartbeat(progress_dir)
     beat.add(batch.stop - batch.start)
-    return records, rejected
+    return SolvedBatch(batch, records, rejected)

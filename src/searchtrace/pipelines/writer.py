@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,19 +20,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from searchtrace.pipelines.plan import BucketReason
+from searchtrace.pipelines.selection import StagedRef
 from searchtrace.schemas.rows import ROW_SCHEMA
 
+# A staged row is the row, its candidate (bucket, index and key) and its difficulty level.
 STAGE_SCHEMA = pa.schema([*ROW_SCHEMA, pa.field("_bucket", pa.int32()),
-                          pa.field("_index", pa.int64()), pa.field("_level", pa.int32())])
+                          pa.field("_index", pa.int64()), pa.field("_key", pa.string()),
+                          pa.field("_level", pa.int32())])
 STAGED_META = "searchtrace.staged"
 
 
 def shard_of(problem_id: str, num_shards: int) -> int:
     return int(hashlib.sha256(problem_id.encode()).hexdigest()[:16], 16) % num_shards
-
-
-def shard_count(rows: int, rows_per_shard: int) -> int:
-    return max(1, math.ceil(rows / rows_per_shard))
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -62,18 +62,19 @@ def write_shard(tables: list[pa.Table], path: Path) -> int:
     return table.num_rows
 
 
-def staged_key(split: str, bucket: int, index: int) -> str:
-    """What identifies a staged row: its candidate (two candidates may share a problem)."""
-    return f"{split}|{bucket}|{index}"
-
-
 def read_rows(path: str | Path, keys: set[str]) -> pa.Table:
-    """The staged rows of `path` whose `staged_key` is in `keys`."""
+    """The staged rows of `path` whose candidate's key is in `keys` (a row is named by its
+    candidate: two candidates may share a problem)."""
     table = pq.read_table(path)
-    column = pc.binary_join_element_wise(
-        table["split"], pc.cast(table["_bucket"], pa.string()),
-        pc.cast(table["_index"], pa.string()), "|")
-    return table.filter(pc.is_in(column, value_set=pa.array(sorted(keys), pa.string())))
+    return table.filter(pc.is_in(table["_key"], value_set=pa.array(sorted(keys), pa.string())))
+
+
+def staged_refs(path: Path | str) -> list[StagedRef]:
+    """The refs of the rows a staged file holds."""
+    columns = ["split", "_bucket", "_index", "_level", "problem_id"]
+    table = pq.read_table(path, columns=columns).to_pydict()
+    return [StagedRef(*values, str(path)) for values in zip(*(table[c] for c in columns),
+                                                             strict=True)]
 
 
 def staged_path(directory: Path, round_number: int) -> Path:
@@ -90,20 +91,23 @@ def staged_files(directory: Path, through_round: int) -> list[Path]:
 @dataclass(frozen=True)
 class StagedBatches:
     """What a staged file records besides its rows: the candidate batches it completes
-    (all their verified rows are in it) and their rejections by `split|k|reason`."""
+    (all their verified rows are in it), by key, and their rejections."""
 
     batches: tuple[str, ...]
-    rejected: dict[str, int]
+    rejected: Counter[BucketReason]
 
 
 def write_staged(records: list[dict[str, Any]], path: Path, done: StagedBatches) -> None:
-    """Park the verified rows of whole batches (with their bucket and index) until
+    """Park the verified rows of whole batches (with their candidate and level) until
     selection; the file appears atomically, so its batches are either all done or not."""
-    meta = {STAGED_META: json.dumps({"batches": done.batches, "rejected": done.rejected})}
+    rejected = [[r.split, r.bucket, r.reason, n] for r, n in sorted(done.rejected.items())]
+    meta = {STAGED_META: json.dumps({"batches": done.batches, "rejected": rejected})}
     schema = STAGE_SCHEMA.with_metadata(meta)
     _write_atomically(pa.Table.from_pylist(records, schema=schema), path)
 
 
 def read_staged_batches(path: Path) -> StagedBatches:
     meta = json.loads(pq.read_schema(path).metadata[STAGED_META.encode()])
-    return StagedBatches(tuple(meta["batches"]), meta["rejected"])
+    rejected = Counter({BucketReason(split, bucket, reason): count
+                        for split, bucket, reason, count in meta["rejected"]})
+    return StagedBatches(tuple(meta["batches"]), rejected)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from searchtrace.config import parse_config
 from searchtrace.flows.gate import run_gate
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.tasks.base import problem_id
 from searchtrace.tasks.coloring.generate import PRESETS, ColoringConfig

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,9 +19,9 @@ import yaml
 from searchtrace.config import parse_config
 from searchtrace.errors import UserError
 from searchtrace.flows.gate import default_sample_rate, run_gate
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.pipelines.outputs import sha256_of
-from searchtrace.pipelines.plan import largest_remainder
+from searchtrace.pipelines.plan import BuildPlan, largest_remainder
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
 from searchtrace.version import build_key
 from tests.conftest import SMALL_COUNTDOWN
@@ -84,6 +85,22 @@ def test_a_dropped_row_breaks_the_exact_mix(copy: Path) -> None:
     rewrite(path, table.slice(1))
     failed = run_gate(copy).failures
     assert any(f.rule == "mix" and "split train" in f.message for f in failed)
+
+
+def test_a_build_is_held_to_its_own_plan(clean: Path) -> None:
+    """The gate of a build checks the dataset against the plan it was handed: its buckets
+    (a (k, difficulty) count off by one fails the mix) and its build key."""
+    plan = BuildPlan.of(parse_config(SMALL_COUNTDOWN))
+    assert run_gate(clean, plan=plan).ok
+    first, second, *others = plan.buckets
+    moved = (replace(first, levels=(first.levels[0] - 1,)),
+             replace(second, levels=(second.levels[0] + 1,)), *others)
+    failures = run_gate(clean, plan=replace(plan, buckets=moved)).failures
+    assert [f.rule for f in failures] == ["mix"]
+    assert failures[0].message.startswith("split train: achieved (k, difficulty) counts")
+    failures = run_gate(clean, plan=replace(plan, key="0" * 64)).failures
+    assert [f.rule for f in failures] == ["build_key"]
+    assert "this build's plan 000000000000" in failures[0].message
 
 
 def test_a_problem_shared_by_train_and_test_is_caught(copy: Path) -> None:
@@ -201,7 +218,8 @@ def test_rows_of_another_seed_fail_even_under_a_recomputed_key(copy: Path) -> No
     raw = read_yaml_file(copy / "config.yaml")
     versions = raw.pop("versions")
     raw["seed"] = 12
-    versions["build_key"] = build_key(parse_config(raw), versions["code"], versions["schema"])
+    versions["build_key"] = build_key(parse_config(raw).resolved(), versions["code"],
+                                      versions["schema"])
     (copy / "config.yaml").write_text(yaml.safe_dump({**raw, "versions": versions}))
     manifest = json.loads((copy / "manifest.json").read_text())
     (copy / "manifest.json").write_text(json.dumps({**manifest,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from searchtrace.config import load_config
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.pipelines.plan import largest_remainder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # The llm_mcts configs need a trained policy; tests/test_llm_mcts.py builds with one.

@@ -14,7 +14,7 @@ from datasets import load_dataset
 
 from searchtrace.config import parse_config
 from searchtrace.errors import BuildError, UserError
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from searchtrace.pipelines.outputs import sha256_of
 from searchtrace.pipelines.plan import largest_remainder
 from searchtrace.schemas.rows import ROW_SCHEMA

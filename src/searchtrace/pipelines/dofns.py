@@ -1,35 +1,32 @@
-"""Beam transforms of a build, each with one job and a label in the pipeline.
+"""The DoFns of a build's Beam graph, each with one job (`pipelines.graph` composes them
+into named transforms).
 
-A round pipeline: candidate batches -> SolveBatch (generate, solve, linearize, render,
-verify) -> StageRows, which parks whole batches' rows in staging files (each file records
-the batches it completes and their rejections, so a resumed build skips them) and passes
-on small refs. The refs, with those of earlier rounds, keep one row per problem, are cut
-per bucket (BucketCutoff, SelectRows) and grouped by shard; WriteShards reads the rows back
-from staging and writes each shard that is not already there.
+SolveBatches solves a group of candidate batches (generate, solve, linearize, render,
+verify); StageBatches parks whole batches' rows in staging files (each file records the
+batches it completes and their rejections, so a resumed build skips them) and passes on
+small refs; BucketCutoff and SelectRows keep each bucket's first rows; WriteShard reads a
+shard's rows back from staging and writes the shard if it is not already there. None of
+them emits output from `finish_bundle`, which a runner may drop.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
-import pyarrow.parquet as pq
-from apache_beam.transforms.window import GlobalWindows
-from apache_beam.utils.windowed_value import WindowedValue
 
-from searchtrace.pipelines.plan import CandidateRange, batch_name
+from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
 from searchtrace.pipelines.selection import Cell, StagedRef, cutoff, first_per_problem
-from searchtrace.pipelines.solver_pool import BatchResult, pool_for, solve_batch
+from searchtrace.pipelines.solver_pool import SolvedBatch, pool_for, solve_batch
 from searchtrace.pipelines.writer import (
     StagedBatches,
     read_rows,
     shard_name,
     shard_of,
-    staged_key,
     staged_path,
     write_shard,
     write_staged,
@@ -37,51 +34,50 @@ from searchtrace.pipelines.writer import (
 
 STAGE_FLUSH_ROWS = 1000
 IN_FLIGHT_PER_WORKER = 4
-SolvedBatch = tuple[CandidateRange, BatchResult]
 
 
-class SolveBatch(beam.DoFn):
-    """A batch of candidates -> (batch, (verified row records with bucket and index,
-    (split, k, reason) of every candidate that failed)).
+class SolveBatches(beam.DoFn):
+    """(wave, batches) -> the SolvedBatch of each batch (verified row records, rejections).
 
-    With a local solver pool (`--workers N` on the default runner) batches are solved in
-    the pool, a few in flight per process, and results stream out as batches finish;
-    otherwise they are solved inline, and the runner's own parallelism applies.
+    With a local solver pool (`--workers N` on the default runner) the wave holds every
+    batch of the round, solved in the pool a few in flight per process, results streaming
+    out as batches finish; otherwise a wave is one batch, solved inline, and the runner's
+    own parallelism applies.
     """
 
-    def __init__(self, config_json: str, progress_dir: str, pool_token: str | None) -> None:
-        self.config_json = config_json
+    def __init__(self, plan: BuildPlan, progress_dir: str, pool_token: str | None) -> None:
+        self.plan = plan
         self.progress_dir = progress_dir
         self.pool_token = pool_token
 
     def setup(self) -> None:
         self.pool = pool_for(self.pool_token)
 
-    def start_bundle(self) -> None:
-        self.pending: list[Future] = []
-
-    def process(self, batch: CandidateRange) -> Iterator[SolvedBatch]:
+    def process(self, wave: tuple[Any, Iterable[CandidateRange]]) -> Iterator[SolvedBatch]:
+        _, batches = wave
         if self.pool is None:
-            yield batch, solve_batch(self.config_json, batch, self.progress_dir)
+            for batch in batches:
+                yield solve_batch(self.plan, batch, self.progress_dir)
             return
-        future = self.pool.executor.submit(solve_batch, self.config_json, batch,
-                                           self.progress_dir)
-        self.pending.append((batch, future))
-        if len(self.pending) >= IN_FLIGHT_PER_WORKER * self.pool.workers:
-            done, _ = wait([f for _, f in self.pending], return_when=FIRST_COMPLETED)
-            yield from ((b, f.result()) for b, f in self.pending if f in done)
-            self.pending = [(b, f) for b, f in self.pending if f not in done]
-
-    def finish_bundle(self) -> Iterator[WindowedValue]:
-        for batch, future in self.pending:
-            yield GlobalWindows.windowed_value((batch, future.result()))
-        self.pending = []
+        pending = []
+        for batch in batches:
+            pending.append(self.pool.executor.submit(solve_batch, self.plan, batch,
+                                                     self.progress_dir))
+            if len(pending) >= IN_FLIGHT_PER_WORKER * self.pool.workers:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in pending if future in done)
+                pending = [future for future in pending if future not in done]
+        for future in as_completed(pending):
+            yield future.result()
 
 
-class StageRows(beam.DoFn):
+class StageBatches(beam.DoFn):
     """Write whole batches' verified rows to staging Parquet (about 1,000 rows a file, at
     the latest at the end of a bundle) and emit a StagedRef for each row, so full rows
-    never travel through the runner. A file records the batches it completes."""
+    never travel through the runner. A file records the batches it completes.
+
+    A ref names the file its row will be in; the file is written when it is full or the
+    bundle ends, before anything downstream of a grouping reads it."""
 
     def __init__(self, stage_dir: str, round_number: int) -> None:
         self.stage_dir = stage_dir
@@ -91,13 +87,10 @@ class StageRows(beam.DoFn):
         self._open()
 
     def process(self, solved: SolvedBatch) -> Iterator[StagedRef]:
-        batch, (records, rejected) = solved
-        self.records += records
-        self.batches.append(batch_name(batch))
-        for split, k, reason in rejected:
-            key = f"{split}|{k}|{reason}"
-            self.rejected[key] = self.rejected.get(key, 0) + 1
-        for record in records:
+        self.records += solved.records
+        self.batches.append(solved.batch.key)
+        self.rejected.update(solved.rejected)
+        for record in solved.records:
             yield StagedRef(record["split"], record["_bucket"], record["_index"],
                             record["_level"], record["problem_id"], str(self.path))
         if len(self.records) >= STAGE_FLUSH_ROWS:
@@ -110,21 +103,13 @@ class StageRows(beam.DoFn):
     def _open(self) -> None:
         self.records: list[dict[str, Any]] = []
         self.batches: list[str] = []
-        self.rejected: dict[str, int] = {}
+        self.rejected: Counter[BucketReason] = Counter()
         self.path = staged_path(Path(self.stage_dir), self.round_number)
 
     def _flush(self) -> None:
         if self.batches:
-            write_staged(self.records, self.path,
-                         StagedBatches(tuple(self.batches), dict(sorted(self.rejected.items()))))
-
-
-def staged_refs(path: Path | str) -> list[StagedRef]:
-    """The refs of a file staged by an earlier round."""
-    columns = ["split", "_bucket", "_index", "_level", "problem_id"]
-    table = pq.read_table(path, columns=columns).to_pydict()
-    return [StagedRef(*values, str(path)) for values in zip(*(table[c] for c in columns),
-                                                             strict=True)]
+            write_staged(self.records, self.path, StagedBatches(tuple(self.batches),
+                                                                self.rejected))
 
 
 def keep_first_per_problem(keyed: tuple[str, Iterable[StagedRef]]) -> StagedRef:
@@ -162,7 +147,7 @@ class SelectRows(beam.DoFn):
             yield (ref.split, shard_of(ref.problem_id, self.shards[ref.split])), ref
 
 
-class WriteShards(beam.DoFn):
+class WriteShard(beam.DoFn):
     """((split, shard), refs) -> the shard file, read from staging and written
     deterministically; yields its name. Empty shards are written too. A shard already
     there was written by an interrupted attempt from the same selection and is kept."""
@@ -176,7 +161,7 @@ class WriteShards(beam.DoFn):
         wanted: dict[str, set[str]] = defaultdict(set)
         for ref in refs:
             if ref is not None:
-                wanted[ref.path].add(staged_key(ref.split, ref.bucket, ref.index))
+                wanted[ref.path].add(ref.key)
         name = shard_name(split, shard, self.shards[split])
         if (Path(self.data_dir) / name).is_file():
             yield name

@@ -23,11 +23,13 @@ import yaml
 from searchtrace.config import parse_config
 from searchtrace.errors import UserError
 from searchtrace.flows.build import build_flow
+from searchtrace.flows.destination import publish, staging_folder
 from searchtrace.flows.gate import run_gate
+from searchtrace.flows.steps import run_build
 from searchtrace.flows.suite import run_suite
-from searchtrace.pipelines.build import build_staged, publish, run_build, staging_folder
+from searchtrace.pipelines.driver import build_staged
 from searchtrace.pipelines.outdir import is_dataset, lock_path, output_lock
-from searchtrace.version import build_key
+from searchtrace.pipelines.plan import BuildPlan
 from tests.conftest import SMALL_COUNTDOWN
 from tests.support import folder_digest
 
@@ -185,7 +187,8 @@ def test_a_dataset_an_empty_folder_and_an_old_unmarked_dataset_are_replaced(
     assert is_dataset(old)
     other = parse_config({**SMALL_COUNTDOWN, "seed": 3})
     run_build(other, old, overwrite=True)
-    assert json.loads((old / "manifest.json").read_text())["build_key"] == build_key(other)
+    assert json.loads((old / "manifest.json").read_text())["build_key"] == \
+        BuildPlan.of(other).key
     empty = tmp_path / "empty"
     empty.mkdir()
     run_build(other, empty)  # an empty folder holds nothing to lose: no --overwrite needed
@@ -244,7 +247,7 @@ def test_builds_into_an_output_another_build_holds_exit_2_at_once(tmp_path: Path
     report = run_gate(out)
     assert report.ok, report.failures
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["build_key"] == build_key(parse_config(LONG_COUNTDOWN))
+    assert manifest["build_key"] == BuildPlan.of(parse_config(LONG_COUNTDOWN)).key
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.yaml", "other.yaml", "out"]
 
 
@@ -285,9 +288,10 @@ def test_a_staging_folder_two_builds_wrote_resumes_to_the_bytes_of_a_clean_build
     tmp_path: Path
 ) -> None:
     config = parse_config(SMALL_COUNTDOWN)
+    plan = BuildPlan.of(config)
     out = tmp_path / "out"
-    staging = staging_folder(out, build_key(config))
-    staged = build_staged(config, staging)
+    staging = staging_folder(out, plan.key)
+    staged = build_staged(plan, staging)
     reference = folder_digest(staged.dataset)
     shutil.rmtree(staged.dataset)
     # what two builds sharing the folder left: every batch staged twice

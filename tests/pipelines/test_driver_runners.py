@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.build import run_build
+from searchtrace.flows.steps import run_build
 from tests.conftest import SMALL_COUNTDOWN
 
 

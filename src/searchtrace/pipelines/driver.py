@@ -1,0 +1,297 @@
+"""The build driver: run Beam rounds until every bucket of the plan is full, then write
+stats, manifest, config and card beside the shards, in a staging folder.
+
+Rounds: a round is one Beam run (`pipelines.graph`). It tries a set of candidates per
+(split, k) bucket, stages the verified rows, and writes the shards from each bucket's
+first `requested` verified rows by candidate index. A bucket that came up short gets more
+candidates in the next round (`pipelines.sizing`: the first round is sized by a small
+in-process pilot, so one round is the usual case); a bucket that cannot fill fails the
+build loudly, naming the bucket and why its candidates were rejected.
+
+Everything happens in a staging folder beside the output, named by the build key. A build
+killed at any point and started again resumes there: the plan is deterministic, staged
+files record the candidate batches they complete, shards already written are kept, and a
+finished dataset is found finished. The caller holds the lock on the output
+(`pipelines.outdir`) for the whole run, so no two builds share a staging folder, and a
+staging folder that two builds once shared is repaired on resume. Publishing the finished
+dataset is the flow's (`flows`).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from searchtrace.config import BuildConfig
+from searchtrace.errors import BuildError, UserError
+from searchtrace.pipelines.graph import round_graph
+from searchtrace.pipelines.outputs import write_outputs
+from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
+from searchtrace.pipelines.progress import ProgressCallback, run_with_progress
+from searchtrace.pipelines.selection import kept_indexes
+from searchtrace.pipelines.sizing import (
+    BucketState,
+    candidates_needed,
+    hopeless,
+    pilot_success_rates,
+)
+from searchtrace.pipelines.solver_pool import solver_pool
+from searchtrace.pipelines.writer import read_staged_batches, staged_files, staged_refs
+from searchtrace.solvers.policy import PolicyError
+
+MAX_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class StagedBuild:
+    """A finished, not yet published dataset inside a staging folder."""
+
+    dataset: Path
+    resumed_batches: int  # candidate batches an earlier attempt had finished
+    already_finished: bool = False  # an earlier attempt had finished it all
+
+
+def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
+    """The in-process FnApiRunner unless a `--runner` is given; any Beam flag (e.g.
+    `--runner=PortableRunner --job_endpoint=...`) passes through."""
+    flags = list(beam_args)
+    if not _names_runner(flags):
+        flags.append("--runner=FnApiRunner")
+    return PipelineOptions(flags=flags)
+
+
+def _names_runner(beam_args: Sequence[str]) -> bool:
+    return any(f.startswith("--runner") for f in beam_args)
+
+
+def build_staged(
+    plan: BuildPlan,
+    staging: Path,
+    *,
+    workers: int = 1,
+    isolate: bool = False,
+    beam_args: Sequence[str] = (),
+    progress: ProgressCallback | None = None,
+) -> StagedBuild:
+    """Build the dataset in `staging/dataset`, resuming what an earlier attempt finished
+    there. `workers` solver processes serve the default runner (with `isolate`, even one
+    worker solves in its own process, so concurrent builds in one process run in
+    parallel). The plan is recorded there as plan.json. A build that cannot meet its mix
+    removes its staging folder."""
+    if workers < 1:
+        raise UserError(f"--workers: must be at least 1, got {workers}")
+    finished = staging / "dataset"
+    if finished.is_dir():
+        return StagedBuild(finished, resumed_batches=0, already_finished=True)
+    staging.mkdir(parents=True, exist_ok=True)
+    plan.write(staging)
+    config = plan.config
+    # A solver pool serves the default in-process runner; other runners bring their own
+    # parallelism, so `--workers` applies to the local runner only.
+    pool_workers = 0 if _names_runner(beam_args) else workers
+    if pool_workers == 1 and not isolate:
+        pool_workers = 0
+    if config.policy is not None and config.policy.backend == "local":
+        # one copy of the model, in this process: forking after torch started is unsafe,
+        # and the model batches the frontier itself
+        pool_workers = 0
+    try:
+        with solver_pool(pool_workers) as pool_token:
+            dataset, states, rejections, rounds, resumed = _run_rounds(
+                plan, staging, pipeline_options(beam_args), pool_token, progress)
+    except BuildError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except Exception as error:
+        # the runner wraps a worker's failure; a policy that failed is said plainly (what
+        # was staged before it stays, so the next attempt resumes there)
+        failed = _innermost(error, PolicyError)
+        if failed is None:
+            raise
+        raise PolicyError(str(failed)) from None
+    write_outputs(plan, dataset, _bucket_summary(states), rejections, rounds=rounds)
+    dataset.rename(finished)
+    return StagedBuild(finished, resumed)
+
+
+def _innermost(error: BaseException, kind: type[Exception]) -> BaseException | None:
+    """The deepest exception of `kind` in `error`'s chain of causes, if any."""
+    found = None
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kind):
+            found = current
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _bucket_summary(states: list[BucketState]) -> list[dict[str, Any]]:
+    return [{"split": s.bucket.split, "k": s.bucket.k, "requested": s.bucket.requested,
+             "candidates": s.attempted,
+             "verified": sum(len(v) for v in (s.verified or {}).values())} for s in states]
+
+
+def _run_rounds(
+    plan: BuildPlan, staging: Path, options: PipelineOptions, pool_token: str | None,
+    progress: ProgressCallback | None,
+) -> tuple[Path, list[BucketState], dict[str, dict[str, int]], int, int]:
+    """Run round pipelines until every bucket has its rows; returns the dataset folder,
+    the buckets, the rejections, the rounds run and the batches found already done."""
+    states = [BucketState(b) for b in plan.buckets]
+    pilot = pilot_success_rates(plan, states)
+    batch_size = plan.batch_size
+    stage_dir = staging / "staged"
+    stage_dir.mkdir(exist_ok=True)
+    _drop_duplicate_staged(staging, stage_dir)
+    done = _done_batches(stage_dir)
+    resumed = 0
+    for round_number in range(1, MAX_ROUNDS + 1):
+        batches = []
+        for state in states:
+            extra = candidates_needed(state, pilot[state.bucket])
+            bucket = state.bucket
+            batches += [CandidateRange(bucket.split, bucket.k, bucket.ordinal, start,
+                                       min(start + batch_size, state.attempted + extra))
+                        for start in range(state.attempted, state.attempted + extra, batch_size)]
+            state.attempted += extra
+        fresh = [batch for batch in batches if batch.key not in done]
+        resumed += len(batches) - len(fresh)
+        round_dir = staging / f"round-{round_number}"
+        dataset = round_dir / "dataset"
+        if fresh or not _short_after(states, stage_dir, round_number):
+            # A round whose batches were all staged before and that came up short then
+            # needs no pipeline: the next round's candidates are planned from its counts.
+            _run_round(plan, fresh, stage_dir, round_number, round_dir, options, pool_token,
+                       progress)
+        drops = _count_verified(states, stage_dir, round_number)
+        rejections = _rejections(plan, stage_dir, round_number, drops)
+        if all(s.short == 0 for s in states):
+            _remove_partial_files(dataset / "data")
+            return dataset, states, rejections, round_number, resumed
+        stuck = hopeless(states)
+        if stuck:
+            raise BuildError(_shortfall_message(plan.config, stuck, rejections))
+        shutil.rmtree(round_dir, ignore_errors=True)
+    raise BuildError(_shortfall_message(plan.config, [s for s in states if s.short],
+                                        rejections))
+
+
+def _done_batches(stage_dir: Path) -> set[str]:
+    """The batches an earlier attempt staged completely."""
+    return {name for path in staged_files(stage_dir, MAX_ROUNDS)
+            for name in read_staged_batches(path).batches}
+
+
+def _drop_duplicate_staged(staging: Path, stage_dir: Path) -> None:
+    """Keep each candidate batch in one staged file: remove a file that cannot be read or
+    that records a batch an earlier file already holds (two builds once shared a staging
+    folder and staged batches twice, which double-counted rows and rejections on every
+    later resume). Its batches are solved again; shards written from the old files go."""
+    seen: set[str] = set()
+    removed = False
+    for path in staged_files(stage_dir, MAX_ROUNDS):
+        try:
+            batches = set(read_staged_batches(path).batches)
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink()
+            removed = True
+            continue
+        if batches & seen:
+            path.unlink()
+            removed = True
+        else:
+            seen |= batches
+    if removed:
+        for round_dir in staging.glob("round-*"):
+            shutil.rmtree(round_dir, ignore_errors=True)
+
+
+def _short_after(states: list[BucketState], stage_dir: Path, round_number: int) -> bool:
+    _count_verified(states, stage_dir, round_number)
+    return any(s.short for s in states)
+
+
+def _rejections(plan: BuildPlan, stage_dir: Path, round_number: int,
+                drops: Counter[BucketReason]) -> dict[str, dict[str, int]]:
+    """Rejected candidates by bucket label and reason: those the staged batches recorded,
+    and the verified rows deduplication dropped."""
+    counts = Counter(drops)
+    for path in staged_files(stage_dir, round_number):
+        counts.update(read_staged_batches(path).rejected)
+    labels = {(b.split, b.ordinal): b.label for b in plan.buckets}
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for rejection, count in counts.items():
+        totals[labels[(rejection.split, rejection.bucket)]][rejection.reason] += count
+    return _plain(totals)
+
+
+def _remove_partial_files(data_dir: Path) -> None:
+    """Temporary files a killed attempt left while writing a shard."""
+    for path in data_dir.glob(".*.tmp-*"):
+        path.unlink(missing_ok=True)
+
+
+def _plain(rejections: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    return {bucket: dict(sorted(reasons.items())) for bucket, reasons in sorted(rejections.items())}
+
+
+def _shortfall_message(config: BuildConfig, states: list[BucketState], rejections: dict) -> str:
+    names = list(config.difficulty_mix.buckets) if config.difficulty_mix else []
+    parts = []
+    for state in states:
+        label = state.bucket.label
+        reasons = rejections.get(label, {})
+        top = ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1])[:3])
+        for level in state.short_by_level():
+            where = f"{label} difficulty={names[level]}" if names else label
+            elsewhere = sum(len(v) for other, v in (state.verified or {}).items()
+                            if other != level)
+            landed = f"; {elsewhere} verified rows fell in other buckets" if names else ""
+            parts.append(f"bucket {where} has {state.found(level)} of "
+                         f"{state.bucket.levels[level]} rows after {state.attempted} "
+                         f"candidates (rejected: {top or 'none'}{landed})")
+    advice = "the difficulty buckets, " if names else ""
+    return ("the requested mix cannot be met exactly: " + "; ".join(parts)
+            + f". Change {advice}the task knobs, k values or max_dead_end_length.")
+
+
+def _count_verified(
+    states: list[BucketState], stage_dir: Path, round_number: int
+) -> Counter[BucketReason]:
+    """Verified rows per bucket that survive deduplication (the pipeline's own rule), and
+    the rows deduplication dropped, by bucket and reason."""
+    refs = [ref for path in staged_files(stage_dir, round_number) for ref in staged_refs(path)]
+    kept, dropped = kept_indexes(refs)
+    for state in states:
+        state.verified = {level: kept.get((state.bucket.split, state.bucket.ordinal, level), [])
+                          for level in range(len(state.bucket.levels))}
+    return Counter(BucketReason(ref.split, ref.bucket, reason) for ref, reason in dropped)
+
+
+def _run_round(
+    plan: BuildPlan, batches: list[CandidateRange], stage_dir: Path, round_number: int,
+    round_dir: Path, options: PipelineOptions, pool_token: str | None,
+    progress: ProgressCallback | None,
+) -> None:
+    """One Beam run: process new candidates, stage them, and write every split's shards
+    from the first `requested` verified rows of each bucket (earlier rounds' included)."""
+    earlier = [str(path) for path in staged_files(stage_dir, round_number)]
+    progress_dir = round_dir / "progress"
+    shutil.rmtree(progress_dir, ignore_errors=True)
+    progress_dir.mkdir(parents=True)
+    data_dir = round_dir / "dataset" / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = beam.Pipeline(options=options)
+    round_graph(pipeline, plan, batches, earlier, stage_dir=stage_dir, round_number=round_number,
+                data_dir=data_dir, progress_dir=progress_dir, pool_token=pool_token)
+    total = sum(batch.stop - batch.start for batch in batches)
+    run_with_progress(pipeline, progress_dir, total, progress, f"round {round_number}")

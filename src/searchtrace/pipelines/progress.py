@@ -1,0 +1,52 @@
+"""Progress of a running round: solver processes count the candidates they finished in
+heartbeat files (`solver_pool`), and the driver sums them while the pipeline runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+
+ProgressCallback = Callable[[str, int, int], None]  # (label, done, total)
+
+
+def run_with_progress(
+    pipeline: beam.Pipeline, progress_dir: Path, total: int,
+    progress: ProgressCallback | None, label: str,
+) -> Any:
+    """Run the pipeline; meanwhile report the candidates processed so far across workers."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result = pipeline.run()
+            result.wait_until_finish()
+            outcome["result"] = result
+        except BaseException as error:  # handed to the caller's thread below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.5)
+        if progress is not None:
+            progress(label, processed(progress_dir), total)
+    if "error" in outcome:
+        raise outcome["error"]
+    if progress is not None:
+        progress(label, total, total)
+    return outcome["result"]
+
+
+def processed(progress_dir: Path) -> int:
+    """The candidates the heartbeat files in `progress_dir` count."""
+    done = 0
+    for path in progress_dir.glob("*.count"):
+        try:
+            done += int(path.read_text() or 0)
+        except (OSError, ValueError):
+            continue  # a heartbeat being rewritten; the next poll reads it
+    return done
