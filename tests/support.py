@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from searchtrace.pipelines.outputs import RUN_RECORD, sha256_of
-from searchtrace.solvers.tree import Node, SearchTree
 from searchtrace.tasks import Task
 from searchtrace.tasks.base import Problem, Verdict
 from searchtrace.traces.linearize import linearize_exact
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import MOVE, Step, Trace
+from searchtrace.traces.tree import Node, SearchTree
 
 
 @dataclass(frozen=True)

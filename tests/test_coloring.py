@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import STYLES, DeadEnd, Problem, problem_id
 from searchtrace.tasks.coloring.generate import PRESETS, ColoringConfig
@@ -30,6 +29,7 @@ from searchtrace.traces.parse import split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import DEAD_END, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 
 TASK = get_task("coloring")
 TRACE_SEEDS = {"easy": [1, 3, 5], "medium": [0, 1, 2, 4], "hard": [0]}  # 5 sound dead ends

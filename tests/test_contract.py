@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from searchtrace.config import parse_config
 from searchtrace.pipelines.build import run_build
 from searchtrace.solvers.mcts import MctsSettings
-from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
-from searchtrace.solvers.tree import SearchTree
+from searchtrace.solvers.registry import all_solvers, get_solver
 from searchtrace.tasks import Task, get_task, task_names
 from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem, Violation
 from searchtrace.traces.linearize import (
@@ -35,6 +34,10 @@ from searchtrace.traces.parse import parse_line, split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
+
+# the solvers that search one problem at a time (llm_mcts needs a policy)
+SOLVERS = [solver.name for solver in all_solvers() if not solver.batched]
 
 BUDGET = 50_000
 
@@ -56,7 +59,7 @@ def problems(name: str, count: int = 2) -> tuple[Problem, ...]:
 
 
 def solved(task: Task, problem: Problem, solver: str = "dfs") -> SearchTree:
-    tree = solve(solver, task.rules(problem.data), BUDGET, MctsSettings(), 7)
+    tree = get_solver(solver).solve(task.rules(problem.data), BUDGET, MctsSettings(), 7)
     assert tree.solution is not None, f"{task.name}/{solver} did not solve {problem.id}"
     return tree
 
@@ -120,7 +123,7 @@ def test_every_solver_is_deterministic_per_seed(name: str, solver: str) -> None:
     task = get_task(name)
     for problem in problems(name):
         rules = task.rules(problem.data)
-        first, again = (solve(solver, rules, BUDGET, MctsSettings(), 11).to_json(rules)
+        first, again = (get_solver(solver).solve(rules, BUDGET, MctsSettings(), 11).to_json(rules)
                         for _ in range(2))
         assert first == again
 
@@ -144,7 +147,7 @@ def test_every_solvers_traces_verify_in_both_styles(name: str, solver: str) -> N
                                             render(task, problem, tree, trace, style), style, k)
                 assert verdict.ok, (problem.id, k, style, verdict)
                 verified += 1
-        if solver in DEPTH_FIRST:
+        if get_solver(solver).walk:
             trace = linearize_natural(tree)
             completion = render(task, problem, tree, trace, "natural")
             verdict = verify_completion(task, problem.data, completion, "natural",

@@ -22,9 +22,7 @@ from pydantic import ValidationError
 import searchtrace.tasks.equations.rules as eqmod
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.mcts import MctsSettings
-from searchtrace.solvers.registry import SOLVERS
-from searchtrace.solvers.registry import solve as solve_with
-from searchtrace.solvers.tree import SearchTree
+from searchtrace.solvers.registry import all_solvers, get_solver
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import STYLES, DeadEnd, GenerationSkipped, Problem, Verdict, Violation
 from searchtrace.tasks.equations.generate import PRESETS, EquationsConfig
@@ -50,7 +48,11 @@ from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE
+from searchtrace.traces.tree import SearchTree
 from tests.support import RenderedTrace
+
+# the solvers that search one problem at a time (llm_mcts needs a policy)
+SOLVERS = [solver.name for solver in all_solvers() if not solver.batched]
 
 TASK = get_task("equations")
 
@@ -685,7 +687,7 @@ def test_every_solver_solves_and_its_traces_verify(solver: str) -> None:
     for preset in ("medium", "hard"):
         problem = make_problem(5, preset)
         rules = TASK.rules(problem.data)
-        tree = solve_with(solver, rules, 20_000, MctsSettings(), 7)
+        tree = get_solver(solver).solve(rules, 20_000, MctsSettings(), 7)
         assert tree.solution is not None and rules.is_goal(tree.nodes[tree.solution].state)
         trace = linearize_exact(tree, rules, 3, "uniform", 6)
         for style in STYLES:

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import (
     STYLES,
@@ -41,6 +40,7 @@ from searchtrace.traces.linearize import linearize_exact, linearize_natural
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
+from searchtrace.traces.tree import SearchTree
 from tests.support import RenderedTrace as Rendered
 
 TASK = get_task("maze")

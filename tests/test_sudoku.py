@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import STYLES, DeadEnd, GenerationSkipped, Problem, problem_id
 from searchtrace.tasks.sudoku.generate import PRESETS, SudokuConfig, count_solutions
@@ -32,6 +31,7 @@ from searchtrace.traces.parse import split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import Trace
+from searchtrace.traces.tree import SearchTree
 
 TASK = get_task("sudoku")
 SIZES = {4: 5, 6: 12, 9: 30}  # size -> givens used by the trace tests

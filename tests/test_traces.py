@@ -23,7 +23,6 @@ from searchtrace.pipelines.process import Generated, Rejected, finish_row
 from searchtrace.pipelines.selection import StagedRef, cutoff, first_per_problem, kept_indexes
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.iddfs import solve_iddfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import Task, get_task
 from searchtrace.tasks.base import STYLES, GenerationSkipped, Problem
 from searchtrace.tasks.sudoku.generate import SudokuConfig
@@ -46,6 +45,7 @@ from searchtrace.traces.render import (
 )
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 
 COUNTDOWN = get_task("countdown")
 SUDOKU = get_task("sudoku")

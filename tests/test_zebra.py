@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import (
     STYLES,
@@ -38,6 +37,7 @@ from searchtrace.traces.parse import split_completion
 from searchtrace.traces.render import format_completion, render_think_lines
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.trace import DEAD_END, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 
 TASK = get_task("zebra")
 

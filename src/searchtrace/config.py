@@ -16,14 +16,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from searchtrace.errors import UserError
-from searchtrace.solvers.mcts import MctsSettings
 from searchtrace.solvers.policy import url_problem
-from searchtrace.solvers.registry import DEPTH_FIRST
+from searchtrace.solvers.registry import all_solvers, get_solver, solver_names
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import TaskConfig
 
@@ -47,47 +47,31 @@ class TaskSection(_Strict):
     knobs: dict[str, Any] = Field(default_factory=dict)
 
 
-class MctsSection(_Strict):
-    """Monte Carlo tree search: simulations per problem, the exploration constant, UCT or
-    PUCT (priors from the task's heuristic), and rollout or heuristic values."""
-
-    simulations: int = Field(default=200, ge=1, le=1_000_000)
-    exploration: float = Field(default=1.4, gt=0, le=100)
-    variant: Literal["uct", "puct"] = "uct"
-    value: Literal["rollout", "heuristic"] = "rollout"
-    rollout_depth: int = Field(default=50, ge=1, le=10_000)
-
-    def settings(self) -> MctsSettings:
-        return MctsSettings(**self.model_dump())
+class _SolverBase(_Strict):
+    def settings(self) -> BaseModel | None:
+        """The chosen solver's settings section; None for a solver without settings."""
+        return getattr(self, self.name) if self.name in type(self).model_fields else None
 
 
-class LlmMctsSection(_Strict):
-    """Language-model-guided MCTS: waves per problem at most (one expansion each, or
-    `expansions_per_wave`), the PUCT exploration constant, where values come from (the
-    rules, policy rollouts, or both), how often a node whose proposals all broke the rules
-    is asked again before it closes, and how many problems are searched together (their
-    frontiers go to the policy in one batched call per wave)."""
-
-    simulations: int = Field(default=32, ge=1, le=100_000)
-    exploration: float = Field(default=1.0, gt=0, le=100)
-    value: Literal["rules", "rollout", "both"] = "rules"
-    expansions_per_wave: int = Field(default=1, ge=1, le=1024)
-    resamples: int = Field(default=2, ge=0, le=100)
-    problems_per_batch: int = Field(default=64, ge=1, le=100_000)
-    rollout_max_tokens: int = Field(default=256, ge=1, le=100_000)
-
-
-class SolverSection(_Strict):
-    """The search algorithm and its node budget (nodes expanded before giving up)."""
-
-    name: Literal["dfs", "bfs", "astar", "best_first", "iddfs", "mcts", "llm_mcts"] = "dfs"
-    node_budget: int = Field(default=20_000, ge=1, le=10_000_000)
-    mcts: MctsSection = MctsSection()
-    llm_mcts: LlmMctsSection = LlmMctsSection()
+# Built from the registry, so a new solver's name and settings section need no edit here:
+# `name` is a Literal of the registered names (errors list them), in the fields' order.
+SolverSection = create_model(
+    "SolverSection",
+    __base__=_SolverBase,
+    __module__=__name__,
+    __doc__="""The search algorithm (`name`, one of the solver registry's), its node budget
+    (nodes expanded before giving up), and one settings section per solver that has
+    settings (`mcts`, `llm_mcts`), each that solver's own settings model.""",
+    name=(Literal[solver_names()], "dfs"),
+    node_budget=(int, Field(default=20_000, ge=1, le=10_000_000)),
+    **{solver.name: (solver.settings_model, solver.settings_model())
+       for solver in all_solvers() if solver.settings_model is not None},
+)
 
 
 class PolicySection(_Strict):
-    """The language model that proposes steps for `llm_mcts`, and how it is sampled.
+    """The language model that proposes steps for a solver that needs a policy
+    (`llm_mcts`), and how it is sampled.
 
     backend `http`: an OpenAI-compatible completions server at `url` (vLLM, SGLang,
     `transformers serve`, `searchtrace serve-policy`); it is never guessed, nothing is
@@ -241,21 +225,23 @@ class BuildConfig(_Strict):
     policy: PolicySection | None = None
 
     @model_validator(mode="after")
-    def _policy_for_llm_mcts(self) -> BuildConfig:
-        if self.solver.name == "llm_mcts" and self.policy is None:
-            raise ValueError("solver llm_mcts needs a `policy:` section (backend http with "
+    def _policy_when_needed(self) -> BuildConfig:
+        name = self.solver.name
+        if get_solver(name).needs_policy and self.policy is None:
+            raise ValueError(f"solver {name} needs a `policy:` section (backend http with "
                              "url, or backend local with checkpoint)")
-        if self.solver.name != "llm_mcts" and self.policy is not None:
-            raise ValueError(f"policy: only solver llm_mcts uses a policy; solver is "
-                             f"{self.solver.name}")
+        if not get_solver(name).needs_policy and self.policy is not None:
+            users = " and ".join(s.name for s in all_solvers() if s.needs_policy)
+            raise ValueError(f"policy: only solver {users} uses a policy; solver is {name}")
         return self
 
     @model_validator(mode="after")
     def _natural_needs_a_walk(self) -> BuildConfig:
-        if self.traces.k_mix == "natural" and self.solver.name not in DEPTH_FIRST:
+        if self.traces.k_mix == "natural" and not get_solver(self.solver.name).walk:
+            walkers = " and ".join(s.name for s in all_solvers() if s.walk)
             raise ValueError(
                 f'traces.k_mix "natural" keeps the solver\'s own order, which only '
-                f"{' and '.join(DEPTH_FIRST)} visit as a walk; got solver {self.solver.name}")
+                f"{walkers} visit as a walk; got solver {self.solver.name}")
         return self
 
     @field_validator("splits")

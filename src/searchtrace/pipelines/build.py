@@ -66,6 +66,7 @@ from searchtrace.pipelines.transforms import (
 from searchtrace.pipelines.writer import read_staged_batches, shard_count, staged_files
 from searchtrace.schemas.rows import TraceRow
 from searchtrace.solvers.policy import PolicyError
+from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks import get_task
 from searchtrace.version import build_key
 
@@ -360,8 +361,8 @@ def _plain(rejections: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
 def _batch_size(config: BuildConfig) -> int:
     """Candidates per pipeline element; an llm_mcts batch is searched together, so its
     size bounds the frontier sent to the policy in one call."""
-    if config.solver.name == "llm_mcts":
-        return config.solver.llm_mcts.problems_per_batch
+    if get_solver(config.solver.name).batched:
+        return config.solver.settings().problems_per_batch
     return BATCH_SIZE
 
 
@@ -376,7 +377,7 @@ def _pilot_success_rates(
     build has no pilot (it would search with the model twice): its first round tries the
     requested count, and later rounds are sized by the success rate observed.
     """
-    if config.solver.name == "llm_mcts":
+    if get_solver(config.solver.name).needs_policy:
         return {s.bucket: dict.fromkeys(range(len(s.bucket.levels)), 1.0) for s in states}
     task = get_task(config.task.name)
     task_config = config.task_config()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks.base import Phrasing
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 
 NATURAL_OPENERS = ("Let me try", "Next, try", "Then try")
 NATURAL_AFTER_BACKTRACK = "Instead, let me try"
