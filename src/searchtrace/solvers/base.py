@@ -50,8 +50,9 @@ class Solver:
     - `node_values`: its nodes carry value estimates, which become the rows' `step_values`.
 
     `settings_model` is the pydantic model of its config section `solver.<name>` (None
-    when it has no settings); `tree_names` are the names its trees, and so the rows'
-    `solver` column, carry instead of `name` (an MCTS tree names its variant).
+    when it has no settings; a batched solver's has `problems_per_batch`, how many
+    problems one batch searches together). `tree_names` are the names its trees, and so
+    the rows' `solver` column, carry instead of `name` (an MCTS tree names its variant).
     """
 
     name: str
