@@ -32,7 +32,8 @@ import httpx
 from searchtrace.config import BuildConfig, load_config
 from searchtrace.pipelines.plan import Candidate
 from searchtrace.pipelines.process import Generated, generate_candidate, llm_mcts_settings
-from searchtrace.solvers.llm_mcts import LlmMctsSettings, SearchProblem, solve_llm_mcts
+from searchtrace.solvers.base import SearchProblem
+from searchtrace.solvers.llm_mcts import LlmMctsSettings, solve_llm_mcts
 from searchtrace.solvers.policy import Policy
 from searchtrace.tasks import get_task
 
@@ -50,7 +51,7 @@ def problems_for(config: BuildConfig, count: int) -> list[SearchProblem]:
         index += 1
         if isinstance(made, Generated):
             data = made.problem.data
-            found.append(SearchProblem(task.rules(data), task.step_text(data),
+            found.append(SearchProblem(task.rules(data), task.phrasing(config.traces.style, data),
                                        made.problem.prompt))
     return found
 

@@ -15,7 +15,7 @@ import statistics
 import numpy as np
 
 from searchtrace.solvers.mcts import MctsSettings
-from searchtrace.solvers.registry import solve
+from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks import TASK_NAMES, get_task
 from searchtrace.tasks.base import GenerationSkipped
 
@@ -36,8 +36,8 @@ def astar_against_bfs(count: int) -> dict:
     rows = []
     for problem in problems("maze", count):
         rules = task.rules(problem.data)
-        astar = solve("astar", rules, 1_000_000, MctsSettings(), 0)
-        bfs = solve("bfs", rules, 1_000_000, MctsSettings(), 0)
+        astar = get_solver("astar").solve(rules, 1_000_000, MctsSettings(), 0)
+        bfs = get_solver("bfs").solve(rules, 1_000_000, MctsSettings(), 0)
         rows.append((astar.nodes_expanded, bfs.nodes_expanded,
                      len(astar.solution_path()), len(bfs.solution_path())))
     return {
@@ -52,7 +52,7 @@ def astar_against_bfs(count: int) -> dict:
 def mcts_solve_rate(name: str, count: int, variant: str) -> float:
     task = get_task(name)
     settings = MctsSettings(simulations=200, variant=variant)
-    solved = sum(solve("mcts", task.rules(p.data), 1_000_000, settings, seed).solution
+    solved = sum(get_solver("mcts").solve(task.rules(p.data), 1_000_000, settings, seed).solution
                  is not None for seed, p in enumerate(problems(name, count)))
     return solved / count
 

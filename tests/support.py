@@ -14,8 +14,7 @@ import numpy as np
 
 from searchtrace.pipelines.outputs import RUN_RECORD, sha256_of
 from searchtrace.solvers.mcts import MctsSettings
-from searchtrace.solvers.registry import solve
-from searchtrace.solvers.tree import Node, SearchTree
+from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks import Task, get_task
 from searchtrace.tasks.base import GenerationSkipped, Problem, Verdict
 from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
@@ -23,6 +22,7 @@ from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import MOVE, Step, Trace
+from searchtrace.traces.tree import Node, SearchTree
 
 SEEDS = 200  # seeds a helper tries before it gives up on a preset
 BUDGET = 50_000  # node budget of the helpers' searches
@@ -52,7 +52,7 @@ def problems(task: str, preset: str = "easy", count: int = 2) -> tuple[Problem, 
 def solved(task: Task, problem: Problem, solver: str = "dfs") -> SearchTree:
     """A fresh search tree with a solution (the linearizer grows the tree it is given, so
     tests do not share trees)."""
-    tree = solve(solver, task.rules(problem.data), BUDGET, MctsSettings(), 7)
+    tree = get_solver(solver).solve(task.rules(problem.data), BUDGET, MctsSettings(), 7)
     assert tree.solution is not None, f"{task.name}/{solver} did not solve {problem.id}"
     return tree
 

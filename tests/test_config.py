@@ -11,6 +11,7 @@ import yaml
 
 from searchtrace.config import MAX_K, BuildConfig, load_config, parse_config
 from searchtrace.errors import UserError
+from searchtrace.solvers.registry import solver_names
 from searchtrace.tasks import all_tasks
 from searchtrace.tasks.countdown.generate import CountdownConfig
 from searchtrace.tasks.sudoku.generate import SudokuConfig
@@ -133,6 +134,30 @@ def test_unknown_task_names_the_allowed_tasks() -> None:
     assert "'chess'" in message
     assert f"allowed: {', '.join(sorted(all_tasks()))}" in message
     assert "countdown" in message and "sudoku" in message
+
+
+def test_unknown_solver_names_the_allowed_solvers_from_the_registry() -> None:
+    message = error_of(with_("solver", name="beam_search"))
+    allowed = " or ".join([", ".join(f"'{n}'" for n in solver_names()[:-1]),
+                           f"'{solver_names()[-1]}'"])
+    assert message == f"invalid config: solver.name: Input should be {allowed}", message
+    assert "'dfs'" in message and "'llm_mcts'" in message
+
+
+def test_the_solver_section_keeps_its_shape_and_each_solvers_settings() -> None:
+    """`solver: {name, node_budget, mcts, llm_mcts}`, resolved in that order with every
+    default written out: stored configs and build keys do not change."""
+    resolved = parse_config(with_("solver", name="mcts", mcts={"variant": "puct"})).resolved()
+    assert list(resolved["solver"]) == ["name", "node_budget", "mcts", "llm_mcts"]
+    assert resolved["solver"]["mcts"] == {"simulations": 200, "exploration": 1.4,
+                                          "variant": "puct", "value": "rollout",
+                                          "rollout_depth": 50}
+    assert resolved["solver"]["llm_mcts"] == {
+        "simulations": 32, "exploration": 1.0, "value": "rules", "expansions_per_wave": 1,
+        "resamples": 2, "problems_per_batch": 64, "rollout_max_tokens": 256}
+    config = parse_config(with_("solver", name="mcts"))
+    assert config.solver.settings() == config.solver.mcts
+    assert parse_config(MINIMAL).solver.settings() is None  # dfs has no settings
 
 
 @pytest.mark.parametrize(

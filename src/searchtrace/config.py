@@ -16,14 +16,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from searchtrace.errors import UserError
-from searchtrace.solvers.mcts import MctsSettings
-from searchtrace.solvers.policy import url_problem
-from searchtrace.solvers.registry import DEPTH_FIRST
+from searchtrace.solvers.policies import PolicySection
+from searchtrace.solvers.registry import all_solvers, get_solver, solver_names
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import TaskConfig
 from searchtrace.traces.styles import DEFAULT_STYLE, style_names
@@ -48,102 +48,28 @@ class TaskSection(_Strict):
     knobs: dict[str, Any] = Field(default_factory=dict)
 
 
-class MctsSection(_Strict):
-    """Monte Carlo tree search: simulations per problem, the exploration constant, UCT or
-    PUCT (priors from the task's heuristic), and rollout or heuristic values."""
+class _SolverBase(_Strict):
+    """The methods of `SolverSection`, whose fields come from the solver registry."""
 
-    simulations: int = Field(default=200, ge=1, le=1_000_000)
-    exploration: float = Field(default=1.4, gt=0, le=100)
-    variant: Literal["uct", "puct"] = "uct"
-    value: Literal["rollout", "heuristic"] = "rollout"
-    rollout_depth: int = Field(default=50, ge=1, le=10_000)
-
-    def settings(self) -> MctsSettings:
-        return MctsSettings(**self.model_dump())
+    def settings(self) -> BaseModel | None:
+        """The chosen solver's settings section; None for a solver without settings."""
+        return getattr(self, self.name) if self.name in type(self).model_fields else None
 
 
-class LlmMctsSection(_Strict):
-    """Language-model-guided MCTS: waves per problem at most (one expansion each, or
-    `expansions_per_wave`), the PUCT exploration constant, where values come from (the
-    rules, policy rollouts, or both), how often a node whose proposals all broke the rules
-    is asked again before it closes, and how many problems are searched together (their
-    frontiers go to the policy in one batched call per wave)."""
-
-    simulations: int = Field(default=32, ge=1, le=100_000)
-    exploration: float = Field(default=1.0, gt=0, le=100)
-    value: Literal["rules", "rollout", "both"] = "rules"
-    expansions_per_wave: int = Field(default=1, ge=1, le=1024)
-    resamples: int = Field(default=2, ge=0, le=100)
-    problems_per_batch: int = Field(default=64, ge=1, le=100_000)
-    rollout_max_tokens: int = Field(default=256, ge=1, le=100_000)
-
-
-class SolverSection(_Strict):
-    """The search algorithm and its node budget (nodes expanded before giving up)."""
-
-    name: Literal["dfs", "bfs", "astar", "best_first", "iddfs", "mcts", "llm_mcts"] = "dfs"
-    node_budget: int = Field(default=20_000, ge=1, le=10_000_000)
-    mcts: MctsSection = MctsSection()
-    llm_mcts: LlmMctsSection = LlmMctsSection()
-
-
-class PolicySection(_Strict):
-    """The language model that proposes steps for `llm_mcts`, and how it is sampled.
-
-    backend `http`: an OpenAI-compatible completions server at `url` (vLLM, SGLang,
-    `transformers serve`, `searchtrace serve-policy`); it is never guessed, nothing is
-    contacted unless it is set. `model` is the served name (default: the server's only
-    model). The url is checked when the config is read (scheme, host, port; no
-    `user:pass@`, which would be stored in config.yaml). `api_key_env` names the
-    environment variable holding the server's key, sent as `Authorization: Bearer`; the
-    key itself is never in the config. backend `local`: the Hugging Face checkpoint folder
-    `checkpoint`, sampled in this process on `device` (auto: the GPU if there is one);
-    `checkpoint_sha256`, which every resolved config records, pins its weights (another
-    digest is an error).
-    """
-
-    backend: Literal["http", "local"]
-    url: str | None = None
-    model: str | None = None
-    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    checkpoint: str | None = None
-    checkpoint_sha256: str | None = None
-    device: str = "auto"
-    samples: int = Field(default=4, ge=1, le=256)
-    temperature: float = Field(default=1.0, ge=0, le=10)
-    top_p: float = Field(default=1.0, gt=0, le=1)
-    max_step_tokens: int = Field(default=48, ge=1, le=10_000)
-    timeout_s: float = Field(default=60.0, gt=0, le=3600)
-    retries: int = Field(default=2, ge=0, le=20)
-    concurrency: int = Field(default=4, ge=1, le=256)
-    max_prompts_per_request: int = Field(default=256, ge=1, le=100_000)
-
-    @model_validator(mode="after")
-    def _backend_fields(self) -> PolicySection:
-        if self.backend == "http":
-            if not self.url:
-                raise ValueError("backend http needs `url`, the server's base address "
-                                 "ending in /v1, e.g. http://127.0.0.1:8000/v1")
-            problem = url_problem(self.url)
-            if problem is not None:  # quoted unless it carries credentials
-                raise ValueError(f"url {problem}" if "@" in self.url
-                                 else f"url {problem}, got {self.url!r}")
-            if self.checkpoint is not None:
-                raise ValueError("`checkpoint` is for backend local; backend http uses `url`")
-        else:
-            if not self.checkpoint:
-                raise ValueError("backend local needs `checkpoint`, a local Hugging Face "
-                                 "model folder")
-            if self.url is not None or self.api_key_env is not None:
-                raise ValueError("`url` and `api_key_env` are for backend http; backend "
-                                 "local uses `checkpoint`")
-        return self
-
-    def described(self) -> dict[str, Any]:
-        """What every row records about the policy that proposed its moves."""
-        return {"backend": self.backend, "samples": self.samples,
-                "temperature": self.temperature, "top_p": self.top_p,
-                "max_step_tokens": self.max_step_tokens}
+# Built from the registry, so a new solver's name and settings section need no edit here:
+# `name` is a Literal of the registered names (errors list them), in the fields' order.
+SolverSection = create_model(
+    "SolverSection",
+    __base__=_SolverBase,
+    __module__=__name__,
+    __doc__="""The search algorithm (`name`, one of the solver registry's), its node budget
+    (nodes expanded before giving up), and one settings section per solver that has
+    settings (`mcts`, `llm_mcts`), each that solver's own settings model.""",
+    name=(Literal[solver_names()], "dfs"),
+    node_budget=(int, Field(default=20_000, ge=1, le=10_000_000)),
+    **{solver.name: (solver.settings_model, solver.settings_model())
+       for solver in all_solvers() if solver.settings_model is not None},
+)
 
 
 class TraceSection(_Strict):
@@ -249,21 +175,23 @@ class BuildConfig(_Strict):
     policy: PolicySection | None = None
 
     @model_validator(mode="after")
-    def _policy_for_llm_mcts(self) -> BuildConfig:
-        if self.solver.name == "llm_mcts" and self.policy is None:
-            raise ValueError("solver llm_mcts needs a `policy:` section (backend http with "
+    def _policy_when_needed(self) -> BuildConfig:
+        name = self.solver.name
+        if get_solver(name).needs_policy and self.policy is None:
+            raise ValueError(f"solver {name} needs a `policy:` section (backend http with "
                              "url, or backend local with checkpoint)")
-        if self.solver.name != "llm_mcts" and self.policy is not None:
-            raise ValueError(f"policy: only solver llm_mcts uses a policy; solver is "
-                             f"{self.solver.name}")
+        if not get_solver(name).needs_policy and self.policy is not None:
+            users = " and ".join(s.name for s in all_solvers() if s.needs_policy)
+            raise ValueError(f"policy: only solver {users} uses a policy; solver is {name}")
         return self
 
     @model_validator(mode="after")
     def _natural_needs_a_walk(self) -> BuildConfig:
-        if self.traces.k_mix == "natural" and self.solver.name not in DEPTH_FIRST:
+        if self.traces.k_mix == "natural" and not get_solver(self.solver.name).walk:
+            walkers = " and ".join(s.name for s in all_solvers() if s.walk)
             raise ValueError(
                 f'traces.k_mix "natural" keeps the solver\'s own order, which only '
-                f"{' and '.join(DEPTH_FIRST)} visit as a walk; got solver {self.solver.name}")
+                f"{walkers} visit as a walk; got solver {self.solver.name}")
         return self
 
     @field_validator("splits")

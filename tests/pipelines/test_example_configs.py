@@ -17,7 +17,7 @@ from searchtrace.pipelines.plan import largest_remainder
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# The llm_mcts configs need a trained policy; tests/test_llm_mcts.py builds with one.
+# The llm_mcts configs need a trained policy; tests/solvers/test_llm_mcts.py builds with one.
 BUILD_CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.yaml")
                        if not p.name.startswith(("suite", "sweep-", "countdown-llm-mcts")))
 

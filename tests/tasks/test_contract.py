@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from searchtrace.config import parse_config
 from searchtrace.flows.steps import run_build
 from searchtrace.solvers.mcts import MctsSettings
-from searchtrace.solvers.registry import DEPTH_FIRST, SOLVERS, solve
+from searchtrace.solvers.registry import all_solvers, get_solver
 from searchtrace.tasks import get_task, task_names
 from searchtrace.tasks.base import GenerationSkipped, Problem, Violation
 from searchtrace.traces.linearize import (
@@ -49,6 +49,9 @@ from tests.support import (
     rendered,
     solved,
 )
+
+# the solvers that search one problem at a time (llm_mcts needs a policy)
+SOLVERS = [solver.name for solver in all_solvers() if not solver.batched]
 
 STYLES = style_names()
 
@@ -106,7 +109,7 @@ def test_every_preset_validates_and_generates_solvable_problems(name: str, prese
         assert problem.task == name and problem.knobs == config.model_dump(mode="json")
         assert "<answer></answer>" in problem.prompt
         rules = task.rules(problem.data)
-        tree = solve("dfs", rules, NODE_BUDGET, MctsSettings(), 7)
+        tree = get_solver("dfs").solve(rules, NODE_BUDGET, MctsSettings(), 7)
         assert tree.solution is not None, (preset, problem.data)
         assert rules.is_goal(tree.nodes[tree.solution].state)
         answer = task.answer(problem.data, path_moves(tree))
@@ -161,7 +164,8 @@ def test_every_solver_is_deterministic_per_seed(name: str, solver: str) -> None:
     task = get_task(name)
     for problem in problems(name):
         rules = task.rules(problem.data)
-        first, again = (solve(solver, rules, BUDGET, MctsSettings(), 11).to_json(rules)
+        search = get_solver(solver).solve
+        first, again = (search(rules, BUDGET, MctsSettings(), 11).to_json(rules)
                         for _ in range(2))
         assert first == again
 
@@ -183,10 +187,10 @@ def test_every_solvers_traces_verify_in_both_styles(name: str, solver: str) -> N
             for style in STYLES:
                 verdict = verify_completion(task, problem.data,
                                             completion_of(task, problem, tree, trace, style),
-                                            style, k)
+                                            style, k, get_solver(solver).shortest)
                 assert verdict.ok, (problem.id, k, style, verdict)
                 verified += 1
-        if solver in DEPTH_FIRST:
+        if get_solver(solver).walk:
             trace = linearize_natural(tree)
             for style in STYLES:
                 verdict = verify_completion(task, problem.data,

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import Task, get_task
 from searchtrace.tasks.base import GenerationSkipped, Problem
 from searchtrace.tasks.sudoku.generate import SudokuConfig
@@ -16,6 +15,7 @@ from searchtrace.traces.linearize import NotEnoughDeadEnds, linearize_exact
 from searchtrace.traces.render import format_completion
 from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import Trace
+from searchtrace.traces.tree import SearchTree
 
 COUNTDOWN = get_task("countdown")
 SUDOKU = get_task("sudoku")

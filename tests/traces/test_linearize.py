@@ -12,7 +12,6 @@ from searchtrace.pipelines.plan import NATURAL, Candidate
 from searchtrace.pipelines.process import Generated, Rejected, finish_row
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.iddfs import solve_iddfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import Task, get_task
 from searchtrace.tasks.base import Problem
 from searchtrace.traces.linearize import (
@@ -26,6 +25,7 @@ from searchtrace.traces.linearize import (
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 from tests.traces.support import (
     COUNTDOWN,
     SUDOKU,

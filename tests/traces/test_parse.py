@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from searchtrace.solvers.llm_mcts import Rejection, read_proposal
 from searchtrace.solvers.mcts import MctsSettings
-from searchtrace.solvers.registry import solve
+from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks import Task, get_task, task_names
 from searchtrace.tasks.base import GenerationSkipped, Problem, Verdict, extract_answer
 from searchtrace.tasks.coloring import answer as coloring
@@ -84,7 +84,7 @@ def rendered(name: str, style: str, preset: str = "easy") -> tuple[Task, Problem
             problem = task.generate(config, np.random.default_rng(seed), "train")
         except GenerationSkipped:
             continue
-        tree = solve("dfs", task.rules(problem.data), 50_000, MctsSettings(), 7)
+        tree = get_solver("dfs").solve(task.rules(problem.data), 50_000, MctsSettings(), 7)
         if tree.solution is None:
             continue
         try:

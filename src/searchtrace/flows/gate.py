@@ -37,6 +37,7 @@ from searchtrace.pipelines.outputs import DATASET_FORMAT, sha256_of
 from searchtrace.pipelines.plan import NATURAL, Bucket, BuildPlan, Candidate, plan_buckets
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
 from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
+from searchtrace.solvers.registry import solver_of_tree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import Verdict
 from searchtrace.traces.replay import verify_completion
@@ -512,6 +513,7 @@ def _verify_row(row: dict[str, Any]) -> Verdict:
         return Verdict.fail("malformed_row", _first_line(error))
     if not isinstance(problem, dict):
         return Verdict.fail("malformed_row", "problem is not a JSON object")
+    solver = solver_of_tree(row["solver"])
     return verify_completion(task, problem, row["completion"], row["style"],
-                             row["num_backtracks"], row["solver"])
+                             row["num_backtracks"], solver is not None and solver.shortest)
 

@@ -24,7 +24,7 @@ import yaml
 from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.plots import write_mix_plot
 from searchtrace.schemas.rows import SCHEMA_VERSION
-from searchtrace.solvers.registry import SHORTEST
+from searchtrace.solvers.registry import get_solver
 from searchtrace.version import code_version
 
 RUN_RECORD = "build.json"
@@ -232,14 +232,14 @@ def dataset_card(plan: BuildPlan, stats: dict[str, Any], plot: str) -> str:
              "so no trace gives up a state from which the goal is still reachable; no "
              "dead-end branch is said twice"
              + (f"; `{config.solver.name}` promises a shortest solution, and every row's "
-                "solution was proved shortest" if config.solver.name in SHORTEST else "")
+                "solution was proved shortest" if get_solver(config.solver.name).shortest else "")
              + ".", "",
              "## How it was built", "",
              f"- solver: `{config.solver.name}` (node budget {config.solver.node_budget})",
              *_policy_lines(plan, stats),
              *(["- `step_values`: one value per move step; 0 for a step into a state with "
                 "no solution (every dead-end step), otherwise the search's mean value of the "
-                "node the step enters"] if "mcts" in config.solver.name else []),
+                "node the step enters"] if get_solver(config.solver.name).node_values else []),
              f"- traces: style `{config.traces.style}`, placement `{config.traces.placement}`, "
              f"dead ends at most {config.traces.max_dead_end_length} moves",
              f"- task knobs: `{json.dumps(plan.resolved['task']['knobs'])}` "

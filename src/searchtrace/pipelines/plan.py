@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from searchtrace.config import SPLITS, BuildConfig
+from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks.base import TaskConfig
 from searchtrace.version import build_key
 
@@ -175,8 +176,8 @@ def shard_count(rows: int, rows_per_shard: int) -> int:
 def _batch_size(config: BuildConfig) -> int:
     """Candidates per pipeline element; an llm_mcts batch is searched together, so its
     size bounds the frontier sent to the policy in one call."""
-    if config.solver.name == "llm_mcts":
-        return config.solver.llm_mcts.problems_per_batch
+    if get_solver(config.solver.name).batched:
+        return config.solver.settings().problems_per_batch
     return BATCH_SIZE
 
 

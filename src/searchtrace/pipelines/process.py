@@ -16,12 +16,11 @@ import numpy as np
 from searchtrace.config import BuildConfig
 from searchtrace.pipelines.plan import NATURAL, Candidate
 from searchtrace.schemas.rows import SCHEMA_VERSION, Difficulty, TraceRow
-from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.llm_mcts import SOLVER_NAME as LLM_SOLVER
-from searchtrace.solvers.llm_mcts import LlmMctsSettings, SearchProblem, solve_llm_mcts
+from searchtrace.solvers.base import SearchProblem
+from searchtrace.solvers.dfs import DFS
+from searchtrace.solvers.llm_mcts import LlmMctsSettings
 from searchtrace.solvers.policy import Policy, Sampling
-from searchtrace.solvers.registry import solve
-from searchtrace.solvers.tree import SearchTree
+from searchtrace.solvers.registry import get_solver, solver_of_tree
 from searchtrace.tasks import Task
 from searchtrace.tasks.base import GenerationSkipped, Problem, Rules, TaskConfig
 from searchtrace.traces.linearize import (
@@ -37,6 +36,7 @@ from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 from searchtrace.version import code_version
 
 UNSOLVED_BY_POLICY = "solve:policy_found_no_solution"
@@ -66,12 +66,13 @@ def generate_candidate(
 
 
 def step_values(trace: Trace, tree: SearchTree, rules: Rules) -> list[float | None]:
-    """Per move step of an MCTS trace, the process-reward target of the state it enters:
-    0 when the rules prove the state has no solution (`rules.solvable`; every dead-end
-    step, widened ones included), otherwise the search's mean value of the node (every
-    solution-path node is visited: the solution is backed up through it). Empty for other
-    solvers."""
-    if "mcts" not in tree.solver:
+    """Per move step of a trace of a solver whose nodes carry values (MCTS), the
+    process-reward target of the state it enters: 0 when the rules prove the state has no
+    solution (`rules.solvable`; every dead-end step, widened ones included), otherwise the
+    search's mean value of the node (every solution-path node is visited: the solution is
+    backed up through it). Empty for other solvers."""
+    solver = solver_of_tree(tree.solver)
+    if solver is None or not solver.node_values:
         return []
     on_path = set(tree.solution_path())
     values = []
@@ -89,7 +90,8 @@ def build_row(config: BuildConfig, task: Task, generated: Generated) -> TraceRow
     k; only a verified row comes back."""
     rules = task.rules(generated.problem.data)
     solver = config.solver
-    tree = solve(solver.name, rules, solver.node_budget, solver.mcts.settings(), generated.seed)
+    tree = get_solver(solver.name).solve(rules, solver.node_budget, solver.settings(),
+                                         generated.seed)
     return finish_row(config, task, generated, rules, tree)
 
 
@@ -100,8 +102,9 @@ def build_rows_with_policy(config: BuildConfig, task: Task, generated: Sequence[
     style = config.traces.style
     problems = [SearchProblem(task.rules(g.problem.data), task.phrasing(style, g.problem.data),
                               g.problem.prompt) for g in generated]
-    trees = solve_llm_mcts(problems, policy, llm_mcts_settings(config), config.traces.style,
-                           config.solver.node_budget, seed=generated[0].seed if generated else 0)
+    trees = get_solver(config.solver.name).solve_batch(
+        problems, policy, llm_mcts_settings(config), config.traces.style,
+        config.solver.node_budget, seed=generated[0].seed if generated else 0)
     assert config.policy is not None  # the config requires it for llm_mcts
     described = json.dumps({"model": policy.model, **config.policy.described(),
                             "value": config.solver.llm_mcts.value}, sort_keys=True)
@@ -127,13 +130,13 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
     problem, candidate = generated.problem, generated.candidate
     solver = config.solver
     if tree.solution is None:
-        if tree.solver == LLM_SOLVER:
+        if get_solver(solver.name).needs_policy:
             return Rejected(UNSOLVED_BY_POLICY)
         exhausted = any(n.status == "budget" for n in tree.nodes)
         return Rejected("solve:node_budget_exhausted" if exhausted else "solve:unsolvable")
     # Difficulty is measured by one reference solver (DFS with the task's move order),
     # whatever solver made the row, so rows of different builds compare.
-    reference = tree if solver.name == "dfs" else solve_dfs(rules, solver.node_budget)
+    reference = tree if get_solver(solver.name) is DFS else DFS.solve(rules, solver.node_budget)
     difficulty = Difficulty(reference.nodes_expanded, reference.guesses(),
                             round(reference.branching(), 4), len(tree.solution_path()) - 1,
                             len(tree.nodes))
@@ -157,7 +160,7 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
     lines = get_style(traces.style).render(trace, tree, text, salt=generated.seed % 9973)
     completion = format_completion(lines, answer)
     verdict = verify_completion(task, problem.data, completion, traces.style,
-                                trace.num_backtracks, tree.solver)
+                                trace.num_backtracks, get_solver(solver.name).shortest)
     if not verdict.ok:
         return Rejected(f"verify:{verdict.code}")
     row_key = f"{problem.id}:{trace.mode}:{trace.num_backtracks}:{traces.style}:{traces.placement}"

@@ -16,6 +16,7 @@ from searchtrace.pipelines.plan import Bucket, BuildPlan, Candidate
 from searchtrace.pipelines.process import Generated, build_row, generate_candidate
 from searchtrace.pipelines.solver_pool import difficulty_level
 from searchtrace.schemas.rows import TraceRow
+from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks import get_task
 
 MIN_SUCCESS_RATE = 0.02
@@ -56,7 +57,7 @@ def pilot_success_rates(
     requested count, and later rounds are sized by the success rate observed.
     """
     config = plan.config
-    if config.solver.name == "llm_mcts":
+    if get_solver(config.solver.name).needs_policy:
         return {s.bucket: dict.fromkeys(range(len(s.bucket.levels)), 1.0) for s in states}
     task = get_task(config.task.name)
     rates = {}

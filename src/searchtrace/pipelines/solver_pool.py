@@ -32,6 +32,7 @@ from searchtrace.pipelines.process import (
 )
 from searchtrace.solvers.policies import make_policy
 from searchtrace.solvers.policy import Policy
+from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks import get_task
 
 
@@ -118,7 +119,7 @@ def solve_batch(plan: BuildPlan, batch: CandidateRange, progress_dir: str) -> So
     rejected: list[BucketReason] = []
     candidates = batch.candidates()
     results = [generate_candidate(task, task_config, c, config.seed) for c in candidates]
-    if config.solver.name == "llm_mcts":
+    if get_solver(config.solver.name).batched:
         # the batch's problems are searched together: one policy call per wave
         generated = [r for r in results if isinstance(r, Generated)]
         rows = iter(build_rows_with_policy(config, task, generated, _policy(plan)))

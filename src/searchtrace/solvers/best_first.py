@@ -1,17 +1,32 @@
 """Best-first search: A* (f = g + h) and greedy best-first (f = h) over any task's rules.
 
 With the task's admissible heuristic, A* returns a shortest solution. Every node records
-g (moves from the start) and h (the heuristic).
+g (moves from the start) and h (the heuristic): a `ScoredNode`.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+from dataclasses import dataclass
+from typing import Any
 
-from searchtrace.solvers.classify import classify, mark_unexpanded, search_key
-from searchtrace.solvers.tree import Node, SearchTree
-from searchtrace.tasks.base import Rules
+from searchtrace.solvers.base import Solver
+from searchtrace.solvers.classify import classify, mark_unexpanded
+from searchtrace.tasks.base import Rules, search_key
+from searchtrace.traces.tree import Node, SearchTree
+
+
+@dataclass
+class ScoredNode(Node):
+    """A node of a best-first search: g (moves from the start) and h (the heuristic), set
+    when the search generates it (a node the linearizer adds later has neither)."""
+
+    g: float | None = None
+    h: float | None = None
+
+    def json_fields(self) -> dict[str, Any]:
+        return {} if self.g is None else {"g": self.g, "h": self.h}
 
 
 def solve_astar(rules: Rules, node_budget: int) -> SearchTree:
@@ -29,7 +44,7 @@ def _best_first(rules: Rules, node_budget: int, name: str, weight_g: float) -> S
     popped. Nodes enter the tree when they are generated; the search stops when a goal is
     popped, so A*'s solution is optimal under an admissible heuristic.
     """
-    tree = SearchTree(solver=name)
+    tree = SearchTree(solver=name, node_type=ScoredNode)
     root = tree.add(None, None, rules.initial_state())
     root.g, root.h = 0.0, float(rules.heuristic(root.state))
     order = itertools.count()
@@ -64,7 +79,7 @@ def _best_first(rules: Rules, node_budget: int, name: str, weight_g: float) -> S
     return tree
 
 
-def _is_goal_or_dead(rules: Rules, tree: SearchTree, node: Node) -> bool:
+def _is_goal_or_dead(rules: Rules, tree: SearchTree, node: ScoredNode) -> bool:
     """Classify a popped node. Goals count only when popped (that is what makes A*
     optimal), so the tree's solution is set here rather than at generation."""
     if rules.is_goal(node.state):
@@ -72,3 +87,10 @@ def _is_goal_or_dead(rules: Rules, tree: SearchTree, node: Node) -> bool:
         tree.solution = node.id
         return True
     return classify(rules, tree, node)
+
+
+# Under the rules' admissible heuristic A* returns a shortest solution; greedy does not.
+ASTAR = Solver("astar", search=lambda rules, budget, _settings, _seed: solve_astar(rules, budget),
+               shortest=True)
+BEST_FIRST = Solver("best_first",
+                    search=lambda rules, budget, _settings, _seed: solve_best_first(rules, budget))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from searchtrace.solvers.classify import classify, mark_unexpanded, search_key
-from searchtrace.solvers.tree import SearchTree
-from searchtrace.tasks.base import Rules
+from searchtrace.solvers.base import Solver
+from searchtrace.solvers.classify import classify, mark_unexpanded
+from searchtrace.tasks.base import Rules, search_key
+from searchtrace.traces.tree import SearchTree
 
 
 def solve_bfs(rules: Rules, node_budget: int) -> SearchTree:
@@ -43,3 +44,8 @@ def solve_bfs(rules: Rules, node_budget: int) -> SearchTree:
             frontier.append(child.id)
     mark_unexpanded(tree, expanded)
     return tree
+
+
+# The shallowest goal is found first: a shortest solution.
+BFS = Solver("bfs", search=lambda rules, budget, _settings, _seed: solve_bfs(rules, budget),
+             shortest=True)

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Any
-
-from searchtrace.solvers.tree import Node, SearchTree
 from searchtrace.tasks.base import Rules
-
-
-def search_key(rules: Rules) -> Callable[[Any], Hashable]:
-    """The key a graph search deduplicates states by: the rules' optional `search_key`,
-    else `state_key`."""
-    return getattr(rules, "search_key", rules.state_key)
+from searchtrace.traces.tree import Node, SearchTree
 
 
 def classify(rules: Rules, tree: SearchTree, node: Node) -> bool:

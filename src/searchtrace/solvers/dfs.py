@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from searchtrace.solvers.base import Solver
 from searchtrace.solvers.classify import classify
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks.base import Rules
+from searchtrace.traces.tree import SearchTree
 
 
 def solve_dfs(rules: Rules, node_budget: int) -> SearchTree:
@@ -53,3 +54,8 @@ def _visit(rules: Rules, tree: SearchTree, node_id: int) -> list | None:
         return None
     children.reverse()
     return children
+
+
+# Its visit order is a walk: traces in its own order (`natural`) need one.
+DFS = Solver("dfs", search=lambda rules, budget, _settings, _seed: solve_dfs(rules, budget),
+             walk=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from searchtrace.solvers.base import Solver
 from searchtrace.solvers.classify import classify, mark_unexpanded
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks.base import Rules
+from searchtrace.traces.tree import SearchTree
 
 MAX_DEPTH = 1000
 
@@ -71,3 +72,8 @@ def _depth_limited(
         expanded.add(child.id)
         stack.append((child.id, list(reversed(rules.expand(state)))))
     return cut_off
+
+
+# The last iteration is a depth-first walk, and it finds the shallowest goal.
+IDDFS = Solver("iddfs", search=lambda rules, budget, _settings, _seed: solve_iddfs(rules, budget),
+               shortest=True, walk=True)

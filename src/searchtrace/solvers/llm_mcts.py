@@ -9,7 +9,8 @@ move becomes a child (its prior is the share of samples that proposed it); an il
 unreadable proposal becomes a dead-end node carrying the rule's reason and the model's
 text, a real mistake of the model, caught and named. Values come from the rules (solved,
 dead, else the heuristic), from policy rollouts (one more batched call a wave), or both;
-`visits` and `value_sum` give per-step value targets as in the symbolic MCTS.
+`visits` and `value_sum` give per-step value targets as in the symbolic MCTS. Its nodes
+are `ProposedNode`s: the symbolic MCTS's node plus the model's line and its prior.
 """
 
 from __future__ import annotations
@@ -18,28 +19,44 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
+from searchtrace.solvers.base import SearchProblem, Settings, Solver
 from searchtrace.solvers.classify import classify, mark_unexpanded
-from searchtrace.solvers.mcts import backpropagate
+from searchtrace.solvers.mcts import ValuedNode, backpropagate
 from searchtrace.solvers.policy import Policy, Sampling, timed_complete
-from searchtrace.solvers.tree import Node, SearchTree
 from searchtrace.tasks.base import DeadEnd, Phrasing, Rules, Verdict
 from searchtrace.traces.parse import MAX_LINE_CHARS
 from searchtrace.traces.replay import read_dead_end, read_move
 from searchtrace.traces.styles import get_style
 from searchtrace.traces.styles.base import Style
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
+from searchtrace.traces.tree import SearchTree
 
-SOLVER_NAME = "llm_mcts"
-VALUES = ("rules", "rollout", "both")
+
+class LlmMctsSection(Settings):
+    """Language-model-guided MCTS, the config section `solver.llm_mcts`: waves per problem
+    at most (one expansion each, or `expansions_per_wave`), the PUCT exploration constant,
+    where values come from (the rules, policy rollouts, or both), how often a node whose
+    proposals all broke the rules is asked again before it closes, and how many problems
+    are searched together (their frontiers go to the policy in one batched call per wave)."""
+
+    simulations: int = Field(default=32, ge=1, le=100_000)
+    exploration: float = Field(default=1.0, gt=0, le=100)
+    value: Literal["rules", "rollout", "both"] = "rules"
+    expansions_per_wave: int = Field(default=1, ge=1, le=1024)
+    resamples: int = Field(default=2, ge=0, le=100)
+    problems_per_batch: int = Field(default=64, ge=1, le=100_000)
+    rollout_max_tokens: int = Field(default=256, ge=1, le=100_000)
 
 
 @dataclass(frozen=True)
 class LlmMctsSettings:
-    """Waves per problem at most, the PUCT exploration constant, where values come from,
+    """How one batch is searched (the config section with the policy's sampling): waves
+    per problem at most, the PUCT exploration constant, where values come from,
     leaves expanded per tree in one wave, how often a node whose proposals all broke the
     rules is asked again with fresh samples, and the sampling of steps and rollouts."""
 
@@ -57,13 +74,22 @@ class LlmMctsSettings:
                         max_tokens=self.rollout_max_tokens, stop=("</think>",))
 
 
-@dataclass(frozen=True)
-class SearchProblem:
-    """One problem to search: its rules, its step phrasing and the prompt the model sees."""
+@dataclass
+class ProposedNode(ValuedNode):
+    """A node of the language-model-guided search: the line the model proposed
+    (`proposal`) and the share of samples that proposed it (`prior`); a proposal that
+    broke the rules is a dead end with no move and no state."""
 
-    rules: Rules
-    text: Phrasing
-    prompt: str
+    proposal: str | None = None
+    prior: float | None = None
+
+    def json_fields(self) -> dict[str, Any]:
+        fields = super().json_fields()
+        if self.proposal is not None:
+            fields["proposal"] = self.proposal
+        if self.prior is not None:
+            fields["prior"] = self.prior
+        return fields
 
 
 @dataclass(frozen=True)
@@ -103,7 +129,7 @@ def solve_llm_mcts(problems: Sequence[SearchProblem], policy: Policy, settings: 
     in_style = get_style(style)
     searches = []
     for index, problem in enumerate(problems):
-        tree = SearchTree(solver=SOLVER_NAME)
+        tree = SearchTree(solver=LLM_MCTS.name, node_type=ProposedNode)
         root = tree.add(None, None, problem.rules.initial_state())
         search = _Search(problem, tree, random.Random(_wave_seed(seed, 1_000_000 + index)))
         if classify(problem.rules, tree, root):
@@ -279,7 +305,7 @@ def _expand(search: _Search, leaf: int, lines: Sequence[str], style: Style,
         _close_if_exhausted(search, leaf)
 
 
-def _add_rejected(tree: SearchTree, parent: int, line: str, why: Rejection) -> Node:
+def _add_rejected(tree: SearchTree, parent: int, line: str, why: Rejection) -> ProposedNode:
     """A proposal that is not a legal step: a dead-end node without a state, holding the
     model's text and the broken rule."""
     node = tree.add(parent, None, None)
@@ -380,3 +406,8 @@ def _finish(search: _Search) -> SearchTree:
                   "frontier_batch_max": max(sizes, default=0),
                   "frontier_batch_mean": round(sum(sizes) / len(sizes), 2) if sizes else 0.0}
     return tree
+
+
+# It searches batches with a policy; its nodes carry values like the symbolic MCTS's.
+LLM_MCTS = Solver("llm_mcts", search_batch=solve_llm_mcts, settings_model=LlmMctsSection,
+                  needs_policy=True, node_values=True)

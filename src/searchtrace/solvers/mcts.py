@@ -1,9 +1,9 @@
 """Monte Carlo tree search over any task's rules: UCT, or PUCT with priors from the
 task's heuristic. Values come from random rollouts or from the heuristic.
 
-Every node keeps `visits` and `value_sum`; its value is the estimated chance that the
-step into it leads to a solution, the per-step target ReST-MCTS* trains a process reward
-model on. Every node of the solution path has one: the solution's value is backed up
+Every node (a `ValuedNode`) keeps `visits` and `value_sum`; its value is the estimated
+chance that the step into it leads to a solution, the per-step target ReST-MCTS* trains a
+process reward model on. Every node of the solution path has one: the solution's value is backed up
 through the path, grafted rollout nodes included. A node all of whose children are
 confirmed failures is proven dead and never selected again, so the budget goes to what is
 still open.
@@ -14,26 +14,51 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import Any, Literal
 
+from pydantic import Field
+
+from searchtrace.solvers.base import Settings, Solver
 from searchtrace.solvers.classify import classify, mark_unexpanded
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks.base import Rules
+from searchtrace.traces.tree import Node, SearchTree
 
 
-@dataclass(frozen=True)
-class MctsSettings:
-    simulations: int = 200
-    exploration: float = 1.4
-    variant: str = "uct"
-    value: str = "rollout"
-    rollout_depth: int = 50
+class MctsSettings(Settings):
+    """Monte Carlo tree search, the config section `solver.mcts`: simulations per
+    problem, the exploration constant, UCT or PUCT (priors from the task's heuristic),
+    and rollout or heuristic values."""
+
+    simulations: int = Field(default=200, ge=1, le=1_000_000)
+    exploration: float = Field(default=1.4, gt=0, le=100)
+    variant: Literal["uct", "puct"] = "uct"
+    value: Literal["rollout", "heuristic"] = "rollout"
+    rollout_depth: int = Field(default=50, ge=1, le=10_000)
+
+
+@dataclass
+class ValuedNode(Node):
+    """A node of a Monte Carlo search: simulations through it and the sum of their values."""
+
+    visits: int = 0
+    value_sum: float = 0.0
+
+    @property
+    def value(self) -> float | None:
+        """Estimated chance that this step leads to a solution; None if never visited."""
+        return self.value_sum / self.visits if self.visits else None
+
+    def json_fields(self) -> dict[str, Any]:
+        if not self.visits:
+            return {}
+        return {"visits": self.visits, "value": round(self.value_sum / self.visits, 6)}
 
 
 def solve_mcts(rules: Rules, node_budget: int, settings: MctsSettings, seed: int) -> SearchTree:
     """Run simulations until one reaches a goal, the simulations run out, or the node
     budget is spent. A rollout that reaches a goal is grafted into the tree, so the tree
     always holds the solution path it reports."""
-    tree = SearchTree(solver=f"mcts-{settings.variant}")
+    tree = SearchTree(solver=f"mcts-{settings.variant}", node_type=ValuedNode)
     draw = random.Random(seed)
     root = tree.add(None, None, rules.initial_state())
     if classify(rules, tree, root):
@@ -167,3 +192,8 @@ def backpropagate(tree: SearchTree, node_id: int, value: float) -> None:
         node.visits += 1
         node.value_sum += value
         current = node.parent
+
+
+# Its nodes carry values (the rows' step_values); its trees are named by the variant.
+MCTS = Solver("mcts", search=solve_mcts, settings_model=MctsSettings, node_values=True,
+              tree_names=("mcts-uct", "mcts-puct"))

@@ -1,34 +1,46 @@
-"""Solvers by name: every one takes the rules and returns a SearchTree."""
+"""Every solver, by name: one line per solver. Adding a solver is its module and its line
+here; the config's allowed names and settings sections come from this list."""
 
 from __future__ import annotations
 
-from searchtrace.solvers.best_first import solve_astar, solve_best_first
-from searchtrace.solvers.bfs import solve_bfs
-from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.iddfs import solve_iddfs
-from searchtrace.solvers.mcts import MctsSettings, solve_mcts
-from searchtrace.solvers.tree import SearchTree
-from searchtrace.tasks.base import Rules
+from searchtrace.errors import UserError
+from searchtrace.solvers.base import Solver
+from searchtrace.solvers.best_first import ASTAR, BEST_FIRST
+from searchtrace.solvers.bfs import BFS
+from searchtrace.solvers.dfs import DFS
+from searchtrace.solvers.iddfs import IDDFS
+from searchtrace.solvers.llm_mcts import LLM_MCTS
+from searchtrace.solvers.mcts import MCTS
 
-SOLVERS = ("dfs", "bfs", "astar", "best_first", "iddfs", "mcts")
-DEPTH_FIRST = ("dfs", "iddfs")  # their visit order is a walk: `natural` traces need one
-# They promise a shortest solution (A* under the rules' admissible heuristic; iterative
-# deepening finds the shallowest goal); the verifier holds their rows to it.
-SHORTEST = ("bfs", "astar", "iddfs")
+_SOLVERS: dict[str, Solver] = {solver.name: solver for solver in (
+    DFS,
+    BFS,
+    ASTAR,
+    BEST_FIRST,
+    IDDFS,
+    MCTS,
+    LLM_MCTS,
+)}
 
 
-def solve(name: str, rules: Rules, node_budget: int, mcts: MctsSettings, seed: int) -> SearchTree:
-    """Run solver `name`; `seed` drives the only randomised one (MCTS)."""
-    if name == "dfs":
-        return solve_dfs(rules, node_budget)
-    if name == "bfs":
-        return solve_bfs(rules, node_budget)
-    if name == "astar":
-        return solve_astar(rules, node_budget)
-    if name == "best_first":
-        return solve_best_first(rules, node_budget)
-    if name == "iddfs":
-        return solve_iddfs(rules, node_budget)
-    if name == "mcts":
-        return solve_mcts(rules, node_budget, mcts, seed)
-    raise ValueError(f"unknown solver {name!r}; allowed: {', '.join(SOLVERS)}")
+def solver_names() -> tuple[str, ...]:
+    """The registered solvers' names, in registry order (the order errors list them in)."""
+    return tuple(_SOLVERS)
+
+
+def all_solvers() -> tuple[Solver, ...]:
+    return tuple(_SOLVERS.values())
+
+
+def get_solver(name: str) -> Solver:
+    """The solver called `name`; a UserError naming the allowed ones if there is none."""
+    solver = _SOLVERS.get(name)
+    if solver is None:
+        raise UserError(f"unknown solver {name!r}; allowed: {', '.join(_SOLVERS)}")
+    return solver
+
+
+def solver_of_tree(tree_solver: str) -> Solver | None:
+    """The solver whose trees carry the name `tree_solver` (a row's `solver` column, e.g.
+    `mcts-puct`), or None for a name no registered solver writes."""
+    return next((s for s in _SOLVERS.values() if s.made(tree_solver)), None)

@@ -170,7 +170,7 @@ class Rules(Protocol, Generic[State, Move]):
     # Optional: `search_key(state) -> Hashable`, what makes two states the same for a
     # breadth-first or best-first search's duplicate detection, where the state carries
     # history that does not change what can still be reached (a maze's path); see
-    # solvers.classify.search_key. Without it, `state_key` is used.
+    # `search_key` below. Without it, `state_key` is used.
 
     def heuristic(self, state: State) -> float:
         """A lower bound on the moves from `state` to a goal (admissible, for A*);
@@ -178,6 +178,12 @@ class Rules(Protocol, Generic[State, Move]):
         ...
 
     def move_to_json(self, move: Move) -> Any: ...
+
+
+def search_key(rules: Rules) -> Callable[[Any], Hashable]:
+    """The key a graph search deduplicates states by: the rules' optional `search_key`,
+    else `state_key`."""
+    return getattr(rules, "search_key", rules.state_key)
 
 
 class Phrasing(Protocol, Generic[State, Move]):

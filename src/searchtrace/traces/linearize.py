@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks.base import Rules, SolvabilityUndecided
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Step, Trace
+from searchtrace.traces.tree import SearchTree
 
 PLACEMENTS = ("uniform", "early", "late")
 

@@ -26,8 +26,6 @@ from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
 
-from searchtrace.solvers.classify import search_key
-from searchtrace.solvers.registry import SHORTEST
 from searchtrace.tasks import Task
 from searchtrace.tasks.base import (
     OK,
@@ -37,6 +35,7 @@ from searchtrace.tasks.base import (
     SolvabilityUndecided,
     Verdict,
     Violation,
+    search_key,
 )
 from searchtrace.traces.parse import MAX_COMPLETION_CHARS, MAX_LINE_CHARS, split_completion
 from searchtrace.traces.styles import get_style
@@ -47,13 +46,13 @@ SHORTEST_BOUND = 200_000  # states the shortest-solution proof may expand before
 
 def verify_completion(
     task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None,
-    solver: str = "",
+    shortest: bool = False,
 ) -> Verdict:
     """Replay `completion`. `num_backtracks=None` marks model output: no count check and
-    none of a dataset row's guarantees. `solver` is the row's solver: a solver in
-    `solvers.registry.SHORTEST` must have found a shortest solution."""
+    none of a dataset row's guarantees. `shortest`: the row's solver promises a shortest
+    solution, so the row must have one."""
     try:
-        return _replay(task, data, completion, style, num_backtracks, solver)
+        return _replay(task, data, completion, style, num_backtracks, shortest)
     except Exception as error:  # a verifier must answer, whatever the text does to a parser
         return Verdict.fail("verifier_error", f"{type(error).__name__}: {error}")
 
@@ -88,7 +87,7 @@ def read_dead_end(rules: Rules, text: Phrasing, state: Any,
 
 def _replay(
     task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None,
-    solver: str,
+    shortest: bool,
 ) -> Verdict:
     if isinstance(completion, str) and len(completion) > MAX_COMPLETION_CHARS:
         return Verdict.fail("completion_too_long", f"the completion has {len(completion)} "
@@ -176,8 +175,8 @@ def _replay(
     if " ".join(answer.split()) != " ".join(derived.split()):
         return Verdict.fail("answer_not_derived", f"the answer {answer.strip()[:80]!r} is not "
                             f"the one the solution path spells, {derived[:80]!r}")
-    if solver in SHORTEST:
-        return _shortest(rules, len(path) - 1, solver)
+    if shortest:
+        return _shortest(rules, len(path) - 1)
     return OK
 
 
@@ -206,7 +205,7 @@ def _abandon(rules: Rules, path: list[tuple[Any, Any]], entered: list[int | None
     return None
 
 
-def _shortest(rules: Rules, length: int, solver: str) -> Verdict:
+def _shortest(rules: Rules, length: int) -> Verdict:
     """OK when no solution has fewer than `length` moves, proved by a best-first search
     over every legal move (`wider_moves`) that prunes a state whose moves so far plus the
     rules' admissible heuristic reach `length`, and states the rules confirm dead."""
@@ -223,7 +222,7 @@ def _shortest(rules: Rules, length: int, solver: str) -> Verdict:
         if g > best.get(key_of(state), g):
             continue
         if rules.is_goal(state):
-            return Verdict.fail("not_shortest", f"{solver} promises a shortest solution; "
+            return Verdict.fail("not_shortest", "the solver promises a shortest solution; "
                                 f"this one has {length} moves and one of {g} exists")
         if rules.dead_end(state) is not None:
             continue

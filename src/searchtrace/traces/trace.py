@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from searchtrace.solvers.tree import SearchTree
+from searchtrace.traces.tree import SearchTree
 
 MOVE, DEAD_END, BACKTRACK, GOAL = "move", "dead_end", "backtrack", "goal"
 

@@ -9,7 +9,6 @@ from functools import cache
 import numpy as np
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import Problem, Verdict
 from searchtrace.tasks.coloring.rules import ColoringMove
@@ -19,6 +18,7 @@ from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import Trace
+from searchtrace.traces.tree import SearchTree
 
 TASK = get_task("coloring")
 

@@ -8,10 +8,10 @@ from functools import cache
 import numpy as np
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import DeadEnd, GenerationSkipped, Problem
 from searchtrace.tasks.countdown.rules import CountdownMove
+from searchtrace.traces.tree import SearchTree
 from tests.support import RenderedTrace as Rendered
 
 TASK = get_task("countdown")

@@ -10,13 +10,13 @@ from functools import cache
 import numpy as np
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import DeadEnd, GenerationSkipped, Problem
 from searchtrace.tasks.equations.algebra import ONE, Poly
 from searchtrace.tasks.equations.rules import EqMove, EqState, EquationsRules
 from searchtrace.traces.linearize import linearize_exact
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
+from searchtrace.traces.tree import SearchTree
 from tests.support import RenderedTrace
 
 TASK = get_task("equations")

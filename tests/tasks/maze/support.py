@@ -9,10 +9,10 @@ from functools import cache
 import numpy as np
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import GenerationSkipped, Problem
 from searchtrace.tasks.maze.rules import DELTAS, MazeMove, MazeRules, MazeState
+from searchtrace.traces.tree import SearchTree
 from tests.support import RenderedTrace as Rendered
 
 TASK = get_task("maze")

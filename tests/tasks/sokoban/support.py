@@ -11,10 +11,10 @@ from functools import cache
 import numpy as np
 
 from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import DeadEnd, GenerationSkipped, Problem
 from searchtrace.tasks.sokoban.rules import SokobanMove, SokobanRules, SokobanState
+from searchtrace.traces.tree import SearchTree
 from tests.support import RenderedTrace as Rendered
 
 TASK = get_task("sokoban")

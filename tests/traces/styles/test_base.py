@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks import Task, task_names
 from searchtrace.tasks.base import Problem
 from searchtrace.traces.linearize import linearize_exact, linearize_natural
@@ -14,6 +13,7 @@ from searchtrace.traces.parse import MAX_LINE_CHARS
 from searchtrace.traces.styles import get_style, style_names
 from searchtrace.traces.styles.base import RawEvent, step_phrases
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 from tests.traces.support import (
     COUNTDOWN,
     SUDOKU,

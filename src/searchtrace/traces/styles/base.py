@@ -20,10 +20,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks.base import Phrasing
 from searchtrace.traces.parse import MAX_LINE_CHARS
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 
 
 @dataclass(frozen=True)

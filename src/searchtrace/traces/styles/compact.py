@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks.base import Phrasing
 from searchtrace.traces.styles.base import TemplateStyle, step_phrases
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 
 # Each kind's line, its phrases filled in order.
 LINES = {MOVE: "try {} -> {}", DEAD_END: "dead: {}", BACKTRACK: "back to {}", GOAL: "goal: {}"}

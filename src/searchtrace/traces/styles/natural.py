@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from searchtrace.solvers.tree import SearchTree
 from searchtrace.tasks.base import Phrasing
 from searchtrace.traces.styles.base import TemplateStyle, alternatives, step_phrases
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.tree import SearchTree
 
 OPENERS = ("Let me try", "Next, try", "Then try")  # the first move takes the first
 AFTER_BACKTRACK = "Instead, let me try"  # the move right after a backtrack

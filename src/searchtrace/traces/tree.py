@@ -12,11 +12,8 @@ from searchtrace.tasks.base import DeadEnd, Rules
 @dataclass
 class Node:
     """One state the search created. `state` lives in memory only; the stored tree keeps
-    the moves. `g`/`h` are set by best-first searches (cost so far, heuristic); `visits`
-    and `value_sum` by Monte Carlo tree search (value: the share of simulations through
-    the node that reached a solution). A language-model-guided search records the line
-    the model proposed (`proposal`) and the share of samples that proposed it (`prior`);
-    a proposal that broke the rules is a dead end with no move and no state."""
+    the moves. A solver that records more per node (a cost, a value, the model's text)
+    uses a subclass of its own, which `json_fields` writes into the stored tree."""
 
     id: int
     parent: int | None
@@ -27,17 +24,10 @@ class Node:
     reason: DeadEnd | None = None
     widened: bool = False
     children: list[int] = field(default_factory=list)
-    g: float | None = None
-    h: float | None = None
-    visits: int = 0
-    value_sum: float = 0.0
-    proposal: str | None = None
-    prior: float | None = None
 
-    @property
-    def value(self) -> float | None:
-        """Estimated chance that this step leads to a solution (MCTS), else None."""
-        return self.value_sum / self.visits if self.visits else None
+    def json_fields(self) -> dict[str, Any]:
+        """What a solver's node type adds to the node in the stored tree (nothing here)."""
+        return {}
 
 
 @dataclass
@@ -46,6 +36,7 @@ class SearchTree:
 
     Nodes added after the search by the linearizer, to find more dead ends than the search
     met, carry `widened=True`; `nodes_expanded` counts only the solver's own expansions.
+    `node_type` is the solver's node class; `add` makes every node of it, widened ones too.
     """
 
     solver: str
@@ -54,10 +45,11 @@ class SearchTree:
     nodes_expanded: int = 0
     children_generated: int = 0  # successors the expansions produced (branching factor)
     stats: dict[str, Any] = field(default_factory=dict)  # solver-specific, e.g. batch sizes
+    node_type: type[Node] = field(default=Node, repr=False)
 
     def add(self, parent: int | None, move: Any, state: Any, *, widened: bool = False) -> Node:
         depth = 0 if parent is None else self.nodes[parent].depth + 1
-        node = Node(len(self.nodes), parent, move, depth, state, widened=widened)
+        node = self.node_type(len(self.nodes), parent, move, depth, state, widened=widened)
         self.nodes.append(node)
         if parent is not None:
             self.nodes[parent].children.append(node.id)
@@ -103,15 +95,8 @@ class SearchTree:
                 "status": n.status,
                 "reason": None if n.reason is None else [n.reason.code, list(n.reason.detail)],
                 "widened": n.widened,
+                **n.json_fields(),
             }
-            if n.g is not None:
-                node["g"], node["h"] = n.g, n.h
-            if n.visits:
-                node["visits"], node["value"] = n.visits, round(n.value_sum / n.visits, 6)
-            if n.proposal is not None:
-                node["proposal"] = n.proposal
-            if n.prior is not None:
-                node["prior"] = n.prior
             nodes.append(node)
         tree = {"solver": self.solver, "solution": self.solution,
                 "nodes_expanded": self.nodes_expanded, "nodes": nodes}

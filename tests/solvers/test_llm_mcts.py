@@ -23,12 +23,20 @@ from searchtrace.config import parse_config
 from searchtrace.flows.steps import run_build
 from searchtrace.pipelines.plan import Candidate
 from searchtrace.pipelines.process import Generated, generate_candidate, llm_mcts_settings
-from searchtrace.solvers.llm_mcts import Rejection, SearchProblem, read_proposal, solve_llm_mcts
+from searchtrace.solvers.base import SearchProblem
+from searchtrace.solvers.llm_mcts import (
+    LLM_MCTS,
+    ProposedNode,
+    Rejection,
+    read_proposal,
+    solve_llm_mcts,
+)
 from searchtrace.solvers.policy_local import LocalPolicy
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import DeadEnd
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.styles import get_style
+from searchtrace.traces.tree import SearchTree
 
 pytest.importorskip("torch")  # the `train` extra; .ci/run installs it
 
@@ -85,6 +93,26 @@ def test_a_proposal_is_a_legal_step_a_confirmed_dead_end_or_a_named_broken_rule(
     claim = read_proposal(rules, text, COMPACT, (1, 1), "dead: 1,1 cannot make 10")
     assert claim == DeadEnd("pair_cannot_reach", (1, 1))
     assert move is not None
+
+
+def test_a_proposed_node_stores_its_value_then_the_models_line_and_its_prior() -> None:
+    """The stored node keeps the order rows were written in: visits and value (as the
+    symbolic MCTS), then the proposal and the prior, each only where it is set."""
+    task = get_task("countdown")
+    data = {"numbers": [3, 4, 11], "target": 10}
+    rules = task.rules(data)
+    tree = SearchTree(solver=LLM_MCTS.name, node_type=ProposedNode)
+    root = tree.add(None, None, rules.initial_state())
+    move, state = rules.expand(root.state)[0]
+    child = tree.add(root.id, move, state)
+    child.visits, child.value_sum, child.proposal, child.prior = 3, 1.0, "try 3+4=7", 0.25
+    rejected = tree.add(root.id, None, None)
+    rejected.status, rejected.proposal = "dead_end", "3 and 4 make 7"
+    nodes = json.loads(tree.to_json(rules))["nodes"]
+    assert list(nodes[1])[-4:] == ["visits", "value", "proposal", "prior"]
+    assert (nodes[1]["value"], nodes[1]["prior"]) == (0.333333, 0.25)
+    assert list(nodes[2])[-1] == "proposal" and "prior" not in nodes[2]
+    assert not {"visits", "proposal", "prior"} & set(nodes[0])
 
 
 def _problems(count: int) -> tuple[list[Generated], list[SearchProblem]]:
