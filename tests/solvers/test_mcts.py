@@ -9,12 +9,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
-from searchtrace.pipelines.build import run_build
 
 from searchtrace.config import parse_config
+from searchtrace.flows.steps import run_build
 from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.solvers.mcts import MctsSettings, ValuedNode, solve_mcts
-from searchtrace.traces.parse import parse_line, split_completion
+from searchtrace.traces.parse import split_completion
+from searchtrace.traces.styles import get_style
 from tests.conftest import SMALL_COUNTDOWN
 from tests.solvers.problems import COUNTDOWN, countdown_rules
 
@@ -69,7 +70,7 @@ def test_an_mcts_build_records_the_solver_and_step_values(tmp_path: Path) -> Non
     assert {r["solver"] for r in rows} == {"mcts-puct"}
     for row in rows:
         think, _ = split_completion(row["completion"])
-        moves = [e for e in (parse_line(line, row["style"]) for line in think.split("\n"))
+        moves = [e for e in (get_style(row["style"]).parse_line(line) for line in think.split("\n"))
                  if e.kind == "move"]
         assert len(row["step_values"]) == len(moves)
         known = [v for v in row["step_values"] if v is not None]

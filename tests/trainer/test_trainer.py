@@ -30,7 +30,7 @@ from searchtrace.trainer.models import MARKUP, build_tiny_model, parameter_count
 from searchtrace.trainer.rl import RlSettings, run_rl
 from searchtrace.trainer.sft import SftSettings, run_sft
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY_DATA = {
     "name": "countdown-3-tiny",
     "task": {"name": "countdown", "preset": "easy",

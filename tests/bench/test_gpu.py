@@ -21,7 +21,7 @@ import pytest
 from searchtrace.config import parse_config
 from searchtrace.flows.steps import run_build
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Installed as sitecustomize in the driver's process: the packages the GPU machine lacks
 # and the run must not need raise ImportError, wherever they are installed.
 BLOCKER = '''
