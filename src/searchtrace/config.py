@@ -372,6 +372,8 @@ def parse_config(raw: Any) -> BuildConfig:
     except ValidationError as error:
         raise UserError(_one_line(error)) from None
     config.task_config()  # unknown task, bad preset or knobs fail here, before any work
+    # a registered style the task has no phrasing for, too (not first in the pilot)
+    get_task(config.task.name).require_style(config.traces.style)
     policy = config.policy
     if policy is not None and policy.api_key_env and not os.environ.get(policy.api_key_env):
         raise UserError(f"policy.api_key_env: the environment variable "

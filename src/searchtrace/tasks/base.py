@@ -256,11 +256,16 @@ class Task:
             )
         return self.config_model(**{**self.presets[name], **overrides})
 
-    def phrasing(self, style: str, data: dict[str, Any]) -> Phrasing:
-        """This instance's phrasing in `style`."""
+    def require_style(self, style: str) -> None:
+        """UserError unless the task speaks `style` (has a phrasing for it): a registered
+        style is one module, and each task speaks it once its phrasing is added."""
         if style not in self.phrasings:
             raise UserError(f"traces.style: task {self.name} has no phrasing for style "
                             f"{style!r}; allowed: {', '.join(sorted(self.phrasings))}")
+
+    def phrasing(self, style: str, data: dict[str, Any]) -> Phrasing:
+        """This instance's phrasing in `style`."""
+        self.require_style(style)
         return self.phrasings[style](data)
 
 
