@@ -10,62 +10,11 @@ drawn directly (clashing ones included); hand-made states have answers known by 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from itertools import product
 from typing import Any
 
-import numpy as np
-
-from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.tasks import Task
-from searchtrace.tasks.base import GenerationSkipped, Problem
 from tests.tasks.coloring.support import TASK as COLORING
-
-
-def problems(task: Task, knobs: dict[str, Any], count: int, seed: int) -> Iterator[Problem]:
-    """`count` problems of `task` with `knobs`, from seed `seed` (skipped seeds move on)."""
-    config = task.make_config(None, knobs)
-    rng = np.random.default_rng(seed)
-    made = 0
-    while made < count:
-        try:
-            yield task.generate(config, rng, "train")
-        except GenerationSkipped:
-            continue
-        made += 1
-
-
-def sampled_states(task: Task, problem: Problem, walks: int, seed: int) -> list[Any]:
-    """The initial state, every state of a depth-first tree, and the states of random
-    walks over every legal move (`wider_moves`), which wander off any solution path."""
-    rules = task.rules(problem.data)
-    states = [node.state for node in solve_dfs(rules, 2_000).nodes]
-    rng = random.Random(seed)
-    for _ in range(walks):
-        state = rules.initial_state()
-        for _ in range(rng.randrange(1, 25)):
-            moves = list(rules.wider_moves(state))
-            if not moves:
-                break
-            state = rng.choice(moves)[1]
-            states.append(state)
-    return states
-
-
-def assert_agrees(task: Task, problem: Problem, states: list[Any], brute: Any) -> tuple[int, int]:
-    """`solvable` equals `brute(state)` on every state, asked of one shared Rules object (so
-    the memo is exercised, in a shuffled order) and of a fresh one per state; returns the
-    count of (solvable, unsolvable) states seen, so callers can insist on both."""
-    shared = task.rules(problem.data)
-    order = list(states)
-    random.Random(7).shuffle(order)
-    seen = [0, 0]
-    for state in order:
-        expected = brute(state)
-        assert shared.solvable(state) is expected, (problem.data, state)
-        assert task.rules(problem.data).solvable(state) is expected, (problem.data, state)
-        seen[0 if expected else 1] += 1
-    return seen[0], seen[1]
+from tests.tasks.solvable import assert_agrees, sampled_states, seeded_problems
 
 
 def coloring_brute(data: dict[str, Any], state: tuple[int, ...]) -> bool:
@@ -88,7 +37,7 @@ def test_coloring_solvable_matches_brute_force() -> None:
                                    {"nodes": 8, "density": 0.45, "colors": 3},
                                    {"nodes": 7, "density": 0.6, "colors": 4},
                                    {"nodes": 8, "density": 0.3, "colors": 2}]):
-        for problem in problems(COLORING, knobs, 6, index):
+        for problem in seeded_problems(COLORING, knobs, 6, index):
             data = problem.data
             states = sampled_states(COLORING, problem, 10, index)
             for _ in range(30):  # any assignment at all, clashing ones included

@@ -7,47 +7,16 @@ from __future__ import annotations
 
 import random
 from fractions import Fraction
-from typing import Any
 
-import numpy as np
 import pytest
 
 from searchtrace.tasks import get_task
-from searchtrace.tasks.base import GenerationSkipped, Problem, SolvabilityUndecided
+from searchtrace.tasks.base import SolvabilityUndecided
 from searchtrace.tasks.equations.algebra import ONE
 from searchtrace.tasks.equations.rules import EqMove, EqState
+from tests.tasks.solvable import preset_problems, walked_states
 
 TASK = get_task("equations")
-
-
-def problems(preset: str, how_many: int) -> list[Problem]:
-    """The first `how_many` problems the generator makes for `preset` (skipped seeds move on)."""
-    config = TASK.make_config(preset, {})
-    found: list[Problem] = []
-    for index in range(how_many * 20):
-        rng = np.random.default_rng(np.random.SeedSequence(7, spawn_key=(0, index)))
-        try:
-            found.append(TASK.generate(config, rng, "train"))
-        except GenerationSkipped:
-            continue
-        if len(found) == how_many:
-            return found
-    raise AssertionError(f"fewer than {how_many} equations problems")
-
-
-def walked_states(rules: Any, draw: random.Random, walks: int, depth: int) -> list[Any]:
-    """States random legal play reaches: walks from the start through `wider_moves`
-    (every legal move the rules offer), so most leave the solution path early."""
-    states = []
-    for _ in range(walks):
-        state = rules.initial_state()
-        for _ in range(depth):
-            states.append(state)
-            children = list(rules.wider_moves(state))
-            if not children:
-                break
-            state = draw.choice(children)[1]
-    return states
 
 
 def test_solvable_is_exact_or_says_it_cannot_decide() -> None:
@@ -80,7 +49,7 @@ def test_solvable_on_generated_problems() -> None:
     """Every generated problem's start is solvable (the generator followed a path within
     its budget), and an answer, when given, never contradicts the rules' own dead ends."""
     for preset in ("easy", "medium", "hard"):
-        for problem in problems(preset, 4):
+        for problem in preset_problems(TASK, preset, 4):
             rules = TASK.rules(problem.data)
             assert rules.solvable(rules.initial_state())
             for state in walked_states(rules, random.Random(problem.id), 6, 8):

@@ -9,63 +9,14 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
-from searchtrace.solvers.dfs import solve_dfs
-from searchtrace.tasks import Task, get_task
-from searchtrace.tasks.base import GenerationSkipped, Problem
+from searchtrace.tasks import get_task
+from searchtrace.tasks.base import Problem
 from searchtrace.tasks.sokoban.rules import SokobanState
+from tests.tasks.solvable import assert_agrees, sampled_states, seeded_problems
 
 SOKOBAN = get_task("sokoban")
-
-
-def problems(task: Task, knobs: dict[str, Any], count: int, seed: int) -> Iterator[Problem]:
-    """`count` problems of `task` with `knobs`, from seed `seed` (skipped seeds move on)."""
-    config = task.make_config(None, knobs)
-    rng = np.random.default_rng(seed)
-    made = 0
-    while made < count:
-        try:
-            yield task.generate(config, rng, "train")
-        except GenerationSkipped:
-            continue
-        made += 1
-
-
-def sampled_states(task: Task, problem: Problem, walks: int, seed: int) -> list[Any]:
-    """The initial state, every state of a depth-first tree, and the states of random
-    walks over every legal move (`wider_moves`), which wander off any solution path."""
-    rules = task.rules(problem.data)
-    states = [node.state for node in solve_dfs(rules, 2_000).nodes]
-    rng = random.Random(seed)
-    for _ in range(walks):
-        state = rules.initial_state()
-        for _ in range(rng.randrange(1, 25)):
-            moves = list(rules.wider_moves(state))
-            if not moves:
-                break
-            state = rng.choice(moves)[1]
-            states.append(state)
-    return states
-
-
-def assert_agrees(task: Task, problem: Problem, states: list[Any], brute: Any) -> tuple[int, int]:
-    """`solvable` equals `brute(state)` on every state, asked of one shared Rules object (so
-    the memo is exercised, in a shuffled order) and of a fresh one per state; returns the
-    count of (solvable, unsolvable) states seen, so callers can insist on both."""
-    shared = task.rules(problem.data)
-    order = list(states)
-    random.Random(7).shuffle(order)
-    seen = [0, 0]
-    for state in order:
-        expected = brute(state)
-        assert shared.solvable(state) is expected, (problem.data, state)
-        assert task.rules(problem.data).solvable(state) is expected, (problem.data, state)
-        seen[0 if expected else 1] += 1
-    return seen[0], seen[1]
 
 
 def sokoban_brute(data: dict[str, Any], state: SokobanState) -> bool:
@@ -140,7 +91,7 @@ def test_solvable_matches_brute_force() -> None:
              "slack": 0},
             {"height": 5, "width": 4, "boxes": 3, "walls": 2, "pulls": 40, "min_pushes": 3,
              "slack": 1}]):
-        for problem in problems(SOKOBAN, knobs, 5, index):
+        for problem in seeded_problems(SOKOBAN, knobs, 5, index):
             states = sampled_states(SOKOBAN, problem, 15, index)
             states += sokoban_random_states(problem, 30, rng)
             solvable, unsolvable = assert_agrees(

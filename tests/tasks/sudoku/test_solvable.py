@@ -6,63 +6,13 @@ every state is asked of one shared rules object and of a fresh one."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
-from typing import Any
-
-import numpy as np
 import pytest
 
 from searchtrace.tasks import get_task
-from searchtrace.tasks.base import GenerationSkipped, Problem
 from searchtrace.tasks.sudoku.rules import SudokuMove, SudokuState
+from tests.tasks.solvable import assert_agrees_on_walks, preset_problems
 
 TASK = get_task("sudoku")
-
-
-def problems(preset: str, how_many: int, **knobs: Any) -> list[Problem]:
-    """The first `how_many` problems the generator makes for `preset` (skipped seeds move on)."""
-    config = TASK.make_config(preset, knobs)
-    found: list[Problem] = []
-    for index in range(how_many * 20):
-        rng = np.random.default_rng(np.random.SeedSequence(7, spawn_key=(0, index)))
-        try:
-            found.append(TASK.generate(config, rng, "train"))
-        except GenerationSkipped:
-            continue
-        if len(found) == how_many:
-            return found
-    raise AssertionError(f"fewer than {how_many} sudoku problems")
-
-
-def walked_states(rules: Any, draw: random.Random, walks: int, depth: int) -> list[Any]:
-    """States random legal play reaches: walks from the start through `wider_moves`
-    (every legal move the rules offer), so most leave the solution path early."""
-    states = []
-    for _ in range(walks):
-        state = rules.initial_state()
-        for _ in range(depth):
-            states.append(state)
-            children = list(rules.wider_moves(state))
-            if not children:
-                break
-            state = draw.choice(children)[1]
-    return states
-
-
-def assert_agrees(problem: Problem, brute: Callable[[Any], bool], walks: int = 12,
-                  depth: int = 12) -> tuple[int, int]:
-    """`solvable` equals `brute` on every walked state, with a shared and a fresh memo;
-    returns (solvable, unsolvable) counts so callers can check both kinds were seen."""
-    shared = TASK.rules(problem.data)
-    draw = random.Random(problem.id)
-    counts = [0, 0]
-    for state in walked_states(TASK.rules(problem.data), draw, walks, depth):
-        expected = brute(state)
-        assert shared.solvable(state) is expected, (problem.data, state)
-        assert TASK.rules(problem.data).solvable(state) is expected, (problem.data, state)
-        counts[0 if expected else 1] += 1
-    return counts[0], counts[1]
 
 
 def sudoku_brute(size: int, cells: tuple[int, ...]) -> bool:
@@ -99,9 +49,9 @@ def sudoku_brute(size: int, cells: tuple[int, ...]) -> bool:
 @pytest.mark.parametrize("knobs", [{"size": 4, "givens": 5}, {"size": 6, "givens": 16}])
 def test_solvable_matches_brute_force(knobs: dict) -> None:
     seen = [0, 0]
-    for problem in problems("easy", 6, **knobs):
+    for problem in preset_problems(TASK, "easy", 6, **knobs):
         size = problem.data["size"]
-        found = assert_agrees(problem, lambda s, n=size: sudoku_brute(n, s.cells))
+        found = assert_agrees_on_walks(TASK, problem, lambda s, n=size: sudoku_brute(n, s.cells))
         seen = [seen[0] + found[0], seen[1] + found[1]]
     assert seen[0] > 10 and seen[1] > 10, seen
 

@@ -9,64 +9,16 @@ is asked of one shared rules object and of a fresh one.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-import numpy as np
 import pytest
 
 from searchtrace.tasks import get_task
-from searchtrace.tasks.base import GenerationSkipped, Problem
 from searchtrace.tasks.zebra.rules import ZebraMove
+from tests.tasks.solvable import assert_agrees_on_walks, preset_problems
 
-
-def problems(task: str, preset: str, how_many: int, **knobs: Any) -> list[Problem]:
-    """The first `how_many` problems the generator makes for `preset` (skipped seeds move on)."""
-    spec = get_task(task)
-    config = spec.make_config(preset, knobs)
-    found: list[Problem] = []
-    for index in range(how_many * 20):
-        rng = np.random.default_rng(np.random.SeedSequence(7, spawn_key=(0, index)))
-        try:
-            found.append(spec.generate(config, rng, "train"))
-        except GenerationSkipped:
-            continue
-        if len(found) == how_many:
-            return found
-    raise AssertionError(f"fewer than {how_many} {task} problems")
-
-
-def walked_states(rules: Any, draw: random.Random, walks: int, depth: int) -> list[Any]:
-    """States random legal play reaches: walks from the start through `wider_moves`
-    (every legal move the rules offer), so most leave the solution path early."""
-    states = []
-    for _ in range(walks):
-        state = rules.initial_state()
-        for _ in range(depth):
-            states.append(state)
-            children = list(rules.wider_moves(state))
-            if not children:
-                break
-            state = draw.choice(children)[1]
-    return states
-
-
-def assert_agrees(task: str, problem: Problem, brute: Callable[[Any], bool],
-                  walks: int = 12, depth: int = 12) -> tuple[int, int]:
-    """`solvable` equals `brute` on every walked state, with a shared and a fresh memo;
-    returns (solvable, unsolvable) counts so callers can check both kinds were seen."""
-    spec = get_task(task)
-    shared = spec.rules(problem.data)
-    draw = random.Random(problem.id)
-    counts = [0, 0]
-    for state in walked_states(spec.rules(problem.data), draw, walks, depth):
-        expected = brute(state)
-        assert shared.solvable(state) is expected, (problem.data, state)
-        assert spec.rules(problem.data).solvable(state) is expected, (problem.data, state)
-        counts[0 if expected else 1] += 1
-    return counts[0], counts[1]
+TASK = get_task("zebra")
 
 
 def zebra_brute(data: dict[str, Any], grid: tuple[int, ...]) -> bool:
@@ -119,9 +71,10 @@ def _permutations(n: int) -> list[tuple[int, ...]]:
 @pytest.mark.parametrize("preset", ["easy", "medium"])
 def test_zebra_solvable_matches_brute_force(preset: str) -> None:
     seen = [0, 0]
-    for problem in problems("zebra", preset, 4):
-        found = assert_agrees("zebra", problem, lambda s, d=problem.data: zebra_brute(d, s),
-                              walks=10, depth=16)
+    for problem in preset_problems(TASK, preset, 4):
+        found = assert_agrees_on_walks(TASK, problem,
+                                       lambda s, d=problem.data: zebra_brute(d, s),
+                                       walks=10, depth=16)
         seen = [seen[0] + found[0], seen[1] + found[1]]
     assert seen[0] > 10 and seen[1] > 10, seen
 
@@ -132,7 +85,7 @@ def test_zebra_solvable_hand_made() -> None:
                            {"name": "pet", "values": ["dog", "cat", "fish"]}],
             "clues": [["left_of", "colour", "red", "colour", "green"],
                       ["same", "pet", "dog", "colour", "green"]]}
-    rules = get_task("zebra").rules(data)
+    rules = TASK.rules(data)
     start = rules.initial_state()
     assert rules.solvable(start)
     # The dog in house 1 breaks no clue by itself (no colour is placed), but the dog's
