@@ -28,12 +28,12 @@ This module imports tasks and traces only, and torch only inside `reward_func`, 
 reward worker loads it without TRL, Beam or Prefect.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: OpenRLHF runs this file as a module it does not
+# put in sys.modules, and a dataclass with string annotations looks its module up there.
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import extract_answer
@@ -125,7 +125,7 @@ class Reference:
                           sort_keys=True)
 
     @classmethod
-    def from_label(cls, label: Any) -> Reference:
+    def from_label(cls, label: Any) -> Self:
         """The reference in an OpenRLHF label; a ValueError naming what is wrong when it is
         not one (the usual cause: `--label_key` missing or naming another field)."""
         try:
@@ -139,7 +139,7 @@ class Reference:
         return cls._of(fields, "label")
 
     @classmethod
-    def from_extra_info(cls, extra_info: Any) -> Reference:
+    def from_extra_info(cls, extra_info: Any) -> Self:
         """The reference in a veRL row's `extra_info`; a ValueError naming what is wrong
         when it is not one of `searchtrace export --format verl`."""
         if not isinstance(extra_info, Mapping):
@@ -149,7 +149,7 @@ class Reference:
         return cls._of(extra_info, "extra_info")
 
     @classmethod
-    def _of(cls, fields: Mapping[str, Any], where: str) -> Reference:
+    def _of(cls, fields: Mapping[str, Any], where: str) -> Self:
         missing = [key for key in ("task", "problem", "style")
                    if not isinstance(fields.get(key), str)]
         if missing:
