@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "src" / "searchtrace"
-LAYERS = ("errors", "tasks", "traces", "solvers", "schemas", "config", "version",
-          "pipelines", "flows", "trainer", "gallery", "cli")
+LAYERS = ("errors", "tasks", "traces", "rewards", "solvers", "schemas", "config", "version",
+          "pipelines", "flows", "export", "trainer", "gallery", "cli")
 
 
 def _layer(module: str) -> int:

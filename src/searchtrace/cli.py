@@ -1,5 +1,5 @@
 """The `searchtrace` command: build (as a Prefect flow), run suites, schedule, inspect,
-verify and validate search-trace datasets."""
+verify, validate and export search-trace datasets."""
 
 from __future__ import annotations
 
@@ -454,6 +454,26 @@ def validate(
     _say(f"gate {verdict}: {report.rows} rows, {report.reverified} re-verified")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command("export")
+def export_command(
+    dataset: Path = typer.Argument(..., help="Published dataset folder."),
+    out: Path = typer.Option(..., "--out", help="Folder for the exported files."),
+    fmt: str = typer.Option(..., "--format", help="verl (RL Parquet), openrlhf (prompt JSONL "
+                            "with labels) or jsonl (every column)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier export."),
+) -> None:
+    """Write a dataset in the layout veRL or OpenRLHF reads, or as plain JSONL; the
+    rewards for those trainers are in `searchtrace.rewards`."""
+    from searchtrace.export import export
+
+    try:
+        counts = export(dataset, out, fmt, overwrite=overwrite)
+    except UserError as error:
+        _fail(str(error), 2)
+    rows = ", ".join(f"{split} {n}" for split, n in counts.items())
+    _say(f"exported {sum(counts.values())} rows ({rows}) as {fmt} to {out}")
 
 
 @app.command()

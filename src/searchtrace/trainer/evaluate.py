@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from searchtrace.trainer.behaviour import Behaviour, analyse
+from searchtrace.rewards import Behaviour, analyse
 
 GENERATION_BATCH = 32
 
