@@ -364,8 +364,8 @@ class EquationsCompact(EquationsPhrasing):
 
 
 class EquationsTokens(EquationsCompact):
-    """The compact notation, whose an equation is its own token sequence ("eq2: sub 3", "2x=4 (2 left)"), with the rules for the tokens style's
-    costs."""
+    """The compact notation, as an equation is its own token sequence ("eq2: sub 3",
+    "2x=4 (2 left)"), with the rules for the tokens style's costs."""
 
     rules: EquationsRules
 

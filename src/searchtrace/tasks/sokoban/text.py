@@ -234,8 +234,8 @@ class SokobanCompact(SokobanPhrasing):
 
 
 class SokobanTokens(SokobanCompact):
-    """The compact notation, whose pushes are already short tokens ("(2,3) right", "(2,4) (3,3); 5 left"), with the rules for the tokens style's
-    costs."""
+    """The compact notation, whose pushes are already short tokens ("(2,3) right",
+    "(2,4) (3,3); 5 left"), with the rules for the tokens style's costs."""
 
     rules: SokobanRules
 
