@@ -253,7 +253,8 @@ def test_leaving_the_context_unregisters_the_toy_style() -> None:
         assert get_style(TOY_STYLE).name == TOY_STYLE
     assert style_names() == ("natural", "compact", "tokens")
     assert f"searchtrace.traces.styles.{TOY_STYLE}" not in sys.modules
-    with pytest.raises(UserError, match=r"unknown style 'terse'; allowed: natural, compact, tokens$"):
+    with pytest.raises(UserError,
+                       match=r"unknown style 'terse'; allowed: natural, compact, tokens$"):
         parse_config(_config(REAL_TASK, TOY_STYLE))
 
 
