@@ -8,7 +8,8 @@ placements `r1 c2 v4`, countdown numbers `5 3 2`):
                                          on the current path (its depth), h = the rules'
                                          admissible heuristic of that state
     close <state> dead <reason>          the current state is a dead end, for that reason
-    back <ref>                           return to a state on the current path
+    back <ref>                           return to a state on the current path (a ref never
+                                         starts with `to`: no style reads another's lines)
     goal <state>                         the current state solves the problem
 
 The verifier replays every line through the rules and holds the costs to the same
@@ -45,7 +46,7 @@ class TokensStyle(TemplateStyle):
     templates = (
         (MOVE, rf"create (.(?:(?! \| ).)*) \| (.+) g({_COST}) h({_COST})"),
         (DEAD_END, r"close (.(?:(?! dead ).)*) dead (.+)"),
-        (BACKTRACK, r"back (.+)"),
+        (BACKTRACK, r"back (?!to )(.+)"),  # never the compact style's `back to`
         (GOAL, r"goal (.+)"),
     )
 
