@@ -222,6 +222,16 @@ class Phrasing(Protocol, Generic[State, Move]):
     def goal_phrase(self, state: State) -> str: ...
 
 
+class RulesPhrasing(Phrasing[State, Move], Protocol):
+    """A phrasing that carries its problem's rules, built from the same data as the
+    verifier's: for a style whose lines state facts only the rules know (the tokens
+    style's heuristic cost h of every state it creates). The phrasing holds the rules,
+    rather than the style reading a solver's node values, because every solver's tree must
+    render, and a tree only some solvers score has no h to read."""
+
+    rules: Rules[State, Move]
+
+
 @dataclass(frozen=True)
 class Task:
     """Everything the pipeline needs to know about one task.

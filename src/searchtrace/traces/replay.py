@@ -1,9 +1,11 @@
 """Replay a rendered completion through a task's rules: the verifier every row must pass.
 
 Checks, in order of the text: every line parses; every move is legal and the state the
-line states is the true state; every dead-end claim is true of the current state; every
-backtrack follows a dead end and returns to a state on the current path; the trace ends in
-a goal state; the backtrack count equals `num_backtracks`; the answer solves the problem.
+line states is the true state (and, where the style states them, its costs: g its depth on
+the current path, h the rules' heuristic, else `wrong_cost`); every dead-end claim is true
+of the current state (and its stated state, where the style states one); every backtrack
+follows a dead end and returns to a state on the current path; the trace ends in a goal
+state; the backtrack count equals `num_backtracks`; the answer solves the problem.
 
 A dataset row (one that states its `num_backtracks`) is held to the dataset's guarantees
 too: every state a backtrack abandons has no solution (`abandoned_solvable`, decided by
@@ -85,6 +87,19 @@ def read_dead_end(rules: Rules, text: Phrasing, state: Any,
     return claim
 
 
+def cost_error(rules: Rules, state: Any, depth: int, costs: tuple[str, str]) -> str | None:
+    """None when the stated (g, h) of a created state are its depth on the current path
+    and the rules' heuristic of it, otherwise what differs. The style's pattern bounds
+    both to a few digits, so they convert exactly."""
+    g, h = (float(cost) for cost in costs)
+    heuristic = float(rules.heuristic(state))
+    if g != depth:
+        return f"states g{costs[0]} but the state is {depth} moves deep on the current path"
+    if h != heuristic:
+        return f"states h{costs[1]} but the rules' heuristic of the state is {heuristic:g}"
+    return None
+
+
 def _replay(
     task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None,
     shortest: bool,
@@ -127,10 +142,18 @@ def _replay(
             move, result = step
             path.append((result, move))
             entered.append(index)
+            if event.costs is not None:
+                wrong_cost = cost_error(rules, result, len(path) - 1, event.costs)
+                if wrong_cost is not None:
+                    return Verdict.fail("wrong_cost", wrong_cost, index)
         elif event.kind == DEAD_END:
             claim = read_dead_end(rules, text, state, event.phrases[0])
             if isinstance(claim, Verdict):
                 return replace(claim, line=index)
+            if event.stated is not None:
+                wrong_state = text.state_claim_error(event.stated, state)
+                if wrong_state is not None:
+                    return Verdict.fail("wrong_state", wrong_state, index)
             after_dead_end = True
         elif event.kind == BACKTRACK:
             if not after_dead_end:

@@ -21,6 +21,7 @@ from searchtrace.tasks.coloring.rules import (
     MAX_COLORS,
     NO_COLOR_LEFT,
     ColoringMove,
+    ColoringRules,
     Graph,
     State,
     colors_of,
@@ -248,6 +249,84 @@ class ColoringCompact(ColoringPhrasing):
         return "all colored"
 
 
+_TOKENS_MOVE = re.compile(rf"n({_NUM}) ({_LETTER})")
+_TOKENS_STATE = re.compile(rf"n({_NUM})((?: {_LETTER})+| none)")
+_TOKENS_DEAD = re.compile(rf"n({_NUM}) blocked((?: n{_NUM} {_LETTER})+)")
+
+
+class ColoringTokens(ColoringPhrasing):
+    """Space-separated tokens with color initials, with the rules for the tokens style's
+    costs: a move "n4 B", a node's free colors "n2 G B" (or "n2 none"), "done", a dead end
+    "n4 blocked n1 R n2 G n3 B", a backtrack target "start" or the move that made it, the
+    goal "done"."""
+
+    names = COLOR_LETTERS
+    rules: ColoringRules
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        phrasing = cls(Graph.from_data(data))
+        phrasing.rules = ColoringRules(phrasing.graph)
+        return phrasing
+
+    def move_phrase(self, move: ColoringMove) -> str:
+        return f"n{move.node} {self._name(move.color)}"
+
+    def parse_move(self, text: str) -> ColoringMove | None:
+        match = _TOKENS_MOVE.fullmatch(text)
+        if match is None or match.group(2) not in _LETTER_TO_COLOR:
+            return None
+        return ColoringMove(int(match.group(1)), _LETTER_TO_COLOR[match.group(2)])
+
+    def state_phrase(self, state: State) -> str:
+        node = self._focus(state)
+        if node is None:
+            return DONE
+        free = colors_of(self.graph.free(state, node))
+        return f"n{node + 1}" + ("".join(f" {self._name(c)}" for c in free) or " none")
+
+    def _read_claim(self, text: str) -> _Claim | None:
+        if text == DONE:
+            return DONE
+        match = _TOKENS_STATE.fullmatch(text)
+        if match is None:
+            return None
+        listed = match.group(2)
+        letters = [] if listed == " none" else listed.split(" ")[1:]
+        if any(letter not in _LETTER_TO_COLOR for letter in letters):
+            return None
+        return int(match.group(1)), [_LETTER_TO_COLOR[x] for x in letters]
+
+    def dead_end_phrase(self, state: State, dead: DeadEnd) -> str:
+        node, rest = dead.detail[0], dead.detail[1:]
+        listed = "".join(f" n{u} {self._name(c)}" for u, c in zip(rest[::2], rest[1::2],
+                                                                   strict=True))
+        return f"n{node} blocked{listed}"
+
+    def parse_dead_end(self, text: str) -> DeadEnd | None:
+        match = _TOKENS_DEAD.fullmatch(text)
+        if match is None:
+            return None
+        tokens = match.group(2).split(" ")[1:]
+        pairs = list(zip(tokens[::2], tokens[1::2], strict=True))
+        if any(letter not in _LETTER_TO_COLOR for _, letter in pairs):
+            return None
+        flat = [x for u, letter in pairs for x in (int(u[1:]), _LETTER_TO_COLOR[letter])]
+        return DeadEnd(NO_COLOR_LEFT, (int(match.group(1)), *flat))
+
+    def ref_phrase(self, state: State, move_in: ColoringMove | None) -> str:
+        return START if move_in is None else self.move_phrase(move_in)
+
+    def parse_ref(self, text: str) -> Hashable | None:
+        if text == START:
+            return START
+        move = self.parse_move(text)
+        return None if move is None else (move.node, move.color)
+
+    def goal_phrase(self, state: State) -> str:
+        return DONE
+
+
 def _and_list(words: Sequence[str]) -> str:
     """`a and b`, `a, b and c`."""
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
@@ -257,4 +336,5 @@ def _split_list(text: str, last: str) -> list[str]:
     return text.replace(f" {last} ", ", ").split(", ")
 
 
-PHRASINGS = {"natural": ColoringNatural.from_data, "compact": ColoringCompact.from_data}
+PHRASINGS = {"natural": ColoringNatural.from_data, "compact": ColoringCompact.from_data,
+             "tokens": ColoringTokens.from_data}

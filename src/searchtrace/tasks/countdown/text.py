@@ -1,8 +1,10 @@
 """How Countdown steps are said and read back: one phrasing per style.
 
-Both styles write a move as `5+3=8` and name a path state by its numbers; they differ in
-how the numbers left, a dead end and the goal are worded. The shared base holds what both
-say alike and reads back through each style's wrappers and separators.
+Every style names a path state by its numbers; the natural and compact styles write a move
+as `5+3=8` and differ in how the numbers left, a dead end and the goal are worded; the
+tokens style writes everything as space-separated tokens (`5 + 3 = 8`, `2 8`). The
+shared base holds what the styles say alike and reads back through each style's wrappers
+and separators.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, ClassVar
 
 from searchtrace.tasks.base import DeadEnd, Phrasing
 from searchtrace.tasks.countdown.numbers import DIGITS, Number, fmt, listing, parse_number
-from searchtrace.tasks.countdown.rules import CountdownMove
+from searchtrace.tasks.countdown.rules import CountdownMove, CountdownRules
 
 _NUM = rf"{DIGITS}|\({DIGITS}/{DIGITS}\)"
 _MOVE = re.compile(rf"^\s*({_NUM})\s*([-+*/])\s*({_NUM})\s*=\s*({_NUM})\s*$")
@@ -122,10 +124,75 @@ class CountdownCompact(CountdownPhrasing):
         return f"{fmt(state[0])} = {self.target}"
 
 
+class CountdownTokens(CountdownPhrasing):
+    """Space-separated tokens, with the rules for the tokens style's costs: a move
+    "5 + 3 = 8", the numbers left "2 8" (a state and a backtrack target alike), a dead end
+    "pair 2 8" (no operation of the last two makes the target) or "final 7" (the last
+    number is not it), the goal "24"."""
+
+    rules: CountdownRules
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> CountdownTokens:
+        phrasing = cls(data["target"])
+        phrasing.rules = CountdownRules.from_data(data)
+        return phrasing
+
+    def move_phrase(self, move: CountdownMove) -> str:
+        return f"{fmt(move.a)} {move.op} {fmt(move.b)} = {fmt(move.result)}"
+
+    def state_phrase(self, state: tuple[Number, ...]) -> str:
+        return _tokens(state)
+
+    def state_claim_error(self, text: str, state: tuple[Number, ...]) -> str | None:
+        stated = _parse_tokens(text)
+        if stated is None:
+            return f"cannot read the stated numbers {text!r}"
+        if Counter(stated) != Counter(state):
+            return f"states {_tokens(stated)} but the numbers are {_tokens(state)}"
+        return None
+
+    def dead_end_phrase(self, state: tuple[Number, ...], dead: DeadEnd) -> str:
+        if dead.code == "wrong_final":
+            return f"final {fmt(dead.detail[0])}"
+        return f"pair {_tokens(dead.detail)}"
+
+    def parse_dead_end(self, text: str) -> DeadEnd | None:
+        word, _, rest = text.partition(" ")
+        numbers = _parse_tokens(rest)
+        if word == "pair" and numbers is not None and len(numbers) == 2:
+            return DeadEnd("pair_cannot_reach", tuple(numbers))
+        if word == "final" and numbers is not None and len(numbers) == 1:
+            return DeadEnd("wrong_final", tuple(numbers))
+        return None
+
+    def ref_phrase(self, state: tuple[Number, ...], move_in: Any) -> str:
+        return _tokens(state)
+
+    def parse_ref(self, text: str) -> Hashable | None:
+        numbers = _parse_tokens(text)
+        return None if numbers is None else tuple(sorted(numbers))
+
+    def goal_phrase(self, state: tuple[Number, ...]) -> str:
+        return fmt(state[0])
+
+
 PHRASINGS: dict[str, Callable[[dict[str, Any]], Phrasing]] = {
     "natural": CountdownNatural.from_data,
     "compact": CountdownCompact.from_data,
+    "tokens": CountdownTokens.from_data,
 }
+
+
+def _tokens(numbers: Iterable[Number]) -> str:
+    return " ".join(fmt(n) for n in numbers)
+
+
+def _parse_tokens(text: str) -> list[Number] | None:
+    """Numbers separated by single spaces, at least one; None for anything else."""
+    numbers = [parse_number(token) if token.strip() == token else None
+               for token in text.split(" ")]
+    return None if any(n is None for n in numbers) else numbers  # type: ignore[return-value]
 
 
 def _parse_listing(text: str) -> list[Number] | None:

@@ -29,6 +29,7 @@ from searchtrace.tasks.equations.rules import (
     OUT_OF_STEPS,
     EqMove,
     EqState,
+    EquationsRules,
     move_notation,
 )
 
@@ -362,4 +363,18 @@ class EquationsCompact(EquationsPhrasing):
         return self._solution_key(text)
 
 
-PHRASINGS = {"natural": EquationsNatural.from_data, "compact": EquationsCompact.from_data}
+class EquationsTokens(EquationsCompact):
+    """The compact notation, as an equation is its own token sequence ("eq2: sub 3",
+    "2x=4 (2 left)"), with the rules for the tokens style's costs."""
+
+    rules: EquationsRules
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        phrasing = super().from_data(data)
+        phrasing.rules = EquationsRules.from_data(data)
+        return phrasing
+
+
+PHRASINGS = {"natural": EquationsNatural.from_data, "compact": EquationsCompact.from_data,
+             "tokens": EquationsTokens.from_data}

@@ -1,9 +1,10 @@
 """How maze steps are said and read back: one phrasing per style.
 
 The natural style says where the search stands and which ways lead on ("From (2,3) I can
-go up or left"); the compact style gives only the ways ("open U,L"). A move names the cell
-it reaches in both ("down to (3,4)", "D(3,4)"), and a backtrack target is named by its cell
-alone in both: a simple path holds each cell once. Parsers read back exactly what the
+go up or left"); the compact style gives only the ways ("open U,L"); the tokens style both,
+as space-separated tokens ("r2 c3 open U L"). A move names the cell it reaches in every
+style ("down to (3,4)", "D(3,4)", "D r3 c4"), and a backtrack target is named by its cell
+alone: a simple path holds each cell once. Parsers read back exactly what the
 style writes (spaces inside a cell's brackets allowed) and return None on anything else.
 """
 
@@ -22,6 +23,7 @@ from searchtrace.tasks.maze.rules import (
     WORDS,
     Maze,
     MazeMove,
+    MazeRules,
     MazeState,
     cell_name,
     direction_words,
@@ -201,4 +203,78 @@ class MazeCompact(MazePhrasing):
         return self.maze.name(state.cell)
 
 
-PHRASINGS = {"natural": MazeNatural.from_data, "compact": MazeCompact.from_data}
+_TOKENS_CELL = r"r([0-9]{1,3}) c([0-9]{1,3})"
+_TOKENS_MOVE = re.compile(rf"([UDLR]) {_TOKENS_CELL}")
+_TOKENS_STATE = re.compile(rf"{_TOKENS_CELL} (goal|open none|open [UDLR](?: [UDLR]){{0,3}})")
+_TOKENS_DEAD = {CUL_DE_SAC: "cul-de-sac", CUT_OFF: "cut-off"}
+_TOKENS_CODES = {word: code for code, word in _TOKENS_DEAD.items()}
+
+
+class MazeTokens(MazePhrasing):
+    """Space-separated tokens, with the rules for the tokens style's costs: a move
+    "D r3 c4", a position "r3 c4 open L R" (or "open none", or "goal"), a dead end
+    "cul-de-sac r3 c4" or "cut-off r3 c4", a backtrack target and the goal "r3 c4"."""
+
+    rules: MazeRules
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        phrasing = cls(maze_from_data(data))
+        phrasing.rules = MazeRules(phrasing.maze)
+        return phrasing
+
+    def _cell(self, cell: int) -> str:
+        row, col = divmod(cell, self.maze.width)
+        return f"r{row + 1} c{col + 1}"
+
+    def move_phrase(self, move: MazeMove) -> str:
+        return f"{move.direction} r{move.row + 1} c{move.col + 1}"
+
+    def parse_move(self, text: str) -> MazeMove | None:
+        match = _TOKENS_MOVE.fullmatch(text)
+        if match is None:
+            return None
+        return MazeMove(match.group(1), *_zero_based(match.group(2), match.group(3)))
+
+    def state_phrase(self, state: MazeState) -> str:
+        """The cell, then "goal" or the ways that lead to cells off the path."""
+        if state.cell == self.maze.goal:
+            return f"{self._cell(state.cell)} goal"
+        exits = self.maze.exits(state)
+        return f"{self._cell(state.cell)} open {' '.join(exits) if exits else 'none'}"
+
+    def _read_claim(self, text: str) -> _Claim | None:
+        match = _TOKENS_STATE.fullmatch(text)
+        if match is None:
+            return None
+        cell = _zero_based(match.group(1), match.group(2))
+        said = match.group(3)
+        if said == AT_GOAL:
+            return cell, AT_GOAL
+        return cell, [] if said == "open none" else said.split(" ")[1:]
+
+    def dead_end_phrase(self, state: MazeState, dead: DeadEnd) -> str:
+        row, col = dead.detail
+        return f"{_TOKENS_DEAD[dead.code]} r{row + 1} c{col + 1}"
+
+    def parse_dead_end(self, text: str) -> DeadEnd | None:
+        word, _, cell = text.partition(" ")
+        match = re.fullmatch(_TOKENS_CELL, cell)
+        if word not in _TOKENS_CODES or match is None:
+            return None
+        return DeadEnd(_TOKENS_CODES[word], _zero_based(match.group(1), match.group(2)))
+
+    def ref_phrase(self, state: MazeState, move_in: MazeMove | None) -> str:
+        """The path state's cell: a simple path holds each cell once."""
+        return self._cell(state.cell)
+
+    def parse_ref(self, text: str) -> Hashable | None:
+        match = re.fullmatch(_TOKENS_CELL, text)
+        return None if match is None else _zero_based(match.group(1), match.group(2))
+
+    def goal_phrase(self, state: MazeState) -> str:
+        return self._cell(state.cell)
+
+
+PHRASINGS = {"natural": MazeNatural.from_data, "compact": MazeCompact.from_data,
+             "tokens": MazeTokens.from_data}

@@ -20,6 +20,7 @@ from searchtrace.tasks.nqueens.rules import (
     EMPTY,
     NO_SAFE_SQUARE,
     QueensMove,
+    QueensRules,
     QueensState,
     blocked_column,
     next_column,
@@ -214,7 +215,48 @@ class NQueensCompact(NQueensPhrasing):
         return f"{self.n} queens placed"
 
 
+class NQueensTokens(NQueensPhrasing):
+    """Space-separated tokens, with the rules for the tokens style's costs: a queen
+    "c3 r5", a column's safe rows "c4 r2 r7" (or "c4 none"), "full", a dead end
+    "blocked c4", a backtrack target "start" or the move that made it, the goal "full"."""
+
+    MOVE = re.compile(rf"c{_NUM} r{_NUM}")
+    DEAD_END = "blocked c{}"
+    DEAD_PATTERN = re.compile(rf"blocked c{_NUM}")
+    REF_PREFIX = ""
+    _COLUMN = re.compile(rf"c{_NUM}((?: r[0-9]{{1,2}})+| none)")
+
+    rules: QueensRules
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> NQueensTokens:
+        phrasing = cls(data["n"], START)
+        phrasing.rules = QueensRules.from_data(data)
+        return phrasing
+
+    def move_phrase(self, move: QueensMove) -> str:
+        return f"c{move.col + 1} r{move.row + 1}"
+
+    def _full_phrase(self) -> str:
+        return _FULL
+
+    def _column_phrase(self, col: int, free: Sequence[int]) -> str:
+        return f"c{col + 1}" + ("".join(f" r{r + 1}" for r in free) or " none")
+
+    def _read_column_claim(self, text: str) -> _Claim | None:
+        match = self._COLUMN.fullmatch(text)
+        if match is None:
+            return None
+        listed = match.group(2)
+        return (int(match.group(1)) - 1,
+                [] if listed == " none" else [int(r) - 1 for r in listed.split(" r")[1:]])
+
+    def goal_phrase(self, state: QueensState) -> str:
+        return _FULL
+
+
 PHRASINGS: dict[str, Callable[[dict[str, Any]], Phrasing]] = {
     "natural": NQueensNatural.from_data,
     "compact": NQueensCompact.from_data,
+    "tokens": NQueensTokens.from_data,
 }

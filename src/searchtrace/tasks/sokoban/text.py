@@ -22,6 +22,7 @@ from searchtrace.tasks.sokoban.rules import (
     NO_PUSH,
     OUT_OF_PUSHES,
     SokobanMove,
+    SokobanRules,
     SokobanState,
 )
 
@@ -232,4 +233,18 @@ class SokobanCompact(SokobanPhrasing):
         return "all boxes on goals"
 
 
-PHRASINGS = {"natural": SokobanNatural.from_data, "compact": SokobanCompact.from_data}
+class SokobanTokens(SokobanCompact):
+    """The compact notation, whose pushes are already short tokens ("(2,3) right",
+    "(2,4) (3,3); 5 left"), with the rules for the tokens style's costs."""
+
+    rules: SokobanRules
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Self:
+        phrasing = super().from_data(data)
+        phrasing.rules = SokobanRules.from_data(data)
+        return phrasing
+
+
+PHRASINGS = {"natural": SokobanNatural.from_data, "compact": SokobanCompact.from_data,
+             "tokens": SokobanTokens.from_data}

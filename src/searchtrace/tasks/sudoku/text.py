@@ -19,6 +19,7 @@ from searchtrace.tasks.sudoku.grid import cell_name, digit_list, geometry
 from searchtrace.tasks.sudoku.rules import (
     NO_CANDIDATES,
     SudokuMove,
+    SudokuRules,
     SudokuState,
     candidates,
     most_constrained,
@@ -197,10 +198,61 @@ class SudokuCompact(SudokuPhrasing):
                 [int(d) for d in listed.split(",")] if listed else [])
 
 
+_TOKENS_CELL = r"r([0-9]{1,2}) c([0-9]{1,2})"
+
+
+class SudokuTokens(SudokuPhrasing):
+    """Space-separated tokens, with the rules for the tokens style's costs: a placement
+    "r4 c5 v7", a blank cell's candidates "r2 c3 v1 v8" (or "r2 c3 none"), "full", a dead
+    end "empty r2 c3", a backtrack target "start" or the move that made it."""
+
+    MOVE = re.compile(rf"{_TOKENS_CELL} v{_DIGIT}")
+    MOVE_GROUPS = (1, 2, 3)
+    FULL = "full"
+    DEAD_END = "empty {}"
+    DEAD_PATTERN = re.compile(rf"empty {_TOKENS_CELL}")
+    REF_START = START
+    REF_PREFIX = ""
+    GOAL = "full"
+    _CELL_CLAIM = re.compile(rf"{_TOKENS_CELL}((?: v[0-9]{{1,2}})+| none)")
+
+    rules: SudokuRules
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> SudokuTokens:
+        phrasing = cls(data["size"])
+        phrasing.rules = SudokuRules.from_data(data)
+        return phrasing
+
+    def move_phrase(self, move: SudokuMove) -> str:
+        return f"r{move.row + 1} c{move.col + 1} v{move.digit}"
+
+    def _cell_phrase(self, name: str, digits: Sequence[int]) -> str:
+        listed = "".join(f" v{d}" for d in digits) or " none"
+        return _spaced(name) + listed
+
+    def dead_end_phrase(self, state: SudokuState, dead: DeadEnd) -> str:
+        return self.DEAD_END.format(_spaced(cell_name(*dead.detail)))
+
+    def _read_cell_claim(self, text: str) -> _Claim | None:
+        match = self._CELL_CLAIM.fullmatch(text)
+        if match is None:
+            return None
+        listed = match.group(3)
+        return (_zero_based_cell(match.group(1), match.group(2)),
+                [] if listed == " none" else [int(d) for d in listed.split(" v")[1:]])
+
+
 PHRASINGS: dict[str, Callable[[dict[str, Any]], Phrasing]] = {
     "natural": SudokuNatural.from_data,
     "compact": SudokuCompact.from_data,
+    "tokens": SudokuTokens.from_data,
 }
+
+
+def _spaced(name: str) -> str:
+    """A cell's name as two tokens: `r2c3` is `r2 c3`."""
+    return name.replace("c", " c")
 
 
 def _braced(digits: Sequence[int]) -> str:

@@ -265,4 +265,11 @@ def _ref(move: ZebraMove) -> tuple[int, str, str]:
     return move.house, str(move.attribute).lower(), str(move.value).lower()
 
 
-PHRASINGS = {"natural": ZebraNatural.from_data, "compact": ZebraCompact.from_data}
+class ZebraTokens(ZebraCompact):
+    """The compact notation, whose cells are already short tokens ("h2 pet=cat",
+    "h3 drink:{tea}"); the base already carries the rules the tokens style's costs need
+    (it keeps them to pick a state's cell)."""
+
+
+PHRASINGS = {"natural": ZebraNatural.from_data, "compact": ZebraCompact.from_data,
+             "tokens": ZebraTokens.from_data}

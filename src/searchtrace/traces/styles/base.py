@@ -28,10 +28,17 @@ from searchtrace.traces.tree import SearchTree
 
 @dataclass(frozen=True)
 class RawEvent:
-    """A line cut by its template: `kind` and the phrases it holds, still as text."""
+    """A line cut by its template: `kind` and the phrases it holds, still as text.
+
+    A style whose lines say more than the phrases every style says fills the extras, which
+    the replay then checks too: `costs`, a move line's stated (g, h) — the moves made so
+    far and the rules' heuristic of the state reached; `stated`, a dead-end line's stated
+    state. Other styles leave them None and are judged exactly as before."""
 
     kind: str
     phrases: tuple[str, ...]
+    costs: tuple[str, str] | None = None
+    stated: str | None = None
 
 
 class Style(Protocol):
