@@ -257,4 +257,5 @@ def _split_list(text: str, last: str) -> list[str]:
     return text.replace(f" {last} ", ", ").split(", ")
 
 
-PHRASINGS = {"natural": ColoringNatural.from_data, "compact": ColoringCompact.from_data}
+PHRASINGS = {"natural": ColoringNatural.from_data, "compact": ColoringCompact.from_data,
+             "reflective": ColoringNatural.from_data}

@@ -125,6 +125,7 @@ class CountdownCompact(CountdownPhrasing):
 PHRASINGS: dict[str, Callable[[dict[str, Any]], Phrasing]] = {
     "natural": CountdownNatural.from_data,
     "compact": CountdownCompact.from_data,
+    "reflective": CountdownNatural.from_data,
 }
 
 

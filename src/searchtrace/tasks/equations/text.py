@@ -362,4 +362,5 @@ class EquationsCompact(EquationsPhrasing):
         return self._solution_key(text)
 
 
-PHRASINGS = {"natural": EquationsNatural.from_data, "compact": EquationsCompact.from_data}
+PHRASINGS = {"natural": EquationsNatural.from_data, "compact": EquationsCompact.from_data,
+             "reflective": EquationsNatural.from_data}

@@ -201,4 +201,5 @@ class MazeCompact(MazePhrasing):
         return self.maze.name(state.cell)
 
 
-PHRASINGS = {"natural": MazeNatural.from_data, "compact": MazeCompact.from_data}
+PHRASINGS = {"natural": MazeNatural.from_data, "compact": MazeCompact.from_data,
+             "reflective": MazeNatural.from_data}

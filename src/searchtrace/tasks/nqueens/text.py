@@ -217,4 +217,5 @@ class NQueensCompact(NQueensPhrasing):
 PHRASINGS: dict[str, Callable[[dict[str, Any]], Phrasing]] = {
     "natural": NQueensNatural.from_data,
     "compact": NQueensCompact.from_data,
+    "reflective": NQueensNatural.from_data,
 }

@@ -232,4 +232,5 @@ class SokobanCompact(SokobanPhrasing):
         return "all boxes on goals"
 
 
-PHRASINGS = {"natural": SokobanNatural.from_data, "compact": SokobanCompact.from_data}
+PHRASINGS = {"natural": SokobanNatural.from_data, "compact": SokobanCompact.from_data,
+             "reflective": SokobanNatural.from_data}

@@ -200,6 +200,7 @@ class SudokuCompact(SudokuPhrasing):
 PHRASINGS: dict[str, Callable[[dict[str, Any]], Phrasing]] = {
     "natural": SudokuNatural.from_data,
     "compact": SudokuCompact.from_data,
+    "reflective": SudokuNatural.from_data,
 }
 
 

@@ -265,4 +265,5 @@ def _ref(move: ZebraMove) -> tuple[int, str, str]:
     return move.house, str(move.attribute).lower(), str(move.value).lower()
 
 
-PHRASINGS = {"natural": ZebraNatural.from_data, "compact": ZebraCompact.from_data}
+PHRASINGS = {"natural": ZebraNatural.from_data, "compact": ZebraCompact.from_data,
+             "reflective": ZebraNatural.from_data}
