@@ -138,6 +138,16 @@ def test_parsing_stays_linear_on_lines_full_of_separators() -> None:
     assert time.perf_counter() - started < 1.0
 
 
+@pytest.mark.parametrize("line", ["", "L", "Let me ", "Checking ", "x"])
+def test_counting_a_megabyte_of_short_lines_costs_little_per_line(line: str) -> None:
+    """Lines that begin no template, or begin many, are refused by the style's lead or
+    after a few characters of each template that shares it."""
+    text = f"{line}\n" * (1_000_000 // (len(line) + 1))
+    started = time.perf_counter()
+    assert REFLECTIVE.count_kinds(text) == Counter()
+    assert time.perf_counter() - started < 1.0
+
+
 def test_a_reflective_build_passes_the_gate_and_reports_its_templates(tmp_path: Path) -> None:
     config = parse_config({
         "name": "reflective-countdown", "task": {"name": "countdown", "preset": "easy"},

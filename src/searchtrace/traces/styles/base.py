@@ -84,14 +84,18 @@ class TemplateStyle(ABC):
     phrase that can grow at both ends; a move's first phrase is tempered to stop at the
     first separator after it (`. `, ` -> `), the leftmost cut the template allows, so no
     match tries more than one cut and every match is linear in the line. `.` never
-    matches a newline.
+    matches a newline. A style with many templates may set `lead`, a pattern that the
+    start of every line it writes matches: checked before any template, it refuses a
+    line no template can start in one step, so counting a text of many short lines costs
+    one step per line rather than one per template.
     """
 
     name: ClassVar[str]
     templates: ClassVar[tuple[tuple[str, str], ...]]
+    lead: ClassVar[str] = ""
 
     def __init__(self) -> None:
-        self._lines = _line_pattern(self.templates)
+        self._lines = _line_pattern(self.templates, self.lead)
         # Per template group (`t<index>`): its kind, and the slice of the line pattern's
         # groups that hold its phrases.
         self._kinds = {f"t{index}": kind for index, (kind, _) in enumerate(self.templates)}
@@ -141,10 +145,12 @@ class TemplateStyle(ABC):
         return self._lines.fullmatch(line)
 
 
-def _line_pattern(templates: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
-    """One pattern for every line of a text: a line of at most MAX_LINE_CHARS that one
-    template matches whole, the first in order winning, in a group named `t<index>` by
-    the template's place in `templates`."""
+def _line_pattern(templates: tuple[tuple[str, str], ...], lead: str) -> re.Pattern[str]:
+    """One pattern for every line of a text: a line of at most MAX_LINE_CHARS, starting
+    as `lead` says (where it says anything), that one template matches whole, the first
+    in order winning, in a group named `t<index>` by the template's place in
+    `templates`."""
     bodies = "|".join(f"(?P<t{index}>{body})" for index, (_, body) in enumerate(templates))
-    return re.compile(rf"^(?=.{{0,{MAX_LINE_CHARS}}}$)(?:{bodies})$", re.MULTILINE)
+    start = f"(?={lead})" if lead else ""
+    return re.compile(rf"^{start}(?=.{{0,{MAX_LINE_CHARS}}}$)(?:{bodies})$", re.MULTILINE)
 

@@ -83,6 +83,27 @@ def _templates() -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _lead() -> str:
+    """A pattern every line of the style starts with: per first letter of the openers, the
+    text all openers with that letter start with ("Let me " for the seven that start with
+    L), so a line that cannot begin any template is refused before any template is tried."""
+    by_letter: dict[str, list[str]] = {}
+    for template in (t for templates in TEMPLATES.values() for t in templates):
+        by_letter.setdefault(template[0], []).append(template.split("{}")[0])
+    shared = sorted(_common_prefix(openers) for openers in by_letter.values())
+    letters = "".join(re.escape(prefix) for prefix in shared if len(prefix) == 1)
+    return "|".join([f"[{letters}]", *(re.escape(p) for p in shared if len(p) > 1)])
+
+
+def _common_prefix(texts: list[str]) -> str:
+    """The longest text every one of `texts` starts with (that of the first and last in
+    sorted order)."""
+    first, last = min(texts), max(texts)
+    size = next((i for i, (a, b) in enumerate(zip(first, last, strict=False))
+                 if a != b), len(first))
+    return first[:size]
+
+
 def pick(options: tuple[str, ...], salt: int, index: int, previous: str | None) -> str:
     """The option the step at `index` of a row with `salt` takes: a fixed hash of both, so
     neighbouring lines and rows vary without a pattern a reader can count on; never the
@@ -99,6 +120,7 @@ class ReflectiveStyle(TemplateStyle):
 
     name = "reflective"
     templates = _templates()
+    lead = _lead()
 
     def render(self, trace: Trace, tree: SearchTree, phrasing: Phrasing,
                salt: int) -> list[str]:
