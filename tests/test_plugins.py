@@ -231,10 +231,10 @@ def test_the_toy_task_builds_through_the_gate_and_every_row_reverifies(
 def test_the_config_accepts_the_toy_style_and_still_refuses_an_unknown_one(
     toy_style: None
 ) -> None:
-    assert style_names() == ("natural", "compact", TOY_STYLE, "tokens")
+    assert style_names() == ("natural", "compact", "reflective", TOY_STYLE, "tokens")
     assert parse_config(_config(REAL_TASK, TOY_STYLE)).traces.style == TOY_STYLE
     with pytest.raises(UserError, match=r"unknown style 'nosuch'; allowed: natural, compact, "
-                                        rf"{TOY_STYLE}, tokens"):
+                                        rf"reflective, {TOY_STYLE}, tokens"):
         parse_config(_config(REAL_TASK, "nosuch"))
 
 
@@ -251,10 +251,10 @@ def test_a_style_a_task_has_no_phrasing_for_fails_at_validation(
 def test_leaving_the_context_unregisters_the_toy_style() -> None:
     with plugged_in(styles_package, STYLE_MODULE.parent, (style_names, get_style)):
         assert get_style(TOY_STYLE).name == TOY_STYLE
-    assert style_names() == ("natural", "compact", "tokens")
+    assert style_names() == ("natural", "compact", "reflective", "tokens")
     assert f"searchtrace.traces.styles.{TOY_STYLE}" not in sys.modules
-    with pytest.raises(UserError,
-                       match=r"unknown style 'terse'; allowed: natural, compact, tokens$"):
+    with pytest.raises(UserError, match=r"unknown style 'terse'; allowed: natural, compact, "
+                                        r"reflective, tokens$"):
         parse_config(_config(REAL_TASK, TOY_STYLE))
 
 
@@ -262,7 +262,8 @@ def test_a_build_in_the_toy_style_passes_the_gate_in_its_own_templates(
     toy_style: None, tmp_path: Path
 ) -> None:
     rows = _build_gate_and_reverify(REAL_TASK, TOY_STYLE, tmp_path / TOY_STYLE)
-    terse, others = get_style(TOY_STYLE), [get_style(name) for name in ("natural", "compact")]
+    terse, others = get_style(TOY_STYLE), [get_style(name) for name in ("natural", "compact",
+                                                                  "reflective")]
     for row in rows:
         lines = _think_lines(row)
         kinds = []

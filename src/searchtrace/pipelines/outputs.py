@@ -14,6 +14,7 @@ import hashlib
 import json
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.plots import write_mix_plot
 from searchtrace.schemas.rows import SCHEMA_VERSION
 from searchtrace.solvers.registry import get_solver
+from searchtrace.traces.parse import split_completion
+from searchtrace.traces.styles import get_style
+from searchtrace.traces.styles.base import Style
 from searchtrace.version import code_version
 
 RUN_RECORD = "build.json"
@@ -130,6 +134,7 @@ def _stats(
         entry["completion_chars"] = _summary([len(c) for c in bag["completion"]])
         splits[split] = entry
     total_rows = sum(config.splits.values())
+    completions = [c for bag in per_split.values() for c in bag["completion"]]
     difficulties = {split: [d["nodes_expanded"] for d in bag["difficulty"]]
                     for split, bag in per_split.items()}
     stats = {
@@ -140,12 +145,34 @@ def _stats(
         "buckets": buckets,
         "rejections": rejections,
         "rows": total_rows,
+        "line_templates": line_template_counts(get_style(config.traces.style), completions),
         "rounds": rounds,
         "versions": _versions(plan),
     }
     if config.policy is not None:
         stats["policy"] = _policy_stats(dataset)
     return stats, difficulties
+
+
+def line_template_counts(style: Style, completions: Iterable[str]) -> dict[str, Any]:
+    """How varied a build's wording is: each think line's template (the line with the
+    phrases its style cuts out blanked to `{}`, so "Let me try 5+3=8. That leaves 2, 8."
+    counts as "Let me try {}. {}."), counted over `completions`; `distinct` is how many
+    templates were used, `counts` template → lines, most used first (ties by template).
+    Lines the style cannot read, which a gated build has none of, are counted apart."""
+    counts: Counter[str] = Counter()
+    unread = 0
+    for completion in completions:
+        parts = split_completion(completion)
+        lines = parts[0].split("\n") if parts is not None and parts[0] else []
+        for line in lines:
+            template = style.line_template(line)
+            if template is None:
+                unread += 1
+            else:
+                counts[template] += 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {"distinct": len(counts), "counts": dict(ordered), "unread_lines": unread}
 
 
 def _policy_stats(dataset: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from searchtrace.traces.styles.base import TemplateStyle
 
 def test_the_registry_finds_every_style_module() -> None:
     modules = {info.name for info in pkgutil.iter_modules(styles.__path__)} - {"base"}
-    assert set(style_names()) == modules == {"natural", "compact", "tokens"}
+    assert set(style_names()) == modules == {"natural", "compact", "reflective", "tokens"}
     assert style_names()[0] == DEFAULT_STYLE == "natural"
     for name in style_names():
         style = get_style(name)
@@ -28,7 +28,7 @@ def test_an_unknown_style_is_refused_with_the_allowed_ones() -> None:
     with pytest.raises(UserError) as error:
         get_style("verbose")
     assert str(error.value) == ("traces.style: unknown style 'verbose'; "
-                                "allowed: natural, compact, tokens")
+                                "allowed: natural, compact, reflective, tokens")
 
 
 @pytest.mark.parametrize("style", ["verbose", "Natural", ""])

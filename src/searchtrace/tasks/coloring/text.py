@@ -337,4 +337,4 @@ def _split_list(text: str, last: str) -> list[str]:
 
 
 PHRASINGS = {"natural": ColoringNatural.from_data, "compact": ColoringCompact.from_data,
-             "tokens": ColoringTokens.from_data}
+             "tokens": ColoringTokens.from_data, "reflective": ColoringNatural.from_data}

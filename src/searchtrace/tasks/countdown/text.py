@@ -181,6 +181,7 @@ PHRASINGS: dict[str, Callable[[dict[str, Any]], Phrasing]] = {
     "natural": CountdownNatural.from_data,
     "compact": CountdownCompact.from_data,
     "tokens": CountdownTokens.from_data,
+    "reflective": CountdownNatural.from_data,
 }
 
 

@@ -377,4 +377,4 @@ class EquationsTokens(EquationsCompact):
 
 
 PHRASINGS = {"natural": EquationsNatural.from_data, "compact": EquationsCompact.from_data,
-             "tokens": EquationsTokens.from_data}
+             "tokens": EquationsTokens.from_data, "reflective": EquationsNatural.from_data}

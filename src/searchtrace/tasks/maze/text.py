@@ -277,4 +277,4 @@ class MazeTokens(MazePhrasing):
 
 
 PHRASINGS = {"natural": MazeNatural.from_data, "compact": MazeCompact.from_data,
-             "tokens": MazeTokens.from_data}
+             "tokens": MazeTokens.from_data, "reflective": MazeNatural.from_data}

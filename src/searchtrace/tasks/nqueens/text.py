@@ -259,4 +259,5 @@ PHRASINGS: dict[str, Callable[[dict[str, Any]], Phrasing]] = {
     "natural": NQueensNatural.from_data,
     "compact": NQueensCompact.from_data,
     "tokens": NQueensTokens.from_data,
+    "reflective": NQueensNatural.from_data,
 }

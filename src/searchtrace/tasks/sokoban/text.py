@@ -247,4 +247,4 @@ class SokobanTokens(SokobanCompact):
 
 
 PHRASINGS = {"natural": SokobanNatural.from_data, "compact": SokobanCompact.from_data,
-             "tokens": SokobanTokens.from_data}
+             "tokens": SokobanTokens.from_data, "reflective": SokobanNatural.from_data}

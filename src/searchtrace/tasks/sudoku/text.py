@@ -247,6 +247,7 @@ PHRASINGS: dict[str, Callable[[dict[str, Any]], Phrasing]] = {
     "natural": SudokuNatural.from_data,
     "compact": SudokuCompact.from_data,
     "tokens": SudokuTokens.from_data,
+    "reflective": SudokuNatural.from_data,
 }
 
 

@@ -272,4 +272,4 @@ class ZebraTokens(ZebraCompact):
 
 
 PHRASINGS = {"natural": ZebraNatural.from_data, "compact": ZebraCompact.from_data,
-             "tokens": ZebraTokens.from_data}
+             "tokens": ZebraTokens.from_data, "reflective": ZebraNatural.from_data}

@@ -44,7 +44,8 @@ class RawEvent:
 class Style(Protocol):
     """A way of saying a trace: `render` writes one line per step (`salt` varies the
     wording deterministically per row, where the style has choices); `parse_line` reads
-    one line back; `count_kinds` counts the lines of a think body by kind in one pass."""
+    one line back; `count_kinds` counts the lines of a think body by kind in one pass;
+    `line_template` blanks a line's phrases, leaving the shape of the template it used."""
 
     name: str
 
@@ -54,6 +55,8 @@ class Style(Protocol):
     def parse_line(self, line: str) -> RawEvent | None: ...
 
     def count_kinds(self, think: str) -> Counter[str]: ...
+
+    def line_template(self, line: str) -> str | None: ...
 
 
 def alternatives(options: Iterable[str]) -> str:
@@ -84,22 +87,29 @@ class TemplateStyle(ABC):
 
     A subclass names itself (`name`), writes its lines (`render`), and lists its line
     templates (`templates`): (kind, pattern body) in the order a line is tried, each
-    phrase a group. Each template has at most one phrase that can grow at both ends; a
-    move's first phrase is tempered to stop at the first separator after it (`. `,
-    ` -> `), the leftmost cut the template allows, so no match tries more than one cut and
-    every match is linear in the line. `.` never matches a newline.
+    phrase a group; a kind may have several templates. Each template has at most one
+    phrase that can grow at both ends; a move's first phrase is tempered to stop at the
+    first separator after it (`. `, ` -> `), the leftmost cut the template allows, so no
+    match tries more than one cut and every match is linear in the line. `.` never
+    matches a newline. A style with many templates may set `lead`, a pattern that the
+    start of every line it writes matches: checked before any template, it refuses a
+    line no template can start in one step, so counting a text of many short lines costs
+    one step per line rather than one per template.
     """
 
     name: ClassVar[str]
     templates: ClassVar[tuple[tuple[str, str], ...]]
+    lead: ClassVar[str] = ""
 
     def __init__(self) -> None:
-        self._lines = _line_pattern(self.templates)
-        # Per kind: the slice of the line pattern's groups that hold the kind's phrases.
+        self._lines = _line_pattern(self.templates, self.lead)
+        # Per template group (`t<index>`): its kind, and the slice of the line pattern's
+        # groups that hold its phrases.
+        self._kinds = {f"t{index}": kind for index, (kind, _) in enumerate(self.templates)}
         self._phrases = {
-            kind: slice(self._lines.groupindex[kind],
-                        self._lines.groupindex[kind] + re.compile(body).groups)
-            for kind, body in self.templates}
+            name: slice(self._lines.groupindex[name],
+                        self._lines.groupindex[name] + re.compile(body).groups)
+            for name, (_, body) in zip(self._kinds, self.templates, strict=True)}
 
     @abstractmethod
     def render(self, trace: Trace, tree: SearchTree, phrasing: Phrasing,
@@ -109,24 +119,45 @@ class TemplateStyle(ABC):
     def parse_line(self, line: str) -> RawEvent | None:
         """The kind and phrases of one think line, or None: unrecognised, holding a
         newline, or over MAX_LINE_CHARS."""
-        if not isinstance(line, str) or len(line) > MAX_LINE_CHARS:
-            return None
-        match = self._lines.fullmatch(line)
+        match = self._match(line)
         if match is None:
             return None
-        kind = match.lastgroup
-        return RawEvent(kind, match.groups()[self._phrases[kind]])
+        return RawEvent(self._kinds[match.lastgroup],
+                        match.groups()[self._phrases[match.lastgroup]])
+
+    def line_template(self, line: str) -> str | None:
+        """The shape of `line`: the line with each phrase its template cut out replaced by
+        `{}` ("Let me try {}. {}."), or None where parse_line reads nothing. Two lines
+        share a shape exactly when the same template wrote them with the same wording."""
+        match = self._match(line)
+        if match is None:
+            return None
+        phrases = self._phrases[match.lastgroup]
+        parts, end = [], 0
+        for group in range(phrases.start + 1, phrases.stop + 1):
+            start, stop = match.span(group)
+            parts += [line[end:start], "{}"]
+            end = stop
+        return "".join([*parts, line[end:]])
 
     def count_kinds(self, think: str) -> Counter[str]:
         """How many lines of `think` (split at newlines) parse_line reads as each kind,
         found in one pass of the line pattern: a text of many short lines costs no Python
         call per line."""
-        return Counter(match.lastgroup for match in self._lines.finditer(think))
+        return Counter(self._kinds[match.lastgroup] for match in self._lines.finditer(think))
+
+    def _match(self, line: str) -> re.Match[str] | None:
+        if not isinstance(line, str) or len(line) > MAX_LINE_CHARS:
+            return None
+        return self._lines.fullmatch(line)
 
 
-def _line_pattern(templates: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
-    """One pattern for every line of a text: a line of at most MAX_LINE_CHARS that one
-    template matches whole, the first in order winning, in a group named by its kind."""
-    kinds = "|".join(f"(?P<{kind}>{body})" for kind, body in templates)
-    return re.compile(rf"^(?=.{{0,{MAX_LINE_CHARS}}}$)(?:{kinds})$", re.MULTILINE)
+def _line_pattern(templates: tuple[tuple[str, str], ...], lead: str) -> re.Pattern[str]:
+    """One pattern for every line of a text: a line of at most MAX_LINE_CHARS, starting
+    as `lead` says (where it says anything), that one template matches whole, the first
+    in order winning, in a group named `t<index>` by the template's place in
+    `templates`."""
+    bodies = "|".join(f"(?P<t{index}>{body})" for index, (_, body) in enumerate(templates))
+    start = f"(?={lead})" if lead else ""
+    return re.compile(rf"^{start}(?=.{{0,{MAX_LINE_CHARS}}}$)(?:{bodies})$", re.MULTILINE)
 
