@@ -6,6 +6,8 @@ candidates, and rows of configs without the knob record the same knobs as before
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -56,10 +58,8 @@ def puzzles(config: SudokuConfig, count: int) -> list[Problem]:
     kept: list[Problem] = []
     seed = 0
     while len(kept) < count:
-        try:
+        with contextlib.suppress(GenerationSkipped):
             kept.append(TASK.generate(config, np.random.default_rng(seed), "train"))
-        except GenerationSkipped:
-            pass
         seed += 1
     return kept
 
