@@ -70,7 +70,7 @@ class EquationsConfig(TaskConfig):
     number (or numerator, or denominator) an equation may hold (20 to 10,000);
     extra_shapes: quadratic shapes drawn beside two distinct roots, each as often as it:
     double_root (a repeated root, as in x^2 - 6x + 9 = 0), scaled (the leading coefficient
-    2 or 3 times larger, so dividing by it is a step), uncollected (the x term written as
+    2 or 3 times larger, as in 2x^2 - 10x + 12 = 0), uncollected (the x term written as
     two like terms, as in x^2 + 5x - 2x = 4, so collecting is a step; not with grouped);
     none by default.
     """
