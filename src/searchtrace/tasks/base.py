@@ -29,6 +29,15 @@ class TaskConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def recorded_knobs(config: TaskConfig, later: tuple[str, ...]) -> dict[str, Any]:
+    """The knobs a row records: every knob, except those in `later` (knobs added after
+    rows were first published) while they hold their default, so that rows of configs
+    that never set them stay byte-identical."""
+    fields = type(config).model_fields
+    unset = {name for name in later if getattr(config, name) == fields[name].default}
+    return config.model_dump(mode="json", exclude=unset)
+
+
 def between(low: float, high: float) -> AfterValidator:
     """A knob's range check whose error names it: "must be between 3 and 8, got 9".
 

@@ -1,6 +1,7 @@
 """Equations generation: the knobs' ranges and combinations, what each preset makes, and
 problems checked independently: brute force and sympy agree on the solution set, the
-budget is the best-first solution plus the spare steps, and skips name their reason."""
+budget is the best-first solution plus the spare steps, skips name their reason, and each
+extra quadratic shape is what it says (sympy's roots, the written terms) and verifies."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from searchtrace.tasks.equations.answer import check_answer
 from searchtrace.tasks.equations.expressions import parse_tree, tree_sympy
 from searchtrace.tasks.equations.generate import PRESETS, EquationsConfig
 from searchtrace.tasks.equations.rules import EquationsRules
+from tests.support import RenderedTrace
 from tests.tasks.equations.support import TASK, canonical_answer, make_problem, solve
 
 SYMBOLS = {"x": sympy.Symbol("x"), "y": sympy.Symbol("y")}
@@ -61,7 +63,7 @@ def test_each_preset_makes_its_kind_of_problem(preset: str) -> None:
     assert config.kind == {"easy": "linear", "medium": "quadratic", "hard": "system"}[preset]
     for seed in range(4):
         problem = make_problem(seed, preset)
-        assert problem.knobs == config.model_dump(mode="json")
+        assert problem.knobs == config.model_dump(mode="json", exclude={"extra_shapes"})
         assert problem.data["kind"] == config.kind
         assert len(problem.data["equations"]) == (2 if preset == "hard" else 1)
         assert problem.data["number_limit"] == config.number_limit
@@ -211,3 +213,71 @@ def test_id_is_the_content() -> None:
     assert problem.id == problem_id("equations", problem.data)
     changed = {**problem.data, "max_steps": problem.data["max_steps"] + 1}
     assert problem_id("equations", changed) != problem.id
+
+
+ALL_SHAPES = ["double_root", "scaled", "uncollected"]
+
+
+def test_extra_shapes_are_checked() -> None:
+    with pytest.raises(ValidationError, match="must name shapes among double_root, scaled, "
+                       "uncollected, got \\['surd'\\]"):
+        EquationsConfig(kind="quadratic", extra_shapes=["surd"])
+    with pytest.raises(ValidationError, match="must name each shape once"):
+        EquationsConfig(kind="quadratic", extra_shapes=["scaled", "scaled"])
+    with pytest.raises(ValidationError, match="extra_shapes apply to quadratics, not to kind"):
+        EquationsConfig(kind="linear", extra_shapes=["scaled"])
+    with pytest.raises(ValidationError, match="uncollected shape needs grouped off"):
+        EquationsConfig(kind="quadratic", grouped=True, extra_shapes=["uncollected"])
+
+
+def _leading(text: str) -> sympy.Expr:
+    """The x^2 coefficient of the equation moved to one side, by sympy."""
+    left, right = text.split("=")
+    expr = tree_sympy(parse_tree(left), SYMBOLS) - tree_sympy(parse_tree(right), SYMBOLS)
+    return sympy.Poly(sympy.expand(expr), SYMBOLS["x"]).coeff_monomial(SYMBOLS["x"] ** 2)
+
+
+@pytest.mark.parametrize(("shape", "knobs"), [
+    ("double_root", {}), ("double_root", {"rational": True}), ("scaled", {}),
+    ("scaled", {"grouped": True, "both_sides": False}), ("uncollected", {}),
+    ("uncollected", {"both_sides": False}),
+])
+def test_each_extra_shape_is_made_exactly_and_verifies(shape: str, knobs: dict) -> None:
+    """With one shape added, about half the problems have it; checked by sympy on the
+    stated text (one root for a double root, a leading coefficient that is a multiple of
+    2 or 3 times its roots' denominators when scaled) or by the written terms (two x terms
+    on one side when uncollected); every problem solves, verifies with backtracks and
+    checks its answer."""
+    seen = 0
+    for seed in range(12):
+        problem = make_problem(seed, "medium", extra_shapes=[shape], **knobs)
+        assert problem.knobs["extra_shapes"] == [shape]
+        (text,) = problem.data["equations"]
+        truth = _sympy_set([text], ["x"])
+        assert all(_holds([text], {"x": v}) for (v,) in truth)
+        if shape == "double_root":
+            seen += len(truth) == 1
+        elif shape == "scaled":
+            denominators = 1
+            for (v,) in truth:
+                denominators *= v.denominator
+            seen += abs(int(_leading(text))) > denominators
+        else:
+            seen += any(side.count("x") - side.count("x^2") >= 2 for side in text.split("="))
+        tree = solve(problem)
+        assert set(tree.nodes[tree.solution].state.solution) == truth
+        assert check_answer(problem.data, canonical_answer(problem, tree)).ok
+        rendered = RenderedTrace.build(TASK, problem, tree, 1, "natural", 4, salt=seed)
+        assert rendered.verify().ok, (text, rendered.verify())
+    assert 3 <= seen <= 10, seen
+
+
+def test_no_extra_shapes_keep_the_draws_and_the_rows_knobs() -> None:
+    """The default draws exactly as before the knob existed (the stored golden rows check
+    whole rows); with shapes named, the same seed may draw another problem."""
+    plain = [make_problem(seed, "medium") for seed in range(6)]
+    explicit = [make_problem(seed, "medium", extra_shapes=[]) for seed in range(6)]
+    assert plain == explicit
+    assert all("extra_shapes" not in p.knobs for p in plain)
+    shaped = [make_problem(seed, "medium", extra_shapes=ALL_SHAPES) for seed in range(6)]
+    assert [p.data for p in shaped] != [p.data for p in plain]

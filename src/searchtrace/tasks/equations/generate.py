@@ -1,8 +1,11 @@
 """Equation solving: a linear equation, a quadratic, or a system of two linear equations.
 
 Each problem is built backwards from a chosen solution: an integer (or, with `rational`,
-a fraction) for x, two roots for a quadratic, a point (x, y) for a system. Coefficients
-are drawn from the coefficient range and the constants computed so that the chosen
+a fraction) for x, two roots for a quadratic, a point (x, y) for a system. The
+`extra_shapes` knob adds quadratic shapes beside two distinct roots: a double root, a
+larger leading coefficient, an x term written as two like terms. Irrational roots and
+quadratics without real roots are not offered: the rules factor over the rationals only.
+Coefficients are drawn from the coefficient range and the constants computed so that the chosen
 solution is exactly the solution set; sympy confirms that set for every problem.
 
 The problem states a step budget: the length of the rules' own best-first solution plus
@@ -20,12 +23,22 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, between, problem_id
+from searchtrace.tasks.base import (
+    GenerationSkipped,
+    Problem,
+    TaskConfig,
+    between,
+    problem_id,
+    recorded_knobs,
+)
 from searchtrace.tasks.equations.algebra import (
     ONE,
     XX,
+    Poly,
+    Side,
     X,
     Y,
+    coef,
     make_poly,
     make_side,
     product_item,
@@ -39,6 +52,9 @@ TASK = "equations"
 KINDS = ("linear", "quadratic", "system")
 ATTEMPTS = 30
 GREEDY_LIMIT = 40  # steps the best-first path may take before a problem is given up
+SHAPES = ("double_root", "scaled", "uncollected")
+# Knobs added after rows were published: recorded in a row only when set.
+LATER_KNOBS = ("extra_shapes",)
 
 
 class EquationsConfig(TaskConfig):
@@ -51,7 +67,12 @@ class EquationsConfig(TaskConfig):
     bracket to expand, e.g. 3(x - 2) + x = 14 or (x + 1)(x - 3) = 5 (linear and quadratic
     only); rational: one solution is a fraction (linear and quadratic only); spare_steps:
     steps allowed beyond the best-first solution (0 to 3); number_limit: the largest
-    number (or numerator, or denominator) an equation may hold (20 to 10,000).
+    number (or numerator, or denominator) an equation may hold (20 to 10,000);
+    extra_shapes: quadratic shapes drawn beside two distinct roots, each as often as it:
+    double_root (a repeated root, as in x^2 - 6x + 9 = 0), scaled (the leading coefficient
+    2 or 3 times larger, as in 2x^2 - 10x + 12 = 0), uncollected (the x term written as
+    two like terms, as in x^2 + 5x - 2x = 4, so collecting is a step; not with grouped);
+    none by default.
     """
 
     kind: Literal["linear", "quadratic", "system"] = "linear"
@@ -62,6 +83,17 @@ class EquationsConfig(TaskConfig):
     rational: bool = False
     spare_steps: Annotated[int, between(0, 3)] = 1
     number_limit: Annotated[int, between(20, 10_000)] = 100
+    extra_shapes: tuple[str, ...] = ()
+
+    @field_validator("extra_shapes")
+    @classmethod
+    def _shapes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [shape for shape in value if shape not in SHAPES]
+        if unknown:
+            raise ValueError(f"must name shapes among {', '.join(SHAPES)}, got {unknown}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"must name each shape once, got {list(value)}")
+        return value
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -78,6 +110,11 @@ class EquationsConfig(TaskConfig):
         if self.rational and self.coefficient_max < 2:
             raise ValueError("rational needs coefficient_max of at least 2 (a fraction's "
                              "denominator is a coefficient)")
+        if self.extra_shapes and self.kind != "quadratic":
+            raise ValueError(f"extra_shapes apply to quadratics, not to kind {self.kind}")
+        if "uncollected" in self.extra_shapes and self.grouped:
+            raise ValueError("the uncollected shape needs grouped off (a grouped equation "
+                             "already needs expanding and collecting)")
         return self
 
 
@@ -147,7 +184,7 @@ def _finish(config: EquationsConfig, equations: list, solution: set[tuple]) -> P
         id=problem_id(TASK, data),
         data=data,
         prompt=prompt_for(data),
-        knobs=config.model_dump(mode="json"),
+        knobs=recorded_knobs(config, LATER_KNOBS),
     )
 
 
@@ -232,6 +269,8 @@ def _linear(config: EquationsConfig, draw: random.Random) -> tuple[list, set] | 
 
 def _quadratic(config: EquationsConfig, draw: random.Random) -> tuple[list, set] | None:
     c_max, s_max = config.coefficient_max, config.solution_max
+    # Drawn only when shapes are added, so the plain draws (and rows) stay as they were.
+    shape = draw.choice(("distinct", *config.extra_shapes)) if config.extra_shapes else ""
     second = Fraction(draw.randint(-s_max, s_max))
     if config.rational:
         q = draw.randint(2, min(c_max, 4))
@@ -240,6 +279,13 @@ def _quadratic(config: EquationsConfig, draw: random.Random) -> tuple[list, set]
     else:
         first = Fraction(draw.randint(-s_max, s_max))
         lead = 1
+    if shape == "double_root":
+        if first == 0:  # x^2 = 0 has no linear factors to read a root off
+            return None
+        second = first
+        lead = first.denominator ** 2
+    elif shape == "scaled":
+        lead *= draw.randint(2, 3)
     if first == second == 0:
         return None
     # lead * (x - first) * (x - second), with integer coefficients
@@ -262,12 +308,22 @@ def _quadratic(config: EquationsConfig, draw: random.Random) -> tuple[list, set]
         left_side = make_side([product_item(Fraction(1), factors)])
     else:
         full = make_poly({XX: a, X: b + d, ONE: c + e})
-        if config.both_sides:
-            left_side = terms_side(full)
-        else:  # the constant goes to the right: a x^2 + b x = -c
-            left_side = terms_side(make_poly({XX: a, X: b}))
+        if not config.both_sides:  # the constant goes to the right: a x^2 + b x = -c
+            full = make_poly({XX: a, X: b})
             right = make_poly({ONE: -c})
+        left_side = (_split_x_term(full, draw, c_max) if shape == "uncollected"
+                     else terms_side(full))
     return [(left_side, terms_side(right))], {(first,), (second,)}
+
+
+def _split_x_term(p: Poly, draw: random.Random, c_max: int) -> Side:
+    """`p` as terms with its x term written as two like terms, `(b - t)x + tx`."""
+    b = coef(p, X)
+    t = _nonzero(draw, c_max)
+    while t == b:
+        t = _nonzero(draw, c_max)
+    return make_side([("t", c, m) for m, c in p if m != X]
+                     + [("t", b - t, X), ("t", Fraction(t), X)])
 
 
 def _system(config: EquationsConfig, draw: random.Random) -> tuple[list, set] | None:

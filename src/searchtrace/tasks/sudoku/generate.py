@@ -18,10 +18,19 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import ValidationInfo, field_validator
 
-from searchtrace.tasks.base import GenerationSkipped, Problem, TaskConfig, problem_id
+from searchtrace.tasks.base import (
+    GenerationSkipped,
+    Problem,
+    TaskConfig,
+    problem_id,
+    recorded_knobs,
+)
 from searchtrace.tasks.sudoku.grid import BOX_SHAPES, Geometry, flatten, format_grid, geometry
+from searchtrace.tasks.sudoku.singles import needs_search
 
 TASK = "sudoku"
+# Knobs added after rows were published: recorded in a row only when set.
+LATER_KNOBS = ("require_search",)
 GIVENS_RANGE: dict[int, tuple[int, int]] = {4: (4, 16), 6: (8, 36), 9: (22, 81)}
 
 
@@ -31,11 +40,14 @@ class SudokuConfig(TaskConfig):
     size: the grid's side, 4 (2x2 boxes), 6 (boxes of 2 rows by 3 columns) or 9 (3x3
     boxes); givens: how many cells the puzzle fills in, 4 to 16 for 4x4, 8 to 36 for 6x6,
     22 to 81 for 9x9 (fewer givens make a harder puzzle and a rarer one: when blanking
-    cannot get down to `givens` without losing uniqueness the seed is skipped).
+    cannot get down to `givens` without losing uniqueness the seed is skipped);
+    require_search: keep only puzzles that naked and hidden singles do not finish, so the
+    solver has to guess (off by default; a skipped seed counts as `solved_by_singles`).
     """
 
     size: int = 9
     givens: int = 36
+    require_search: bool = False
 
     @field_validator("size")
     @classmethod
@@ -73,6 +85,8 @@ def generate(config: SudokuConfig, rng: np.random.Generator, split: str) -> Prob
     cells = _blank_out(geo, solution, config.givens, rng)
     if count_solutions(config.size, cells, limit=2) != 1:
         raise GenerationSkipped("not_unique")
+    if config.require_search and not needs_search(config.size, cells):
+        raise GenerationSkipped("solved_by_singles")
     n = config.size
     grid = [cells[r * n : (r + 1) * n] for r in range(n)]
     data = {"size": n, "grid": grid}
@@ -81,7 +95,7 @@ def generate(config: SudokuConfig, rng: np.random.Generator, split: str) -> Prob
         id=problem_id(TASK, data),
         data=data,
         prompt=prompt_for(n, grid),
-        knobs=config.model_dump(mode="json"),
+        knobs=recorded_knobs(config, LATER_KNOBS),
     )
 
 
