@@ -15,6 +15,7 @@ from searchtrace.tasks.base import DeadEnd, GenerationSkipped, Problem
 from searchtrace.tasks.equations.algebra import ONE, Poly
 from searchtrace.tasks.equations.rules import EqMove, EqState, EquationsRules
 from searchtrace.traces.linearize import linearize_exact
+from searchtrace.traces.styles.tokens import cost_token
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from searchtrace.traces.tree import SearchTree
 from tests.support import RenderedTrace
@@ -94,17 +95,26 @@ def rendered(seed: int, k: int, style: str, preset: str = "medium") -> Rendered:
 
 
 def move_line(r: Rendered, move: EqMove, state: EqState) -> str:
+    """A move line as `r`'s style writes it; in the tokens style with the g and h a move
+    reaching `state` has."""
     said, now = r.text.move_phrase(move), r.text.state_phrase(state)
+    if r.style == "tokens":
+        g = r.rules.initial_state().steps_left - state.steps_left
+        return f"create {said} | {now} g{g} h{cost_token(r.rules.heuristic(state))}"
     return f"try {said} -> {now}" if r.style == "compact" else f"Let me try {said}. {now}."
 
 
 def dead_line(r: Rendered, state: EqState, claim: DeadEnd) -> str:
     said = r.text.dead_end_phrase(state, claim)
+    if r.style == "tokens":
+        return f"close {r.text.state_phrase(state)} dead {said}"
     return f"dead: {said}" if r.style == "compact" else f"{said}, so this is a dead end."
 
 
 def back_line(r: Rendered, state: EqState) -> str:
     ref = r.text.ref_phrase(state, None)
+    if r.style == "tokens":
+        return f"back {ref}"
     return f"back to {ref}" if r.style == "compact" else f"Let me go back to {ref}."
 
 

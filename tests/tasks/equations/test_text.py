@@ -5,17 +5,22 @@ spliced into a trace never break the verifier."""
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import Verdict
-from searchtrace.tasks.equations.algebra import add_to_side
+from searchtrace.tasks.base import DeadEnd, Verdict
+from searchtrace.tasks.equations.algebra import ONE, add_to_side
 from searchtrace.tasks.equations.expressions import fmt_equation
-from searchtrace.tasks.equations.rules import READ, EqState
-from searchtrace.tasks.equations.text import EquationsCompact, EquationsNatural
+from searchtrace.tasks.equations.rules import READ, EqMove, EqState
+from searchtrace.tasks.equations.text import (
+    EquationsCompact,
+    EquationsNatural,
+    EquationsTokens,
+)
 from searchtrace.traces.linearize import linearize_exact
 from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import DEAD_END, GOAL
@@ -144,7 +149,8 @@ def test_a_false_or_misstated_goal_is_rejected(style: str) -> None:
     lines[dead_at] = r.lines[-1]
     assert r.verify(lines).code == "false_goal"
     lines = list(r.lines)
-    lines[-1] = lines[-1].replace("x = ", "x=", 1) if style == "natural" else "goal: x = 1"
+    lines[-1] = {"natural": lines[-1].replace("x = ", "x=", 1),
+                 "tokens": "goal x = 1"}.get(style, "goal: x = 1")
     assert r.verify(lines).code == "wrong_goal_statement"
 
 
@@ -206,3 +212,29 @@ def test_verifier_never_fails_internally_on_spliced_equation_phrases(
         verdict = r.verify(think, answer, backtracks=None)
         assert isinstance(verdict, Verdict)
         assert verdict.code != "verifier_error", verdict
+
+
+def test_tokens_phrases_are_exact_and_read_back() -> None:
+    r = rendered(0, 3, "tokens")
+    text = r.text
+    assert isinstance(text, EquationsTokens)
+    three = ((ONE, Fraction(3)),)
+    for move, said in ((EqMove("add", three), "add 3 both"),
+                       (EqMove("subtract", three, eq=2), "eq2 sub 3 both"),
+                       (EqMove("expand", side="left"), "expand left"),
+                       (EqMove("solve", eq=1, var="x"), "eq1 solve x"),
+                       (EqMove("substitute", eq=2, target=1), "eq2 into eq1"),
+                       (READ, "read")):
+        assert text.move_phrase(move) == said and text.parse_move(said) == move
+    assert text.parse_dead_end("need 3 left 1") == DeadEnd("out_of_steps", (1, 3))
+    start = r.tree.nodes[0].state
+    said = text.state_phrase(start)
+    assert said.endswith(f" left {start.steps_left}") and " = " in said
+    assert text.state_claim_error(said, start) is None
+    assert text.parse_ref(said) == text.ref_key(start, None)
+    assert text.state_claim_error(said.replace(" ", "", 1), start) is not None  # spacing
+    assert r.lines[-1] == "goal " + " ".join(re.findall(r"[0-9]+|or|\S", r.answer))
+    for garbage in ("add 3", "add 3 both ", "eq2: sub 3", "2x=4 (2 left)", "add 2 3 both",
+                    "read off", "need x left 1"):
+        assert text.parse_move(garbage) is None
+        assert text.parse_dead_end(garbage) is None

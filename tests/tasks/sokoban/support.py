@@ -14,6 +14,7 @@ from searchtrace.solvers.dfs import solve_dfs
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import DeadEnd, GenerationSkipped, Problem
 from searchtrace.tasks.sokoban.rules import SokobanMove, SokobanRules, SokobanState
+from searchtrace.traces.styles.tokens import cost_token
 from searchtrace.traces.tree import SearchTree
 from tests.support import RenderedTrace as Rendered
 
@@ -64,17 +65,26 @@ def rendered(seed: int, k: int, style: str) -> Rendered:
 
 
 def move_line(r: Rendered, move: SokobanMove, state: SokobanState) -> str:
+    """A move line as `r`'s style writes it; in the tokens style with the g and h a move
+    reaching `state` has."""
     said, now = r.text.move_phrase(move), r.text.state_phrase(state)
+    if r.style == "tokens":
+        g = state.pushes
+        return f"create {said} | {now} g{g} h{cost_token(r.rules.heuristic(state))}"
     return f"try {said} -> {now}" if r.style == "compact" else f"Let me try {said}. {now}."
 
 
 def dead_line(r: Rendered, state: SokobanState, claim: DeadEnd) -> str:
     said = r.text.dead_end_phrase(state, claim)
+    if r.style == "tokens":
+        return f"close {r.text.state_phrase(state)} dead {said}"
     return f"dead: {said}" if r.style == "compact" else f"{said}, so this is a dead end."
 
 
 def back_line(r: Rendered, state: SokobanState) -> str:
     ref = r.text.ref_phrase(state, None)
+    if r.style == "tokens":
+        return f"back {ref}"
     return f"back to {ref}" if r.style == "compact" else f"Let me go back to {ref}."
 
 

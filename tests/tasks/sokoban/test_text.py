@@ -10,8 +10,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.base import Verdict
-from searchtrace.tasks.sokoban.text import SokobanCompact, SokobanNatural
+from searchtrace.tasks.base import DeadEnd, Verdict
+from searchtrace.tasks.sokoban.rules import SokobanMove
+from searchtrace.tasks.sokoban.text import SokobanCompact, SokobanNatural, SokobanTokens
 from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END
 from tests.tasks.sokoban.support import TASK, back_line, move_line, rendered, solved
@@ -152,3 +153,33 @@ def test_verifier_never_fails_internally_on_spliced_sokoban_phrases(
     verdict = r.verify(think, answer, backtracks=None)
     assert isinstance(verdict, Verdict)
     assert verdict.code != "verifier_error", verdict
+
+
+def test_tokens_phrases_are_exact_and_read_back() -> None:
+    text = TASK.phrasing("tokens", solved(0)[0].data)
+    assert isinstance(text, SokobanTokens)
+    move = SokobanMove(2, 3, "right")
+    assert text.move_phrase(move) == "r2 c3 R" and text.parse_move("r2 c3 R") == move
+    said = {DeadEnd("corner", (2, 3)): "corner r2 c3",
+            DeadEnd("frozen", (2, 3, 1, 2)): "frozen r2 c3 block r1 c2",
+            DeadEnd("dead_square", (2, 3)): "dead-square r2 c3",
+            DeadEnd("out_of_pushes", (3, 1)): "need 3 left 1",
+            DeadEnd("no_push", ()): "no-push"}
+    for dead, phrase in said.items():
+        assert text.dead_end_phrase(None, dead) == phrase
+        assert text.parse_dead_end(phrase) == dead
+    assert text.parse_ref("pushes 2 boxes r3 c3 r2 c4") == (2, ((2, 4), (3, 3)))
+    assert text.parse_ref("start boxes r2 c4") == (0, ((2, 4),))
+    for garbage in ("r2 c3 right", "r2 c3  R", "(2,3) right", "boxes (2,4); 5 left",
+                    "pushes x boxes r2 c4", "frozen r2 c3 block", "corner r² c3"):
+        assert text.parse_move(garbage) is None
+        assert text.parse_dead_end(garbage) is None
+        assert text.parse_ref(garbage) is None
+
+
+def test_tokens_lines_are_short_tokens() -> None:
+    r = rendered(0, 3, "tokens")
+    assert re.fullmatch(r"create r\d c\d [UDLR] \| boxes r\d c\d r\d c\d left \d+ g1 h\d+",
+                        r.lines[0]), r.lines[0]
+    assert r.lines[-1] == "goal solved"
+    assert r.verify().ok

@@ -39,6 +39,7 @@ MOVE_LINE = {
     "natural": re.compile(
         r"^((?:Let me try|Next, try|Then try|Instead, let me try) )(.+?)(\. .+)$"),
     "compact": re.compile(r"^(try )(.+?)( -> .+)$"),
+    "tokens": re.compile(r"^(create )(.+?) \| .+?( g[0-9]+ h[0-9]+)$"),
 }
 
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchtrace.tasks.zebra.rules import Puzzle
+from searchtrace.tasks.zebra.rules import Puzzle, ZebraMove
+from searchtrace.tasks.zebra.text import ZebraTokens
 from searchtrace.traces.parse import split_completion
 from searchtrace.traces.styles import style_names
 from tests.tasks.zebra.support import (
@@ -86,13 +87,19 @@ def test_wrong_stated_state_is_rejected(style: str) -> None:
     wrong = extra[:1] + right if extra else right[1:]
     if style == "compact":
         claim = f"h{h + 1} {puzzle.names[a]}:{{{','.join(wrong)}}}"
+    elif style == "tokens":
+        claim = f"h{h + 1} {puzzle.names[a]} can {' '.join(wrong)}"
     else:
         claim = f"Now house {h + 1}'s {puzzle.names[a]} can only be {', '.join(wrong[:-1])} " \
                 f"or {wrong[-1]}"
     assert text.state_claim_error(claim, state) is not None
     match = MOVE_LINE[style].match(lines[0])
-    tail = " -> " if style == "compact" else ". "
-    lines[0] = match.group(1) + match.group(2) + tail + claim + ("" if style == "compact" else ".")
+    if style == "tokens":  # the costs are the true state's: the claim fails first
+        lines[0] = match.group(1) + match.group(2) + " | " + claim + match.group(3)
+    else:
+        tail = " -> " if style == "compact" else ". "
+        lines[0] = (match.group(1) + match.group(2) + tail + claim
+                    + ("" if style == "compact" else "."))
     verdict = verify(problem, rebuild(lines, answer), style, 0)
     assert verdict.code == "wrong_state" and verdict.line == 0, verdict
 
@@ -134,3 +141,25 @@ def test_zebra_shaped_lines_with_odd_values_never_break_the_verifier(
     completion = "<think>\n" + "\n".join(think) + "\n</think>\n<answer>" + answer + "</answer>"
     verdict = verify(problem, completion, style, None)
     assert verdict.code != "verifier_error", verdict
+
+
+def test_tokens_phrases_are_exact_and_read_back() -> None:
+    text = TASK.phrasing("tokens", SMALL)
+    assert isinstance(text, ZebraTokens)
+    move = ZebraMove(1, "colour", "green")
+    assert text.move_phrase(move) == "h2 colour green"
+    assert text.parse_move("h2 colour green") == move
+    assert text.ref_phrase(None, move) == "after h2 colour green"
+    assert text.parse_ref("after h2 colour green") == (1, "colour", "green")
+    assert text.parse_ref("start") == "start"
+    dead = text.parse_dead_end("h1 colour none red h2 blue c2")
+    assert dead is not None and text.dead_end_phrase(None, dead) == "h1 colour none red h2 blue c2"
+    start = text.rules.initial_state()
+    said = text.state_phrase(start)
+    assert re.fullmatch(r"h\d \w+ (none|can( \w+)+)", said) and \
+        text.state_claim_error(said, start) is None
+    for garbage in ("h2 colour=green", "h2 colour", "h2  colour green", "hx colour green",
+                    "h1 colour none red x2", "h1 colour none red", "after h2 colour=green"):
+        assert text.parse_move(garbage) is None
+        assert text.parse_dead_end(garbage) is None
+        assert text.parse_ref(garbage) is None

@@ -1,10 +1,11 @@
 """How equation steps are said and read back: one phrasing per style.
 
-A move is a rewrite said in words ("subtracting 3 from both sides of equation 2") or in
-short notation ("eq2: sub 3"); a state is the equation(s) and the steps left; a backtrack
-target is named by the same two, which are unique along a path as every step spends one;
-a solved state by its solution. Parsers return None on anything they do not recognise and
-never raise; equations and numbers are read by the task's own grammar, never evaluated.
+A move is a rewrite said in words ("subtracting 3 from both sides of equation 2"), in
+short notation ("eq2: sub 3") or in space-separated tokens ("eq2 sub 3 both"); a state is
+the equation(s) and the steps left; a backtrack target is named by the same two, which are
+unique along a path as every step spends one; a solved state by its solution. Parsers
+return None on anything they do not recognise and never raise; equations and numbers are
+read by the task's own grammar, never evaluated.
 """
 
 from __future__ import annotations
@@ -363,9 +364,42 @@ class EquationsCompact(EquationsPhrasing):
         return self._solution_key(text)
 
 
-class EquationsTokens(EquationsCompact):
-    """The compact notation, as an equation is its own token sequence ("eq2: sub 3",
-    "2x=4 (2 left)"), with the rules for the tokens style's costs."""
+_TOKENS_PREFIX = r"(?:eq([0-9]{1,2}) )?"
+_TOKENS_MOVES: MoveTable = (
+    ("add", re.compile(rf"^{_TOKENS_PREFIX}add {_EXPR} both$"), "eq_value"),
+    ("subtract", re.compile(rf"^{_TOKENS_PREFIX}sub {_EXPR} both$"), "eq_value"),
+    ("multiply", re.compile(rf"^{_TOKENS_PREFIX}mul {_EXPR} both$"), "eq_value"),
+    ("divide", re.compile(rf"^{_TOKENS_PREFIX}div {_EXPR} both$"), "eq_value"),
+    ("expand", re.compile(rf"^{_TOKENS_PREFIX}expand (left|right)$"), "eq_side"),
+    ("collect", re.compile(rf"^{_TOKENS_PREFIX}collect (left|right)$"), "eq_side"),
+    ("factor", re.compile(rf"^{_TOKENS_PREFIX}factor (left|right)$"), "eq_side"),
+    ("solve", re.compile(r"^eq([0-9]{1,2}) solve ([xy])$"), "eq_var"),
+    ("substitute", re.compile(r"^eq([0-9]{1,2}) into eq([0-9]{1,2})$"), "eq_target"),
+    ("read", re.compile(r"^read$"), "none"),
+)
+_TOKENS_OP = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "div"}
+_TOKENS_STATE = re.compile(rf"^(.+) left {_COUNT}$")
+_TOKENS_EQ_SEP = " ; "
+# One token of a written equation or solution: a run of digits, the word `or`, or any
+# other single character (a variable, a sign, a bracket, `^`, `/`, `=`, `,`).
+_TOKEN = re.compile(r"[0-9]+|\bor\b|\S")
+
+
+def _spaced(text: str) -> str:
+    """`text` with exactly one space between its tokens: `2x^2 - 3 = 5` -> `2 x ^ 2 - 3 = 5`."""
+    return " ".join(_TOKEN.findall(text))
+
+
+class EquationsTokens(EquationsPhrasing):
+    """Space-separated tokens, with the rules for the tokens style's costs: a move "eq2 sub
+    3 both" ("expand left", "eq1 solve x", "eq2 into eq1", "read"), a state "2 x = 4 left
+    2" (a system's equations joined by ";"), a solved state and the goal "x = 1 , y = 2", a
+    dead end "need 3 left 1" or "number 1234 over 1000"; a backtrack target is said as its
+    state. Only the canonical spacing reads back: "2x = 4" or "2 3 x" are refused."""
+
+    MOVES = _TOKENS_MOVES
+    OUT_OF_STEPS_SAID = re.compile(rf"^need {_COUNT} left {_COUNT}$")
+    NUMBER_TOO_LARGE_SAID = re.compile(rf"^number {_NUM} over ([0-9]{{1,12}})$")
 
     rules: EquationsRules
 
@@ -374,6 +408,66 @@ class EquationsTokens(EquationsCompact):
         phrasing = super().from_data(data)
         phrasing.rules = EquationsRules.from_data(data)
         return phrasing
+
+    def move_phrase(self, move: EqMove) -> str:
+        op = move.op
+        prefix = "" if move.eq is None or op in ("solve", "substitute") else f"eq{move.eq} "
+        if op in _TOKENS_OP:
+            return f"{prefix}{_TOKENS_OP[op]} {_spaced(fmt_operand(move.value or ()))} both"
+        if op in ("expand", "collect", "factor"):
+            return f"{prefix}{op} {move.side}"
+        if op == "solve":
+            return f"eq{move.eq} solve {move.var}"
+        if op == "substitute":
+            return f"eq{move.eq} into eq{move.target}"
+        return "read"
+
+    def parse_move(self, text: str) -> EqMove | None:
+        """The move, when `text` is exactly how the move is said."""
+        move = _read_move(text, self.MOVES)
+        return move if move is not None and self.move_phrase(move) == text else None
+
+    def state_phrase(self, state: EqState) -> str:
+        if state.solution:
+            return self.goal_phrase(state)
+        said = _TOKENS_EQ_SEP.join(_spaced(fmt_equation(eq)) for eq in state.eqs)
+        return f"{said} left {state.steps_left}"
+
+    def dead_end_phrase(self, state: EqState, dead: DeadEnd) -> str:
+        if dead.code == OUT_OF_STEPS:
+            left, need = dead.detail
+            return f"need {need} left {left}"
+        return f"number {dead.detail[0]} over {self.limit}"
+
+    def ref_phrase(self, state: EqState, move_in: EqMove | None) -> str:
+        """A state as it is stated; a solved state by its solution."""
+        return self.state_phrase(state)
+
+    def goal_phrase(self, state: EqState) -> str:
+        return _spaced(format_solution(state.solution, self.variables))
+
+    def _solution_said(self, text: str) -> str | None:
+        return text
+
+    def _read_state(self, text: str) -> tuple[tuple[Equation, ...], int] | None:
+        """Read through the compact grammar after checking the spacing is canonical, so a
+        long equation is not refused for the length its spaces add."""
+        match = _TOKENS_STATE.match(text)
+        if match is None:
+            return None
+        pieces = match.group(1).split(_TOKENS_EQ_SEP)
+        unspaced = [piece.replace(" ", "") for piece in pieces]
+        if any(_spaced(bare) != piece for bare, piece in zip(unspaced, pieces, strict=True)):
+            return None
+        return self._equations(unspaced, match.group(2))
+
+    def _read_ref(self, text: str) -> tuple[tuple[Equation, ...], int] | None:
+        return self._read_state(text)
+
+    def _solution_ref(self, text: str) -> Hashable | None:
+        if _TOKENS_STATE.match(text):
+            return None
+        return self._solution_key(text)
 
 
 PHRASINGS = {"natural": EquationsNatural.from_data, "compact": EquationsCompact.from_data,

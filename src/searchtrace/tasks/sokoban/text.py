@@ -1,10 +1,10 @@
 """How Sokoban steps are said and read back: one phrasing per style.
 
 A move is a push named by the box's cell and a direction ("pushing the box at (2,3)
-right", compact "(2,3) right"); a state says where the boxes are and how many pushes are
-left; a backtrack names its target by the pushes made to reach it (which grow along a
-path, so they name one state of it) and its boxes. Parsers return None on anything they
-do not recognise and never raise.
+right", compact "(2,3) right", tokens "r2 c3 R"); a state says where the boxes are and
+how many pushes are left; a backtrack names its target by the pushes made to reach it
+(which grow along a path, so they name one state of it) and its boxes. Parsers return None
+on anything they do not recognise and never raise.
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ class SokobanPhrasing:
     def _coords(self, boxes: Sequence[int]) -> list[tuple[int, int]]:
         return [self.room.coords(b) for b in boxes]
 
+    def _read_cells(self, text: str) -> list[tuple[int, int]]:
+        """The cells listed in a matched state or backtrack target, as (row, column)."""
+        return _read_coords(text)
+
     def parse_move(self, text: str) -> SokobanMove | None:
         match = self.MOVE.fullmatch(text)
         if match is None:
@@ -76,7 +80,7 @@ class SokobanPhrasing:
         match = self.STATE.fullmatch(text)
         if match is None:
             return f"cannot read the stated position {text!r}"
-        stated = sorted(_read_coords(match.group(1)))
+        stated = sorted(self._read_cells(match.group(1)))
         actual = self._coords(state.boxes)
         if stated != actual:
             return (f"states boxes at {' '.join(f'({r},{c})' for r, c in stated)} but they "
@@ -100,8 +104,8 @@ class SokobanPhrasing:
                                                else int(left)))
             numbers = [int(g) for g in match.groups()]
             if code == FROZEN:
-                row, col, top_row, top_col, bottom_row, bottom_col = numbers
-                if (bottom_row, bottom_col) != (top_row + 1, top_col + 1):
+                row, col, top_row, top_col, *bottom = numbers  # tokens name no bottom
+                if bottom and bottom != [top_row + 1, top_col + 1]:
                     return None
                 return DeadEnd(FROZEN, (row, col, top_row, top_col))
             return DeadEnd(code, (int(match.group(1)), int(match.group(2))))
@@ -114,7 +118,7 @@ class SokobanPhrasing:
         pushes = 0 if match.group(1) is None else int(match.group(1))
         if match.group(1) is not None and pushes == 0:
             return None  # the start is said as "start"
-        return pushes, tuple(sorted(_read_coords(match.group(2))))
+        return pushes, tuple(sorted(self._read_cells(match.group(2))))
 
     def ref_key(self, state: SokobanState, move_in: SokobanMove | None) -> Hashable:
         return state.pushes, tuple(self._coords(state.boxes))
@@ -233,9 +237,31 @@ class SokobanCompact(SokobanPhrasing):
         return "all boxes on goals"
 
 
-class SokobanTokens(SokobanCompact):
-    """The compact notation, whose pushes are already short tokens ("(2,3) right",
-    "(2,4) (3,3); 5 left"), with the rules for the tokens style's costs."""
+_TOKENS_CELL = rf"r({_NUM}) c({_NUM})"
+_TOKENS_CELL_BARE = rf"r{_NUM} c{_NUM}"
+_TOKENS_CELL_FIND = re.compile(_TOKENS_CELL)
+_TOKENS_LIST = rf"{_TOKENS_CELL_BARE}(?: {_TOKENS_CELL_BARE}){{0,63}}"
+_TOKENS_LETTER = {"up": "U", "down": "D", "left": "L", "right": "R"}
+_TOKENS_WORD = {letter: word for word, letter in _TOKENS_LETTER.items()}
+
+
+class SokobanTokens(SokobanPhrasing):
+    """Space-separated tokens, with the rules for the tokens style's costs: a push "r2 c3
+    R" (the box at row 2, column 3, pushed right), a state "boxes r2 c4 r3 c3 left 5" (5
+    pushes left), a dead end "corner r2 c3", "frozen r2 c3 block r1 c2" (the 2x2 block from
+    r1 c2), "dead-square r2 c3", "need 3 left 1" or "no-push", a backtrack target "pushes
+    2 boxes r2 c4 r3 c3" (or "start boxes ..."), the goal "solved"."""
+
+    MOVE = re.compile(rf"{_TOKENS_CELL} ([UDLR])")
+    STATE = re.compile(rf"boxes ({_TOKENS_LIST}) left ({_NUM})")
+    DEAD = (
+        (CORNER, re.compile(rf"corner {_TOKENS_CELL}")),
+        (FROZEN, re.compile(rf"frozen {_TOKENS_CELL} block {_TOKENS_CELL}")),
+        (DEAD_SQUARE, re.compile(rf"dead-square {_TOKENS_CELL}")),
+        (OUT_OF_PUSHES, re.compile(rf"need ({_NUM}) left ({_NUM})")),
+        (NO_PUSH, re.compile(r"no-push")),
+    )
+    REF = re.compile(rf"(?:start|pushes ({_NUM})) boxes ({_TOKENS_LIST})")
 
     rules: SokobanRules
 
@@ -244,6 +270,48 @@ class SokobanTokens(SokobanCompact):
         phrasing = super().from_data(data)
         phrasing.rules = SokobanRules.from_data(data)
         return phrasing
+
+    def _listing(self, boxes: Sequence[int]) -> str:
+        return " ".join(f"r{row} c{col}" for row, col in self._coords(boxes))
+
+    def _read_cells(self, text: str) -> list[tuple[int, int]]:
+        return [(int(m.group(1)), int(m.group(2))) for m in _TOKENS_CELL_FIND.finditer(text)]
+
+    def move_phrase(self, move: SokobanMove) -> str:
+        return f"r{move.row} c{move.col} {_TOKENS_LETTER[move.direction]}"
+
+    def parse_move(self, text: str) -> SokobanMove | None:
+        match = self.MOVE.fullmatch(text)
+        if match is None:
+            return None
+        return SokobanMove(int(match.group(1)), int(match.group(2)),
+                           _TOKENS_WORD[match.group(3)])
+
+    def state_phrase(self, state: SokobanState) -> str:
+        left = self.room.max_pushes - state.pushes
+        return f"boxes {self._listing(state.boxes)} left {left}"
+
+    def dead_end_phrase(self, state: SokobanState, dead: DeadEnd) -> str:
+        code, detail = dead.code, dead.detail
+        if code == NO_PUSH:
+            return "no-push"
+        if code == OUT_OF_PUSHES:
+            needed, left = detail
+            return f"need {needed} left {left}"
+        where = f"r{detail[0]} c{detail[1]}"
+        if code == CORNER:
+            return f"corner {where}"
+        if code == DEAD_SQUARE:
+            return f"dead-square {where}"
+        return f"frozen {where} block r{detail[2]} c{detail[3]}"
+
+    def ref_phrase(self, state: SokobanState, move_in: SokobanMove | None) -> str:
+        """A path state named by its push count (which grows along a path) and its boxes."""
+        where = "start" if state.pushes == 0 else f"pushes {state.pushes}"
+        return f"{where} boxes {self._listing(state.boxes)}"
+
+    def goal_phrase(self, state: SokobanState) -> str:
+        return "solved"
 
 
 PHRASINGS = {"natural": SokobanNatural.from_data, "compact": SokobanCompact.from_data,

@@ -1,8 +1,9 @@
 """How zebra steps are said and read back: one phrasing per style.
 
-After each move both styles state what the cell the solver fills next can still be; the
+After each move every style states what the cell the solver fills next can still be; the
 natural style in sentences ("Now house 2's pet can only be cat or fish"), the compact one in
-tokens ("h2 pet:{cat,fish}"). A dead end lists, value by value, the house holding it or the
+short notation ("h2 pet:{cat,fish}"), the tokens one in space-separated tokens ("h2 pet
+can cat fish"). A dead end lists, value by value, the house holding it or the
 clue it would break. A path state is named by the move that made it (a path fills each cell
 once). Parsers read back exactly what the style writes and return None on anything else;
 names are matched case-insensitively by the rules, not here.
@@ -265,10 +266,79 @@ def _ref(move: ZebraMove) -> tuple[int, str, str]:
     return move.house, str(move.attribute).lower(), str(move.value).lower()
 
 
-class ZebraTokens(ZebraCompact):
-    """The compact notation, whose cells are already short tokens ("h2 pet=cat",
-    "h3 drink:{tea}"); the base already carries the rules the tokens style's costs need
-    (it keeps them to pick a state's cell)."""
+_TOKENS_MOVE = re.compile(rf"h({_NUM}) ({_WORD}) ({_WORD})")
+_TOKENS_STATE = re.compile(rf"h({_NUM}) ({_WORD}) (?:none|can((?: {_WORD}){{1,12}}))")
+_TOKENS_DEAD = re.compile(rf"h({_NUM}) ({_WORD}) none((?: {_WORD} [hc]{_NUM}){{1,12}})")
+_TOKENS_REASON = re.compile(rf" ({_WORD}) ([hc])({_NUM})")
+_TOKENS_REF_PREFIX = "after "
+
+
+class ZebraTokens(ZebraPhrasing):
+    """Space-separated tokens: a move "h2 pet cat", a state "h3 drink can tea milk" (or
+    "h3 drink none", or "full"), a dead end "h1 pet none dog h2 cat c4" (dog is in house
+    2, cat breaks clue 4), a backtrack target "start" or "after h2 pet cat", the goal
+    "solved". The base already carries the rules the tokens style's costs need (it keeps
+    them to pick a state's cell)."""
+
+    def move_phrase(self, move: ZebraMove) -> str:
+        return f"h{shown_house(move.house)} {move.attribute} {move.value}"
+
+    def parse_move(self, text: str) -> ZebraMove | None:
+        match = _TOKENS_MOVE.fullmatch(text)
+        if match is None:
+            return None
+        house, attribute, value = match.groups()
+        return ZebraMove(int(house) - 1, attribute, value)
+
+    def state_phrase(self, state: State) -> str:
+        """What the cell the solver fills next can still be."""
+        puzzle = self.puzzle
+        focus = self.rules.focus(state)
+        if focus is None:
+            return FULL
+        cell, values = focus
+        a, h = divmod(cell, puzzle.n)
+        said = " ".join(["can", *(puzzle.values[a][v] for v in values)]) if values else "none"
+        return f"h{h + 1} {puzzle.names[a]} {said}"
+
+    def _read_claim(self, text: str) -> _Claim | None:
+        if text == FULL:
+            return FULL
+        match = _TOKENS_STATE.fullmatch(text)
+        if match is None:
+            return None
+        listed = match.group(3)
+        return int(match.group(1)), match.group(2), listed.split() if listed else []
+
+    def dead_end_phrase(self, state: State, dead: DeadEnd) -> str:
+        house, attribute = dead.detail[0], dead.detail[1]
+        parts = "".join(f" {value} {'h' if kind == IN_HOUSE else 'c'}{number}"
+                        for value, kind, number in _reasons(dead))
+        return f"h{house} {attribute} none{parts}"
+
+    def parse_dead_end(self, text: str) -> DeadEnd | None:
+        match = _TOKENS_DEAD.fullmatch(text)
+        if match is None:
+            return None
+        house, attribute, listed = match.groups()
+        reasons = [(value, IN_HOUSE if mark == "h" else BREAKS_CLUE, int(number))
+                   for value, mark, number in _TOKENS_REASON.findall(listed)]
+        return _dead_end(house, attribute, reasons)
+
+    def ref_phrase(self, state: State, move_in: ZebraMove | None) -> str:
+        """A path state named by the move that made it: a cell is filled once per path."""
+        return START if move_in is None else _TOKENS_REF_PREFIX + self.move_phrase(move_in)
+
+    def parse_ref(self, text: str) -> Hashable | None:
+        if text == START:
+            return START
+        if not text.startswith(_TOKENS_REF_PREFIX):
+            return None
+        move = self.parse_move(text[len(_TOKENS_REF_PREFIX) :])
+        return None if move is None else _ref(move)
+
+    def goal_phrase(self, state: State) -> str:
+        return "solved"
 
 
 PHRASINGS = {"natural": ZebraNatural.from_data, "compact": ZebraCompact.from_data,
