@@ -45,10 +45,11 @@ def pad_trace(trace: Trace, count: int) -> Trace:
 
 def pad_to_length(trace: Trace, tree: SearchTree, style: Style, phrasing: Phrasing,
                   salt: int, target: int) -> Trace:
-    """The trace with the fewest check steps whose rendered think body has at least
-    `target` characters (so it overshoots by less than one check line); `trace` itself
-    when it is that long already or has no move to check. The length grows with every
-    check added, so the count is found by doubling then bisecting."""
+    """The trace with the number of check steps whose rendered think body comes nearest to
+    `target` characters (the fewer on a tie), so it misses by at most half a check line
+    either way and on average by about nothing; `trace` itself when it is that long
+    already or has no move to check. The length grows with every check added, so the
+    count is found by doubling then bisecting."""
 
     def length(count: int) -> int:
         return think_chars(style.render(pad_trace(trace, count), tree, phrasing, salt))
@@ -65,4 +66,5 @@ def pad_to_length(trace: Trace, tree: SearchTree, style: Style, phrasing: Phrasi
             high = middle
         else:
             low = middle
-    return pad_trace(trace, high)
+    nearest = low if target - length(low) <= length(high) - target else high
+    return pad_trace(trace, nearest)
