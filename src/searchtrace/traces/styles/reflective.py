@@ -60,7 +60,7 @@ GOALS = (
 )
 CHECKS = (  # a padding line (`traces.length_match`): the current state, restated
     "Let me re-check where I am: {}. Nothing has changed.",
-    "To be sure, the current state is {}.",
+    "To be sure, once more: {}.",
     "Still on track: {}.",
 )
 TEMPLATES = {MOVE: MOVES + RECOVERIES, DEAD_END: DEAD_ENDS, BACKTRACK: BACKTRACKS,
