@@ -376,3 +376,30 @@ def test_aliases_that_multiply_values_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="more than 100000 values"):
         load_config(path)
 
+
+
+# ---- traces.length_match ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("k_mix", "length_match", "says"),
+    [
+        ({0: 0.5, 3: 0.5}, 2, "length_match must be a k > 0 of the k-mix (0, 3), got 2"),
+        ({0: 0.5, 3: 0.5}, 0, "length_match must be a k > 0 of the k-mix (0, 3), got 0"),
+        ({1: 0.5, 3: 0.5}, 3, "the k-mix (1, 3) has no 0"),
+        ("natural", 3, 'k_mix "natural" has none'),
+        ({0: 0.5, 3: 0.5}, "x", "traces.length_match"),
+    ],
+)
+def test_length_match_must_be_a_k_of_a_mix_with_zero(k_mix: Any, length_match: Any,
+                                                     says: str) -> None:
+    message = error_of(with_("traces", k_mix=k_mix, length_match=length_match))
+    assert message.startswith("invalid config: traces"), message
+    assert says in message, message
+
+
+def test_length_match_is_absent_from_the_resolved_config_unless_set() -> None:
+    assert "length_match" not in parse_config(MINIMAL).resolved()["traces"]
+    config = parse_config(with_("traces", k_mix={0: 0.5, 5: 0.5}, length_match=5))
+    assert config.traces.length_match == 5
+    assert config.resolved()["traces"]["length_match"] == 5

@@ -77,6 +77,9 @@ class TraceSection(_Strict):
 
     k_mix: share of rows per number of backtracks, e.g. {0: 0.5, 3: 0.5}, met exactly in
     every split; or "natural" for the solver's own order with all its backtracks.
+    length_match: a k of the k-mix (not 0; 0 must be in the mix too) whose rows' think
+    length (characters) the k = 0 rows are padded to with check lines, a length-matched
+    control; None (the default) pads nothing.
     """
 
     k_mix: dict[int, float] | Literal["natural"] = Field(
@@ -84,6 +87,7 @@ class TraceSection(_Strict):
     placement: Literal["uniform", "early", "late"] = "uniform"
     max_dead_end_length: int = Field(default=6, ge=1, le=100)
     style: str = DEFAULT_STYLE  # a registered style (`traces/styles/`)
+    length_match: int | None = None
 
     @field_validator("k_mix")
     @classmethod
@@ -102,6 +106,21 @@ class TraceSection(_Strict):
         if abs(total - 1) > 1e-6:
             raise ValueError(f"shares must sum to 1, got {total:g}")
         return dict(sorted(value.items()))
+
+    @model_validator(mode="after")
+    def _length_match_in_mix(self) -> TraceSection:
+        target = self.length_match
+        if target is None:
+            return self
+        if self.k_mix == "natural":
+            raise ValueError('length_match pads k = 0 rows to the rows of a k of the k-mix; '
+                             'k_mix "natural" has none')
+        ks = ", ".join(str(k) for k in self.k_mix)
+        if target == 0 or target not in self.k_mix:
+            raise ValueError(f"length_match must be a k > 0 of the k-mix ({ks}), got {target}")
+        if 0 not in self.k_mix:
+            raise ValueError(f"length_match pads the k = 0 rows, but the k-mix ({ks}) has no 0")
+        return self
 
     @field_validator("style")
     @classmethod
@@ -220,6 +239,8 @@ class BuildConfig(_Strict):
     def resolved(self) -> dict[str, Any]:
         """The config as written to the output, knobs resolved against the preset."""
         out = self.model_dump(mode="json")
+        if self.traces.length_match is None:  # configs without it resolve as before
+            del out["traces"]["length_match"]
         out["task"]["knobs"] = self.task_config().model_dump(mode="json")
         if self.policy is not None and self.policy.checkpoint is not None:
             # which weights propose the moves is part of what was built

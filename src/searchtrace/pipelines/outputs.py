@@ -151,7 +151,67 @@ def _stats(
     }
     if config.policy is not None:
         stats["policy"] = _policy_stats(dataset)
+    if config.traces.length_match is not None:
+        stats["length_match"] = length_match_stats(dataset, config.traces.length_match)
     return stats, difficulties
+
+
+LENGTH_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def _quantiles(values: list[int]) -> dict[str, float]:
+    """The LENGTH_QUANTILES of `values` (linear interpolation), keyed "q10", "q25", ..."""
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    out = {}
+    for q in LENGTH_QUANTILES:
+        at = q * (len(ordered) - 1)
+        low = int(at)
+        high = min(low + 1, len(ordered) - 1)
+        out[f"q{round(q * 100)}"] = round(ordered[low] + (at - low) * (ordered[high] -
+                                                                      ordered[low]), 1)
+    return out
+
+
+def length_match_stats(dataset: Path, k: int) -> dict[str, Any]:
+    """The achieved length match of every split together: the think-body characters of
+    the padded k = 0 rows and of the k rows, as quantiles, with the largest gap between
+    matching quantiles relative to the k rows' (`max_relative_gap`), and the check lines
+    the k = 0 rows carry."""
+    lengths: dict[int, list[int]] = {0: [], k: []}
+    padding: list[int] = []
+    for path in sorted((dataset / "data").glob("*.parquet")):
+        table = pq.read_table(path, columns=["num_backtracks", "completion",
+                                             "padding_lines"]).to_pydict()
+        for backtracks, completion, pad in zip(table["num_backtracks"], table["completion"],
+                                               table["padding_lines"], strict=True):
+            if backtracks in lengths:
+                parts = split_completion(completion)
+                lengths[backtracks].append(len(parts[0]) if parts else 0)
+            if backtracks == 0:
+                padding.append(pad)
+    padded, matched = _quantiles(lengths[0]), _quantiles(lengths[k])
+    gaps = [abs(padded[q] - matched[q]) / max(matched[q], 1) for q in matched if q in padded]
+    return {"k": k, "measure": "think_chars", "k0": padded, f"k{k}": matched,
+            "max_relative_gap": round(max(gaps), 4) if gaps else None,
+            "k0_padding_lines": _summary(padding)}
+
+
+def _length_match_lines(stats: dict[str, Any]) -> list[str]:
+    """For a length-matched build: the k = 0 rows' padding and the match it achieved."""
+    match = stats.get("length_match")
+    if match is None:
+        return []
+    k = match["k"]
+    gap = match["max_relative_gap"]
+    quantiles = "; ".join(f"{q} {match['k0'][q]:g} vs {match[f'k{k}'][q]:g}"
+                          for q in match[f"k{k}"] if q in match["k0"])
+    return [f"- length-matched control: every k = 0 row is padded with check lines (each "
+            "restates the current state, verified, changes nothing; counted in "
+            f"`padding_lines`) up to the think length in characters of its problem's own "
+            f"k = {k} trace. Think characters, k = 0 vs k = {k}: {quantiles} (largest gap "
+            f"{'n/a' if gap is None else f'{gap:.1%}'} of the k = {k} quantile)"]
 
 
 def line_template_counts(style: Style, completions: Iterable[str]) -> dict[str, Any]:
@@ -269,6 +329,7 @@ def dataset_card(plan: BuildPlan, stats: dict[str, Any], plot: str) -> str:
                 "node the step enters"] if get_solver(config.solver.name).node_values else []),
              f"- traces: style `{config.traces.style}`, placement `{config.traces.placement}`, "
              f"dead ends at most {config.traces.max_dead_end_length} moves",
+             *_length_match_lines(stats),
              f"- task knobs: `{json.dumps(plan.resolved['task']['knobs'])}` "
              f"(preset `{config.task.preset}`)",
              f"- seed {config.seed}; `config.yaml` holds the resolved config. Rebuilding it with "

@@ -6,6 +6,7 @@ become the rejection statistics of the build. A row is only built after it verif
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Sequence
@@ -32,14 +33,16 @@ from searchtrace.traces.linearize import (
     proven_unsolvable,
     require_sound,
 )
+from searchtrace.traces.pad import pad_to_length, think_chars
 from searchtrace.traces.render import format_completion
 from searchtrace.traces.replay import verify_completion
 from searchtrace.traces.styles import get_style
-from searchtrace.traces.trace import MOVE, Trace
+from searchtrace.traces.trace import CHECK, MOVE, Trace
 from searchtrace.traces.tree import SearchTree
 from searchtrace.version import code_version
 
 UNSOLVED_BY_POLICY = "solve:policy_found_no_solution"
+NO_LENGTH_TARGET = "length_match:no_target_trace"
 
 
 @dataclass(frozen=True)
@@ -155,9 +158,23 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
     except NotEnoughDeadEnds:
         return Rejected("linearize:not_enough_dead_ends")
     text = task.phrasing(traces.style, problem.data)
+    style, salt = get_style(traces.style), generated.seed % 9973
+    if traces.length_match is not None and candidate.k == 0:
+        # The target: this problem's own trace at k = length_match, rendered alike. Both
+        # buckets draw problems from one generator and keep only those with such a
+        # trace, so the targets follow the k = length_match rows' lengths.
+        # It widens a copy: the row's stored tree stays the one its own trace walks.
+        widened = copy.deepcopy(tree)
+        try:
+            target = linearize_exact(widened, rules, traces.length_match, traces.placement,
+                                     traces.max_dead_end_length)
+        except NotEnoughDeadEnds:  # the sound variant included
+            return Rejected(NO_LENGTH_TARGET)
+        trace = pad_to_length(trace, tree, style, text, salt,
+                              think_chars(style.render(target, widened, text, salt)))
     moves = [tree.nodes[n].move for n in tree.solution_path()[1:]]
     answer = task.answer(problem.data, moves)
-    lines = get_style(traces.style).render(trace, tree, text, salt=generated.seed % 9973)
+    lines = style.render(trace, tree, text, salt)
     completion = format_completion(lines, answer)
     verdict = verify_completion(task, problem.data, completion, traces.style,
                                 trace.num_backtracks, get_solver(solver.name).shortest)
@@ -190,6 +207,7 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
         search_tree=tree.to_json(rules),
         trace_steps=json.dumps([[s.kind, s.node] for s in trace.steps], separators=(",", ":")),
         step_values=step_values(trace, tree, rules),
+        padding_lines=sum(step.kind == CHECK for step in trace.steps),
         code_version=code_version(),
         schema_version=SCHEMA_VERSION,
     )

@@ -4,7 +4,8 @@ Checks, in order of the text: every line parses; every move is legal and the sta
 line states is the true state (and, where the style states them, its costs: g its depth on
 the current path, h the rules' heuristic, else `wrong_cost`); every dead-end claim is true
 of the current state (and its stated state, where the style states one); every backtrack
-follows a dead end and returns to a state on the current path; the trace ends in a goal
+follows a dead end and returns to a state on the current path; every check (padding) line
+states the current state truly (`wrong_check`) and changes nothing; the trace ends in a goal
 state; the backtrack count equals `num_backtracks`; the answer solves the problem.
 
 A dataset row (one that states its `num_backtracks`) is held to the dataset's guarantees
@@ -41,7 +42,7 @@ from searchtrace.tasks.base import (
 )
 from searchtrace.traces.parse import MAX_COMPLETION_CHARS, MAX_LINE_CHARS, split_completion
 from searchtrace.traces.styles import get_style
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
+from searchtrace.traces.trace import BACKTRACK, CHECK, DEAD_END, MOVE
 
 SHORTEST_BOUND = 200_000  # states the shortest-solution proof may expand before it gives up
 
@@ -155,6 +156,10 @@ def _replay(
                 if wrong_state is not None:
                     return Verdict.fail("wrong_state", wrong_state, index)
             after_dead_end = True
+        elif event.kind == CHECK:
+            wrong_check = text.state_claim_error(event.phrases[0], state)
+            if wrong_check is not None:
+                return Verdict.fail("wrong_check", wrong_check, index)
         elif event.kind == BACKTRACK:
             if not after_dead_end:
                 return Verdict.fail("backtrack_without_dead_end",

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from searchtrace.traces.tree import SearchTree
 
 MOVE, DEAD_END, BACKTRACK, GOAL = "move", "dead_end", "backtrack", "goal"
+# A padding line (`traces.length_match`): it restates the current state, `node`, and
+# changes nothing; it is neither a move nor a backtrack.
+CHECK = "check"
 
 
 @dataclass(frozen=True)
@@ -14,7 +17,8 @@ class Step:
     """One line of reasoning, pointing into the tree.
 
     move: the move into `node`; dead_end: `node` is a confirmed failure;
-    backtrack: return to `node` (a state on the current path); goal: `node` solves it.
+    backtrack: return to `node` (a state on the current path); goal: `node` solves it;
+    check: restate `node`, the current state (padding that changes nothing).
     """
 
     kind: str

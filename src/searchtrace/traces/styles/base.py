@@ -22,7 +22,7 @@ from typing import ClassVar, Protocol
 
 from searchtrace.tasks.base import Phrasing
 from searchtrace.traces.parse import MAX_LINE_CHARS
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE, Trace
+from searchtrace.traces.trace import BACKTRACK, CHECK, DEAD_END, MOVE, Trace
 from searchtrace.traces.tree import SearchTree
 
 
@@ -68,7 +68,7 @@ def step_phrases(trace: Trace, tree: SearchTree,
                  phrasing: Phrasing) -> Iterator[tuple[str, tuple[str, ...]]]:
     """Each step's kind and the phrases its line holds, in trace order: a move's move and
     the state it reaches; a dead end's claim; a backtrack's target (the state and the move
-    into it); the goal's statement."""
+    into it); a check's restatement of the current state; the goal's statement."""
     for step in trace.steps:
         node = tree.nodes[step.node]
         if step.kind == MOVE:
@@ -77,6 +77,8 @@ def step_phrases(trace: Trace, tree: SearchTree,
             phrases = (phrasing.dead_end_phrase(node.state, node.reason),)
         elif step.kind == BACKTRACK:
             phrases = (phrasing.ref_phrase(node.state, node.move),)
+        elif step.kind == CHECK:
+            phrases = (phrasing.state_phrase(node.state),)
         else:  # GOAL
             phrases = (phrasing.goal_phrase(node.state),)
         yield step.kind, phrases

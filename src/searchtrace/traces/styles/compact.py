@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from searchtrace.tasks.base import Phrasing
 from searchtrace.traces.styles.base import TemplateStyle, step_phrases
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.trace import BACKTRACK, CHECK, DEAD_END, GOAL, MOVE, Trace
 from searchtrace.traces.tree import SearchTree
 
 # Each kind's line, its phrases filled in order.
-LINES = {MOVE: "try {} -> {}", DEAD_END: "dead: {}", BACKTRACK: "back to {}", GOAL: "goal: {}"}
+LINES = {MOVE: "try {} -> {}", DEAD_END: "dead: {}", BACKTRACK: "back to {}", GOAL: "goal: {}",
+         CHECK: "recheck: {}"}
 
 
 class CompactStyle(TemplateStyle):
     """Each line a keyword and the phrases: `try <move> -> <state>`, `dead: <claim>`,
-    `back to <target>`, `goal: <goal>`."""
+    `back to <target>`, `goal: <goal>`, and a padding line `recheck: <state>`."""
 
     name = "compact"
     templates = (
@@ -22,6 +23,7 @@ class CompactStyle(TemplateStyle):
         (DEAD_END, r"dead: (.+)"),
         (BACKTRACK, r"back to (.+)"),
         (GOAL, r"goal: (.+)"),
+        (CHECK, r"recheck: (.+)"),
     )
 
     def render(self, trace: Trace, tree: SearchTree, phrasing: Phrasing,

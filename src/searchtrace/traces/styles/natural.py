@@ -8,7 +8,7 @@ import re
 
 from searchtrace.tasks.base import Phrasing
 from searchtrace.traces.styles.base import TemplateStyle, alternatives, step_phrases
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.trace import BACKTRACK, CHECK, DEAD_END, GOAL, MOVE, Trace
 from searchtrace.traces.tree import SearchTree
 
 OPENERS = ("Let me try", "Next, try", "Then try")  # the first move takes the first
@@ -16,11 +16,14 @@ AFTER_BACKTRACK = "Instead, let me try"  # the move right after a backtrack
 DEAD_ENDINGS = ("so this is a dead end", "so this branch fails")
 BACK_OPENERS = ("Let me go back to", "Going back to")
 GOAL_ENDING = "so the puzzle is solved"
+CHECK_OPENERS = ("Let me double-check:", "To be sure, so far:")  # a padding line
+CHECK_ENDING = "nothing has changed"
 
 
 class NaturalStyle(TemplateStyle):
     """Each line a sentence: `<opener> <move>. <state>.`, `<claim>, <dead ending>.`,
-    `<back opener> <target>.`, `<goal>, so the puzzle is solved.`"""
+    `<back opener> <target>.`, `<goal>, so the puzzle is solved.`, and a padding line
+    `<check opener> <state>; nothing has changed.`"""
 
     name = "natural"
     templates = (
@@ -28,6 +31,7 @@ class NaturalStyle(TemplateStyle):
         (DEAD_END, rf"(.+), (?:{alternatives(DEAD_ENDINGS)})\."),
         (BACKTRACK, rf"(?:{alternatives(BACK_OPENERS)}) (.+)\."),
         (GOAL, rf"(.+), {re.escape(GOAL_ENDING)}\."),
+        (CHECK, rf"(?:{alternatives(CHECK_OPENERS)}) (.+); {re.escape(CHECK_ENDING)}\."),
     )
 
     def render(self, trace: Trace, tree: SearchTree, phrasing: Phrasing,
@@ -50,6 +54,10 @@ class NaturalStyle(TemplateStyle):
                 lines.append(f"{phrases[0]}, {DEAD_ENDINGS[pick % len(DEAD_ENDINGS)]}.")
             elif kind == BACKTRACK:
                 lines.append(f"{BACK_OPENERS[pick % len(BACK_OPENERS)]} {phrases[0]}.")
+            elif kind == CHECK:
+                lines.append(f"{CHECK_OPENERS[pick % len(CHECK_OPENERS)]} {phrases[0]}; "
+                             f"{CHECK_ENDING}.")
+                continue  # a padding line leaves the next move's opener as it was
             else:  # GOAL
                 lines.append(f"{phrases[0]}, {GOAL_ENDING}.")
             previous = kind

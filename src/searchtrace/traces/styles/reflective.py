@@ -18,11 +18,11 @@ import re
 
 from searchtrace.tasks.base import Phrasing
 from searchtrace.traces.styles.base import TemplateStyle, step_phrases
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.trace import BACKTRACK, CHECK, DEAD_END, GOAL, MOVE, Trace
 from searchtrace.traces.tree import SearchTree
 
 # Each template is the line with `{}` where a phrase goes: a move's move, then the state it
-# reaches; a dead end's claim; a backtrack's target; the goal's statement.
+# reaches; a dead end's claim; a backtrack's target; the goal's statement; a check's state.
 MOVES = (  # a move that does not follow a backtrack
     "Suppose I try {}. {}.",
     "Let me check: {}. {}. That is consistent so far.",
@@ -58,8 +58,13 @@ GOALS = (
     "Checking the final state: {}. Done.",
     "One last check: {}. That is the answer.",
 )
+CHECKS = (  # a padding line (`traces.length_match`): the current state, restated
+    "Let me re-check where I am: {}. Nothing has changed.",
+    "To be sure, once more: {}.",
+    "Still on track: {}.",
+)
 TEMPLATES = {MOVE: MOVES + RECOVERIES, DEAD_END: DEAD_ENDS, BACKTRACK: BACKTRACKS,
-             GOAL: GOALS}
+             GOAL: GOALS, CHECK: CHECKS}
 
 # A move's first phrase stops at the first `. ` (the leftmost cut); the last phrase of a
 # line runs to the fixed ending, which the end of the line anchors.
@@ -79,7 +84,7 @@ def _templates() -> tuple[tuple[str, str], ...]:
     """(kind, pattern body) for every template, moves first."""
     out = [(MOVE, _pattern(t, (_MOVE_PHRASE, _LAST_PHRASE))) for t in TEMPLATES[MOVE]]
     out += [(kind, _pattern(t, (_LAST_PHRASE,)))
-            for kind in (DEAD_END, BACKTRACK, GOAL) for t in TEMPLATES[kind]]
+            for kind in (DEAD_END, BACKTRACK, GOAL, CHECK) for t in TEMPLATES[kind]]
     return tuple(out)
 
 
@@ -116,7 +121,8 @@ def pick(options: tuple[str, ...], salt: int, index: int, previous: str | None) 
 class ReflectiveStyle(TemplateStyle):
     """Each line a sentence or two that tries, checks, doubts and recovers: a move (one of
     MOVES, or of RECOVERIES right after a backtrack), a dead end stated with why it fails
-    (DEAD_ENDS), a backtrack that reconsiders (BACKTRACKS), the goal checked (GOALS)."""
+    (DEAD_ENDS), a backtrack that reconsiders (BACKTRACKS), the goal checked (GOALS), and
+    a padding line that restates the current state (CHECKS)."""
 
     name = "reflective"
     templates = _templates()

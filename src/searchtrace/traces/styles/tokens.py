@@ -11,6 +11,8 @@ placements `r1 c2 v4`, countdown numbers `5 3 2`):
     back <ref>                           return to a state on the current path (a ref never
                                          starts with `to`: no style reads another's lines)
     goal <state>                         the current state solves the problem
+    check <state>                        a padding line (`traces.length_match`): restates
+                                         the current state, changes nothing
 
 The verifier replays every line through the rules and holds the costs to the same
 account: a created state whose stated g is not its depth on the current path, or whose
@@ -27,7 +29,7 @@ from typing import cast
 
 from searchtrace.tasks.base import Phrasing, RulesPhrasing
 from searchtrace.traces.styles.base import RawEvent, TemplateStyle
-from searchtrace.traces.trace import BACKTRACK, DEAD_END, GOAL, MOVE, Trace
+from searchtrace.traces.trace import BACKTRACK, CHECK, DEAD_END, GOAL, MOVE, Trace
 from searchtrace.traces.tree import SearchTree
 
 _COST = r"[0-9]{1,9}(?:\.[0-9]{1,17})?"  # bounded: a stated cost always converts exactly
@@ -40,7 +42,7 @@ def cost_token(value: float) -> str:
 
 class TokensStyle(TemplateStyle):
     """Each line an event keyword and tokens: `create <move> | <state> g<g> h<h>`,
-    `close <state> dead <reason>`, `back <ref>`, `goal <state>`."""
+    `close <state> dead <reason>`, `back <ref>`, `goal <state>`, `check <state>`."""
 
     name = "tokens"
     templates = (
@@ -48,6 +50,7 @@ class TokensStyle(TemplateStyle):
         (DEAD_END, r"close (.(?:(?! dead ).)*) dead (.+)"),
         (BACKTRACK, r"back (?!to )(.+)"),  # never the compact style's `back to`
         (GOAL, r"goal (.+)"),
+        (CHECK, r"check (.+)"),
     )
 
     def render(self, trace: Trace, tree: SearchTree, phrasing: Phrasing,
@@ -66,6 +69,8 @@ class TokensStyle(TemplateStyle):
                              f"{phrasing.dead_end_phrase(node.state, node.reason)}")
             elif step.kind == BACKTRACK:
                 lines.append(f"back {phrasing.ref_phrase(node.state, node.move)}")
+            elif step.kind == CHECK:
+                lines.append(f"check {phrasing.state_phrase(node.state)}")
             else:  # GOAL
                 lines.append(f"goal {phrasing.goal_phrase(node.state)}")
         return lines
