@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from searchtrace.tasks.base import DeadEnd, Verdict
 from searchtrace.tasks.countdown.rules import CountdownMove
 from searchtrace.tasks.countdown.text import PHRASINGS, CountdownCompact, CountdownNatural
-from searchtrace.traces.styles import style_names
 from searchtrace.traces.trace import BACKTRACK, DEAD_END, MOVE
 from tests.tasks.countdown.support import TASK, move_line, rendered
 
-STYLES = style_names()
+# The styles whose lines this file's helpers write by hand; every registered style is
+# covered by tests/tasks/test_contract.py and tests/traces/styles/.
+STYLES = ("natural", "compact")
 
 DATA = {"numbers": [5, 3, 2, 4], "target": 24, "allow_fractions": True}
 MOVE_ = CountdownMove(7, "/", 2, Fraction(7, 2))
@@ -46,7 +47,7 @@ def test_each_style_says_its_phrases(style: str, said: dict[str, str]) -> None:
     assert text.goal_phrase((24,)) == said["goal"]
 
 
-@pytest.mark.parametrize("style", sorted(PHRASINGS))
+@pytest.mark.parametrize("style", STYLES)
 def test_phrasing_reads_back_what_it_says(style: str) -> None:
     text = PHRASINGS[style](DATA)
     assert text.parse_move(text.move_phrase(MOVE_)) == MOVE_

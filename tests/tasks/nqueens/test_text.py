@@ -25,7 +25,9 @@ from tests.tasks.nqueens.support import (
     verify,
 )
 
-STYLES = style_names()
+# The styles whose lines this file's helpers write by hand; every registered style is
+# covered by tests/tasks/test_contract.py and tests/traces/styles/.
+STYLES = ("natural", "compact")
 
 FOUR = {"n": 4, "preplaced": [0, 0, 0, 0]}
 
@@ -63,7 +65,7 @@ def test_each_style_says_its_phrases(style: str, said: dict[str, str]) -> None:
     assert text.ref_phrase(corner, None) == said["start"]
     assert text.ref_phrase(corner, move) == said["after"]
     assert text.goal_phrase(full) == said["goal"]
-    assert sorted(PHRASINGS) == sorted(STYLES)
+    assert set(STYLES) <= set(PHRASINGS) == set(style_names())
 
 
 @pytest.mark.parametrize("style", STYLES)

@@ -18,7 +18,9 @@ from searchtrace.traces.parse import split_completion
 from searchtrace.traces.styles import style_names
 from tests.tasks.sudoku.support import MOVE_LINE, TASK, rendered, solved, verify
 
-STYLES = style_names()
+# The styles whose lines this file's helpers write by hand; every registered style is
+# covered by tests/tasks/test_contract.py and tests/traces/styles/.
+STYLES = ("natural", "compact")
 
 GRID = {"size": 4, "grid": [[1, 2, 0, 0], [0, 0, 3, 0], [0, 0, 0, 0], [0, 0, 0, 0]]}
 
@@ -51,7 +53,7 @@ def test_each_style_says_its_phrases(style: str, said: dict[str, str]) -> None:
     assert text.ref_phrase(start, None) == said["start"]
     assert text.ref_phrase(stuck, move) == said["after"]
     assert text.goal_phrase(stuck) == said["goal"]
-    assert sorted(PHRASINGS) == sorted(STYLES)
+    assert set(STYLES) <= set(PHRASINGS) == set(style_names())
 
 
 @pytest.mark.parametrize("style", STYLES)
