@@ -76,7 +76,8 @@ class TokensStyle(TemplateStyle):
 
     def parse_line(self, line: str) -> RawEvent | None:
         """The event of one line: a create line's move and state as its phrases and its g
-        and h as `costs` (None on a line without them); a close line's claim as its phrase and its state as `stated`."""
+        and h as `costs` (None on a line without them); a close line's claim as its phrase
+        and its state as `stated`."""
         event = super().parse_line(line)
         if event is None or event.kind not in (MOVE, DEAD_END):
             return event
