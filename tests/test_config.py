@@ -403,3 +403,20 @@ def test_length_match_is_absent_from_the_resolved_config_unless_set() -> None:
     config = parse_config(with_("traces", k_mix={0: 0.5, 5: 0.5}, length_match=5))
     assert config.traces.length_match == 5
     assert config.resolved()["traces"]["length_match"] == 5
+
+
+# ---- traces.drops ----------------------------------------------------------------------
+
+
+def test_drops_are_validated_like_the_k_mix_and_need_the_tokens_style() -> None:
+    good = parse_config(with_("traces", style="tokens", drops={"all": 0.5, "none": 0.5}))
+    assert good.traces.drops == {"none": 0.5, "all": 0.5}  # in the levels' order
+    assert "drops" not in parse_config(MINIMAL).resolved()["traces"]  # absent: as before
+    assert "shares must sum to 1, got 0.9" in error_of(
+        with_("traces", style="tokens", drops={"none": 0.5, "close": 0.4}))
+    assert "shares must be in (0, 1]" in error_of(
+        with_("traces", style="tokens", drops={"none": 1.5, "close": -0.5}))
+    assert "drop levels must be among none, close, costs, create, all, got ['half']" in \
+        error_of(with_("traces", style="tokens", drops={"half": 1.0}))
+    assert "allowed only with style tokens, got style natural" in error_of(
+        with_("traces", style="natural", drops={"none": 1.0}))

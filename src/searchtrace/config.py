@@ -26,6 +26,7 @@ from searchtrace.solvers.policies import PolicySection
 from searchtrace.solvers.registry import all_solvers, get_solver, solver_names
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import TaskConfig
+from searchtrace.traces.drops import DROP_LEVELS, DROP_STYLE
 from searchtrace.traces.styles import DEFAULT_STYLE, style_names
 
 MAX_K = 64
@@ -80,6 +81,9 @@ class TraceSection(_Strict):
     length_match: a k of the k-mix (not 0; 0 must be in the mix too) whose rows' think
     length (characters) the k = 0 rows are padded to with check lines, a length-matched
     control; None (the default) pads nothing.
+    drops: share of rows per drop level (Dualformer's: `none`, `close`, `costs`, `create`,
+    `all`; `traces/drops.py`), met exactly in every split; style `tokens` only; absent:
+    no drops.
     """
 
     k_mix: dict[int, float] | Literal["natural"] = Field(
@@ -88,6 +92,27 @@ class TraceSection(_Strict):
     max_dead_end_length: int = Field(default=6, ge=1, le=100)
     style: str = DEFAULT_STYLE  # a registered style (`traces/styles/`)
     length_match: int | None = None
+    drops: dict[str, float] | None = None
+
+    @field_validator("drops")
+    @classmethod
+    def _drops(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError(f"must name at least one drop level among "
+                             f"{', '.join(DROP_LEVELS)}")
+        unknown = [level for level in value if level not in DROP_LEVELS]
+        if unknown:
+            raise ValueError(f"drop levels must be among {', '.join(DROP_LEVELS)}, "
+                             f"got {unknown}")
+        bad_share = [s for s in value.values() if not 0 < s <= 1]
+        if bad_share:
+            raise ValueError(f"shares must be in (0, 1], got {bad_share}")
+        total = sum(value.values())
+        if abs(total - 1) > 1e-6:
+            raise ValueError(f"shares must sum to 1, got {total:g}")
+        return {level: value[level] for level in DROP_LEVELS if level in value}
 
     @field_validator("k_mix")
     @classmethod
@@ -205,6 +230,14 @@ class BuildConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _drops_need_tokens(self) -> BuildConfig:
+        if self.traces.drops is not None and self.traces.style != DROP_STYLE:
+            raise ValueError(f"traces.drops drops parts of {DROP_STYLE}-style traces; "
+                             f"allowed only with style {DROP_STYLE}, got style "
+                             f"{self.traces.style}")
+        return self
+
+    @model_validator(mode="after")
     def _natural_needs_a_walk(self) -> BuildConfig:
         if self.traces.k_mix == "natural" and not get_solver(self.solver.name).walk:
             walkers = " and ".join(s.name for s in all_solvers() if s.walk)
@@ -242,6 +275,8 @@ class BuildConfig(_Strict):
         if self.traces.length_match is None:  # configs without it resolve as before
             del out["traces"]["length_match"]
         out["task"]["knobs"] = self.task_config().model_dump(mode="json")
+        if out["traces"]["drops"] is None:  # absent: the config (and its key) as before
+            del out["traces"]["drops"]
         if self.policy is not None and self.policy.checkpoint is not None:
             # which weights propose the moves is part of what was built
             out["policy"]["checkpoint_sha256"] = _checkpoint_digest(self.policy.checkpoint)

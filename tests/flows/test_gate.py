@@ -271,3 +271,38 @@ def test_a_truncated_shard_is_one_failure_naming_it(copy: Path) -> None:
     failures = run_gate(copy).failures
     assert len(failures) == 1 and failures[0].rule == "shard", failures
     assert failures[0].message.startswith(f"data/{path.name} is not a readable Parquet file")
+
+
+def test_a_drops_build_passes_the_gate_which_catches_a_wrong_share_or_a_bad_row(
+        tmp_path: Path) -> None:
+    raw = {"name": "drops-maze", "task": {"name": "maze", "preset": "easy"},
+           "traces": {"k_mix": {0: 0.5, 1: 0.5}, "style": "tokens",
+                      "drops": {"none": 0.2, "close": 0.2, "costs": 0.2, "create": 0.2,
+                                "all": 0.2}},
+           "splits": {"train": 10, "test": 5}, "seed": 4}
+    out = tmp_path / "out"
+    result = run_build(parse_config(raw), out)
+    assert result.record["gate"] == {"rows": 15, "reverified": 15}
+    stats = json.loads((out / "stats.json").read_text())
+    levels = raw["traces"]["drops"]
+    assert stats["splits"]["train"]["achieved_drop"] == dict.fromkeys(levels, 2)
+    assert stats["splits"]["test"]["requested_drop"] == dict.fromkeys(levels, 1)
+    assert "## Dropped trace parts" in (out / "README.md").read_text()
+    shard = sorted((out / "data").glob("train-*.parquet"))[0]
+    table = pq.read_table(shard)
+    rows = table.to_pylist()
+    assert {r["drop"] for r in rows} <= set(levels)
+    at = next(i for i, r in enumerate(rows) if r["drop"] == "costs")
+    full = next(i for i, r in enumerate(rows) if r["drop"] == "none")
+    # a costs row said to be whole: its create lines lack the costs, and the shares are
+    # off by one row
+    rows[at]["drop"] = "none"
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    report = run_gate(out)
+    assert {"drops", "reverify"} <= report.rules_failed()
+    assert any("missing_cost" in f.message for f in report.failures)
+    rows[full]["drop"] = "costs"  # the shares restored; the whole trace still has costs
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    report = run_gate(out)
+    assert "drops" not in report.rules_failed()
+    assert any("dropped_part_present" in f.message for f in report.failures)

@@ -22,8 +22,10 @@ from searchtrace.pipelines.plan import (
     Candidate,
     CandidateRange,
     controlled_rounding,
+    drop_counts,
     largest_remainder,
     plan_buckets,
+    plan_drops,
 )
 
 MIXED = {
@@ -203,3 +205,38 @@ def test_candidate_range_lists_its_candidates() -> None:
     assert CandidateRange("test", 3, 2, 5, 8).candidates() == [
         Candidate("test", 3, 2, 5), Candidate("test", 3, 2, 6), Candidate("test", 3, 2, 7)]
     assert CandidateRange("test", 3, 2, 5, 5).candidates() == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(train=st.integers(1, 400), test=st.integers(1, 60),
+       shares=st.lists(st.integers(1, 9), min_size=1, max_size=5),
+       k_shares=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+       seed=st.integers(0, 2**32))
+def test_drop_levels_are_exact_per_split_and_reproducible(
+        train: int, test: int, shares: list[int], k_shares: list[int], seed: int) -> None:
+    levels = ["none", "close", "costs", "create", "all"][: len(shares)]
+    drops = {level: s / sum(shares) for level, s in zip(levels, shares, strict=True)}
+    k_mix = {k: s / sum(k_shares) for k, s in zip([0, 1, 3, 5], k_shares, strict=False)}
+    config = parse_config({"task": {"name": "maze"}, "seed": seed,
+                           "traces": {"style": "tokens", "k_mix": k_mix, "drops": drops},
+                           "splits": {"train": train, "test": test}})
+    buckets = plan_buckets(config)
+    assigned = plan_drops(config, buckets)
+    assert assigned == plan_drops(config, buckets)
+    for split, total in config.splits.items():
+        cells = {cell: levels for cell, levels in assigned.items() if cell[0] == split}
+        assert {cell: len(v) for cell, v in cells.items()} == {
+            (b.split, b.ordinal, 0): b.requested for b in buckets
+            if b.split == split and b.requested}
+        achieved = Counter(level for v in cells.values() for level in v)
+        # exact: each level's count is its share of the split rounded down or up, and
+        # the counts add up to the split
+        assert sum(achieved.values()) == total
+        for level, share in drops.items():
+            assert achieved[level] == drop_counts(total, drops)[level]
+            assert abs(achieved[level] - total * share) < 1
+
+
+def test_a_build_without_drops_assigns_none() -> None:
+    config = parse_config({"task": {"name": "maze"}})
+    assert plan_drops(config, plan_buckets(config)) == {}

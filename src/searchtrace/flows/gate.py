@@ -7,7 +7,8 @@ unlisted); every shard has the declared schema; config.yaml, the manifest and th
 belong to one build (the key recomputed from config.yaml equals the one it records and the
 manifest's; their code and schema versions equal the rows'; each row's task, style and
 seed follow from the config); the manifest's rows per split equal the config's; no split
-is empty; every split's achieved k-mix (and difficulty mix) equals the requested one;
+is empty; every split's achieved k-mix (and difficulty mix, and drop shares) equals the
+requested one;
 train and test share no problem and no split repeats one; the share of rejected
 candidates is under a ceiling; and every sampled row re-verifies from its text.
 
@@ -34,7 +35,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from searchtrace.config import SPLITS, BuildConfig, parse_config, parse_yaml
 from searchtrace.errors import UserError
 from searchtrace.pipelines.outputs import DATASET_FORMAT, sha256_of
-from searchtrace.pipelines.plan import NATURAL, Bucket, BuildPlan, Candidate, plan_buckets
+from searchtrace.pipelines.plan import (
+    NATURAL,
+    Bucket,
+    BuildPlan,
+    Candidate,
+    drop_counts,
+    plan_buckets,
+)
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
 from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
 from searchtrace.solvers.registry import solver_of_tree
@@ -47,8 +55,9 @@ FULL_CHECK_BELOW_ROWS = 100_000
 SAMPLED_RATE = 0.1
 # What the gate reads of each row for its rules other than re-verification.
 ROW_COLUMNS = ["id", "problem_id", "task", "split", "style", "num_backtracks", "difficulty",
-               "seed", "spawn_key", "code_version", "schema_version"]
-VERIFY_COLUMNS = ["id", "task", "problem", "completion", "style", "num_backtracks", "solver"]
+               "seed", "spawn_key", "code_version", "schema_version", "drop"]
+VERIFY_COLUMNS = ["id", "task", "problem", "completion", "style", "num_backtracks", "solver",
+                  "drop"]
 GATE_COLUMNS = list(dict.fromkeys(ROW_COLUMNS + VERIFY_COLUMNS))
 
 
@@ -188,6 +197,7 @@ def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
         failures += _no_empty_split(recorded.config, rows)
         buckets = plan.buckets if plan is not None else tuple(plan_buckets(recorded.config))
         failures += _mix_is_exact(recorded.config, buckets, rows)
+        failures += _drops_are_exact(recorded.config, rows)
     failures += _splits_disjoint(rows)
     rate = default_sample_rate(len(rows)) if sample_rate is None else sample_rate
     reverified, failed = _replay_rows(shards, rate)
@@ -424,6 +434,26 @@ def _mix_is_exact(config: BuildConfig, buckets: tuple[Bucket, ...],
     return failures
 
 
+def _drops_are_exact(config: BuildConfig, rows: list[dict]) -> list[GateFailure]:
+    """Each split's rows per drop level equal `drop_counts` of its size; without drops
+    every row's `drop` is ""."""
+    drops = config.traces.drops
+    if drops is None:
+        dropped = sum(1 for r in rows if r["drop"] != "")
+        return [GateFailure("drops", f"{dropped} row(s) state a drop level; config.yaml asks "
+                                     "for no drops")] if dropped else []
+    failures = []
+    for split in sorted(set(config.splits) | {r["split"] for r in rows}):
+        achieved = Counter(r["drop"] for r in rows if r["split"] == split)
+        planned = Counter(drop_counts(config.splits.get(split, 0), drops))
+        if +achieved != +planned:
+            failures.append(GateFailure(
+                "drops", f"split {split}: achieved rows per drop level "
+                         f"{dict(sorted(achieved.items()))} differ from requested "
+                         f"{dict(sorted((+planned).items()))}"))
+    return failures
+
+
 def _counts(counts: Counter) -> dict:
     """Counts keyed by (k, level), in order (a level may be None: outside every bucket)."""
     return dict(sorted(counts.items(), key=lambda item: (item[0][0], item[0][1] is None,
@@ -515,5 +545,6 @@ def _verify_row(row: dict[str, Any]) -> Verdict:
         return Verdict.fail("malformed_row", "problem is not a JSON object")
     solver = solver_of_tree(row["solver"])
     return verify_completion(task, problem, row["completion"], row["style"],
-                             row["num_backtracks"], solver is not None and solver.shortest)
+                             row["num_backtracks"], solver is not None and solver.shortest,
+                             row["drop"])
 

@@ -4,8 +4,9 @@ into named transforms).
 SolveBatches solves a group of candidate batches (generate, solve, linearize, render,
 verify); StageBatches parks whole batches' rows in staging files (each file records the
 batches it completes and their rejections, so a resumed build skips them) and passes on
-small refs; BucketCutoff and SelectRows keep each bucket's first rows; WriteShard reads a
-shard's rows back from staging and writes the shard if it is not already there. None of
+small refs; BucketCutoff and SelectRows keep each bucket's first rows, BucketDrops gives
+each kept row its drop level; WriteShard reads a shard's rows back from staging (with
+their parts dropped) and writes the shard if it is not already there. None of
 them emits output from `finish_bundle`, which a runner may drop.
 """
 
@@ -24,6 +25,7 @@ from searchtrace.pipelines.selection import Cell, StagedRef, cutoff, first_per_p
 from searchtrace.pipelines.solver_pool import SolvedBatch, pool_for, solve_batch
 from searchtrace.pipelines.writer import (
     StagedBatches,
+    apply_drops,
     read_rows,
     shard_name,
     shard_of,
@@ -134,17 +136,37 @@ class BucketCutoff(beam.DoFn):
             yield cell, cutoff(indexes, self.requested[cell])
 
 
+class BucketDrops(beam.DoFn):
+    """((split, bucket, level), indexes) -> (cell, {index: drop level}) for the rows the
+    cell keeps (its first by index), the i-th kept row taking the plan's i-th level
+    (`plan.plan_drops`); nothing for a build without drops."""
+
+    def __init__(self, requested: dict[Cell, int], drops: dict[Cell, tuple[str, ...]]) -> None:
+        self.requested = requested
+        self.drops = drops
+
+    def process(self, keyed: tuple[Cell, Iterable[int]]) -> Iterator[tuple[Cell, dict[int, str]]]:
+        cell, indexes = keyed
+        if self.drops.get(cell):
+            kept = sorted(indexes)[: self.requested[cell]]
+            yield cell, dict(zip(kept, self.drops[cell], strict=False))
+
+
 class SelectRows(beam.DoFn):
-    """StagedRef -> ((split, shard), ref) when it is within its bucket's cutoff."""
+    """StagedRef -> ((split, shard), ref) when it is within its bucket's cutoff, the ref
+    carrying its drop level when the build has drops."""
 
     def __init__(self, shards: dict[str, int]) -> None:
         self.shards = shards
 
     def process(
-        self, ref: StagedRef, cutoffs: dict[Cell, int]
+        self, ref: StagedRef, cutoffs: dict[Cell, int], drops: dict[Cell, dict[int, str]]
     ) -> Iterator[tuple[tuple[str, int], StagedRef]]:
-        if ref.index <= cutoffs.get((ref.split, ref.bucket, ref.level), -1):
-            yield (ref.split, shard_of(ref.problem_id, self.shards[ref.split])), ref
+        cell = (ref.split, ref.bucket, ref.level)
+        if ref.index <= cutoffs.get(cell, -1):
+            drop = drops.get(cell, {}).get(ref.index, "")
+            yield ((ref.split, shard_of(ref.problem_id, self.shards[ref.split])),
+                   ref._replace(drop=drop))
 
 
 class WriteShard(beam.DoFn):
@@ -159,13 +181,17 @@ class WriteShard(beam.DoFn):
     def process(self, keyed: tuple[tuple[str, int], Iterable[StagedRef | None]]) -> Iterator[str]:
         (split, shard), refs = keyed
         wanted: dict[str, set[str]] = defaultdict(set)
+        drops: dict[str, str] = {}
         for ref in refs:
             if ref is not None:
                 wanted[ref.path].add(ref.key)
+                if ref.drop:
+                    drops[ref.key] = ref.drop
         name = shard_name(split, shard, self.shards[split])
         if (Path(self.data_dir) / name).is_file():
             yield name
             return
-        write_shard([read_rows(path, ids) for path, ids in sorted(wanted.items())],
+        write_shard([apply_drops(read_rows(path, ids), drops)
+                     for path, ids in sorted(wanted.items())],
                     Path(self.data_dir) / name)
         yield name

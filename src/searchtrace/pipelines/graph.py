@@ -20,6 +20,7 @@ from apache_beam.pvalue import PBegin, PCollection
 
 from searchtrace.pipelines.dofns import (
     BucketCutoff,
+    BucketDrops,
     SelectRows,
     SolveBatches,
     StageBatches,
@@ -27,7 +28,7 @@ from searchtrace.pipelines.dofns import (
     bucket_index,
     keep_first_per_problem,
 )
-from searchtrace.pipelines.plan import BuildPlan, CandidateRange
+from searchtrace.pipelines.plan import BuildPlan, CandidateRange, plan_drops
 from searchtrace.pipelines.selection import Cell, StagedRef
 from searchtrace.pipelines.writer import staged_refs
 
@@ -86,7 +87,8 @@ class ReadStagedRefs(beam.PTransform):
 class SelectPerBucket(beam.PTransform):
     """StagedRef -> ((split, shard), ref) for the rows the build keeps: one per problem
     (`selection.priority`), then each (bucket, difficulty level)'s first requested rows by
-    candidate index, whatever order the workers finished in."""
+    candidate index, whatever order the workers finished in; with drops, each kept row
+    carries its drop level (`plan.plan_drops`)."""
 
     def __init__(self, plan: BuildPlan) -> None:
         super().__init__()
@@ -94,17 +96,21 @@ class SelectPerBucket(beam.PTransform):
             (bucket.split, bucket.ordinal, level): need
             for bucket in plan.buckets for level, need in enumerate(bucket.levels)}
         self.shards = plan.shards
+        self.drops = plan_drops(plan.config, plan.buckets)
 
     def expand(self, refs: PCollection) -> PCollection:
         kept = (refs
                 | "ByProblem" >> beam.GroupBy(lambda ref: ref.problem_id)
                 | "KeepFirstPerProblem" >> beam.Map(keep_first_per_problem))
-        cutoffs = (kept
-                   | "BucketIndex" >> beam.Map(bucket_index)
-                   | "GroupByBucket" >> beam.GroupByKey()
-                   | "BucketCutoff" >> beam.ParDo(BucketCutoff(self.requested)))
+        by_bucket = (kept
+                     | "BucketIndex" >> beam.Map(bucket_index)
+                     | "GroupByBucket" >> beam.GroupByKey())
+        cutoffs = by_bucket | "BucketCutoff" >> beam.ParDo(BucketCutoff(self.requested))
+        drops = by_bucket | "BucketDrops" >> beam.ParDo(BucketDrops(self.requested,
+                                                                    self.drops))
         return kept | "SelectRows" >> beam.ParDo(SelectRows(self.shards),
-                                                 cutoffs=beam.pvalue.AsDict(cutoffs))
+                                                 cutoffs=beam.pvalue.AsDict(cutoffs),
+                                                 drops=beam.pvalue.AsDict(drops))
 
 
 class WriteShards(beam.PTransform):

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
-from searchtrace.pipelines.plan import BuildPlan
+from searchtrace.pipelines.plan import BuildPlan, drop_counts
 from searchtrace.pipelines.plots import write_mix_plot
 from searchtrace.schemas.rows import SCHEMA_VERSION
 from searchtrace.solvers.registry import get_solver
@@ -108,7 +108,7 @@ def _stats(
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
     """The stats, and each split's nodes-expanded values for the plot."""
     config = plan.config
-    columns = ["split", "num_backtracks", "difficulty", "completion"]
+    columns = ["split", "num_backtracks", "difficulty", "completion", "drop"]
     per_split: dict[str, dict[str, list]] = {}
     for path in sorted((dataset / "data").glob("*.parquet")):
         table = pq.read_table(path, columns=columns).to_pydict()
@@ -119,7 +119,7 @@ def _stats(
     mix = config.traces.k_mix
     splits: dict[str, Any] = {}
     for split in config.splits:
-        bag = per_split.get(split, {"num_backtracks": [], "difficulty": [], "completion": []})
+        bag = per_split.get(split, {c: [] for c in columns[1:]})
         achieved = dict(sorted(Counter(bag["num_backtracks"]).items()))
         entry: dict[str, Any] = {"rows": len(bag["num_backtracks"]), "achieved_k": achieved}
         if mix != "natural":
@@ -127,6 +127,10 @@ def _stats(
         difficulty = bag["difficulty"]
         if config.difficulty_mix is not None:
             entry.update(_difficulty_mix(plan, split, bag))
+        if config.traces.drops is not None:
+            entry["requested_drop"] = drop_counts(config.splits[split], config.traces.drops)
+            entry["achieved_drop"] = {level: bag["drop"].count(level)
+                                      for level in config.traces.drops}
         entry["difficulty"] = {
             key: _summary([d[key] for d in difficulty])
             for key in ("nodes_expanded", "guesses", "branching", "solution_length", "tree_nodes")
@@ -343,6 +347,16 @@ def dataset_card(plan: BuildPlan, stats: dict[str, Any], plot: str) -> str:
         for k in sorted(set(requested) | set(entry["achieved_k"])):
             lines.append(f"| {split} | {k} | {requested.get(k, '-')} | "
                          f"{entry['achieved_k'].get(k, 0)} |")
+    if config.traces.drops is not None:
+        lines += ["", "## Dropped trace parts (requested vs achieved)", "",
+                  "Dualformer's drops: `close` rows lack the dead-end lines, `costs` rows the "
+                  "g/h costs, `create` rows the create lines, `all` rows the whole trace "
+                  "(the answer only); the verifier checked what each row keeps.", "",
+                  "| split | drop | requested | achieved |", "|---|---|---|---|"]
+        for split, entry in stats["splits"].items():
+            for level, requested in entry["requested_drop"].items():
+                lines.append(f"| {split} | {level} | {requested} | "
+                             f"{entry['achieved_drop'][level]} |")
     if config.difficulty_mix is not None:
         mix = config.difficulty_mix
         lines += ["", f"## Measured difficulty mix ({mix.metric})", "",

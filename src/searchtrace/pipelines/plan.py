@@ -10,8 +10,10 @@ topped up without changing any other bucket.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import numpy as np
 from searchtrace.config import SPLITS, BuildConfig
 from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks.base import TaskConfig
+from searchtrace.traces.drops import DROP_LEVELS
 from searchtrace.version import build_key
 
 NATURAL = -1  # the `k` of the single bucket of a natural-mode build
@@ -167,6 +170,42 @@ def plan_buckets(config: BuildConfig) -> list[Bucket]:
         for (k, _), counts in zip(k_counts.items(), levels, strict=True):
             buckets.append(Bucket(split, k, ordinals[k], tuple(counts)))
     return buckets
+
+
+def drop_counts(total: int, drops: dict[str, float]) -> dict[str, int]:
+    """Rows per drop level of a split of `total` rows, exactly (largest remainder, ties
+    to the earlier level in DROP_LEVELS' order)."""
+    levels = list(drops)
+    counts = largest_remainder(total, {DROP_LEVELS.index(level): drops[level]
+                                       for level in levels})
+    return {level: counts[DROP_LEVELS.index(level)] for level in levels}
+
+
+def plan_drops(config: BuildConfig,
+               buckets: list[Bucket] | tuple[Bucket, ...]) -> dict[tuple[str, int, int],
+                                                                  tuple[str, ...]]:
+    """Per (split, bucket ordinal, difficulty level) cell, the drop level of each of its
+    rows in candidate-index order: empty without `traces.drops`. Each split's counts per
+    level are exact (`drop_counts`), spread over its cells by controlled rounding, and
+    ordered within a cell by a shuffle seeded from the build seed and the cell, so the
+    same config always gives every row the same level."""
+    drops = config.traces.drops
+    if drops is None:
+        return {}
+    assigned: dict[tuple[str, int, int], tuple[str, ...]] = {}
+    for split, total in config.splits.items():
+        cells = [((b.split, b.ordinal, level), n) for b in buckets if b.split == split
+                 for level, n in enumerate(b.levels) if n]
+        columns = drop_counts(total, drops)
+        table = controlled_rounding([n for _, n in cells], list(columns.values()),
+                                    [share / sum(drops.values()) for share in drops.values()])
+        for (cell, _), counts in zip(cells, table, strict=True):
+            levels = [level for level, n in zip(columns, counts, strict=True)
+                      for _ in range(n)]
+            seed = hashlib.sha256(json.dumps([config.seed, *cell]).encode()).digest()
+            random.Random(int.from_bytes(seed[:8], "big")).shuffle(levels)
+            assigned[cell] = tuple(levels)
+    return assigned
 
 
 def shard_count(rows: int, rows_per_shard: int) -> int:

@@ -197,6 +197,7 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
         k_mode=trace.mode,
         placement=traces.placement,
         style=traces.style,
+        drop="",  # a drop level is given when the row is selected (pipelines/dofns.py)
         solver=tree.solver,
         policy=policy,
         difficulty=difficulty,

@@ -15,8 +15,9 @@ from searchtrace.pipelines.plan import candidate_key
 
 class StagedRef(NamedTuple):
     """Where a verified row waits in staging: its candidate (split, bucket, index), its
-    difficulty level, problem and staged file. Only these small records pass through the
-    runner, never the rows themselves."""
+    difficulty level, problem and staged file, and once selected the drop level it is
+    written with ("" without drops). Only these small records pass through the runner,
+    never the rows themselves."""
 
     split: str
     bucket: int
@@ -24,6 +25,7 @@ class StagedRef(NamedTuple):
     level: int
     problem_id: str
     path: str
+    drop: str = ""
 
     @property
     def key(self) -> str:

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from searchtrace.pipelines.plan import BucketReason
 from searchtrace.pipelines.selection import StagedRef
 from searchtrace.schemas.rows import ROW_SCHEMA
+from searchtrace.traces.drops import drop_completion
 
 # A staged row is the row, its candidate (bucket, index and key) and its difficulty level.
 STAGE_SCHEMA = pa.schema([*ROW_SCHEMA, pa.field("_bucket", pa.int32()),
@@ -67,6 +68,24 @@ def read_rows(path: str | Path, keys: set[str]) -> pa.Table:
     candidate: two candidates may share a problem)."""
     table = pq.read_table(path)
     return table.filter(pc.is_in(table["_key"], value_set=pa.array(sorted(keys), pa.string())))
+
+
+def apply_drops(table: pa.Table, drops: dict[str, str]) -> pa.Table:
+    """Staged rows with their drop levels applied: each row whose candidate's key is in
+    `drops` gets that level in `drop` and the completion (and the assistant message)
+    with that level's parts dropped. Without drops the table is returned as it is."""
+    if not drops:
+        return table
+    records = table.to_pylist()
+    for record in records:
+        level = drops.get(record["_key"])
+        if level is not None:
+            completion = drop_completion(record["completion"], level)
+            record["drop"] = level
+            record["completion"] = completion
+            record["messages"] = [{**m, "content": completion} if m["role"] == "assistant"
+                                  else m for m in record["messages"]]
+    return pa.Table.from_pylist(records, schema=table.schema)
 
 
 def staged_refs(path: Path | str) -> list[StagedRef]:

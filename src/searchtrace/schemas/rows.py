@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "4"  # 2: step_values; 3: policy; 4: padding_lines
+SCHEMA_VERSION = "4"  # 2: step_values; 3: policy; 4: padding_lines, drop
 
 DIFFICULTY = pa.struct([
     ("nodes_expanded", pa.int64()),   # nodes the reference DFS expanded to solve it
@@ -32,6 +32,7 @@ ROW_SCHEMA = pa.schema([
     ("k_mode", pa.string()),
     ("placement", pa.string()),
     ("style", pa.string()),
+    ("drop", pa.string()),  # the row's drop level (traces/drops.py); "" without drops
     ("solver", pa.string()),
     ("policy", pa.string()),  # JSON: model and sampling of an llm_mcts policy; "" otherwise
     ("difficulty", DIFFICULTY),
@@ -77,6 +78,7 @@ class TraceRow:
     k_mode: str
     placement: str
     style: str
+    drop: str
     solver: str
     policy: str
     difficulty: Difficulty

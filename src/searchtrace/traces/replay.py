@@ -16,6 +16,8 @@ the rules' exact `solvable`), no dead-end branch repeats an earlier one
 (`not_shortest`, proved by a bounded search of its own). Model output (`num_backtracks`
 None) is judged on legality and its answer only: a model may give up a branch it cannot
 prove hopeless, and its free-form answer is judged by the task's answer checker.
+A row of a build with `traces.drops` states its drop level (`drop`): its trace has parts
+removed, and the replay checks what remains, as `traces/drops.py` lists per level.
 It returns the first failure and never raises on arbitrary text. A completion over
 MAX_COMPLETION_CHARS or a line over MAX_LINE_CHARS fails unread (`completion_too_long`,
 `line_too_long`), so no text keeps the verifier busy for long.
@@ -40,6 +42,7 @@ from searchtrace.tasks.base import (
     Violation,
     search_key,
 )
+from searchtrace.traces.drops import ALL, CLOSE, COSTS, CREATE
 from searchtrace.traces.parse import MAX_COMPLETION_CHARS, MAX_LINE_CHARS, split_completion
 from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import BACKTRACK, CHECK, DEAD_END, MOVE
@@ -49,13 +52,17 @@ SHORTEST_BOUND = 200_000  # states the shortest-solution proof may expand before
 
 def verify_completion(
     task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None,
-    shortest: bool = False,
+    shortest: bool = False, drop: str = "",
 ) -> Verdict:
     """Replay `completion`. `num_backtracks=None` marks model output: no count check and
     none of a dataset row's guarantees. `shortest`: the row's solver promises a shortest
-    solution, so the row must have one."""
+    solution, so the row must have one. `drop`: the row's drop level ("" or "none": the
+    whole trace), what its trace lacks (`traces/drops.py`)."""
     try:
-        return _replay(task, data, completion, style, num_backtracks, shortest)
+        if drop in (CREATE, ALL):
+            return _replay_without_states(task, data, completion, style, num_backtracks,
+                                          drop)
+        return _replay(task, data, completion, style, num_backtracks, shortest, drop)
     except Exception as error:  # a verifier must answer, whatever the text does to a parser
         return Verdict.fail("verifier_error", f"{type(error).__name__}: {error}")
 
@@ -103,7 +110,7 @@ def cost_error(rules: Rules, state: Any, depth: int, costs: tuple[str, str]) -> 
 
 def _replay(
     task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None,
-    shortest: bool,
+    shortest: bool, drop: str,
 ) -> Verdict:
     if isinstance(completion, str) and len(completion) > MAX_COMPLETION_CHARS:
         return Verdict.fail("completion_too_long", f"the completion has {len(completion)} "
@@ -134,6 +141,8 @@ def _replay(
             return Verdict.fail("unparsable_step", f"cannot read {line[:80]!r}", index)
         state = path[-1][0]
         if event.kind == MOVE:
+            if reader.states_costs and (event.costs is None) != (drop == COSTS):
+                return Verdict.fail(*_cost_shape(drop), index)
             if after_dead_end:
                 return Verdict.fail("move_after_dead_end",
                                     "a move continues from a dead end without backtracking", index)
@@ -148,6 +157,9 @@ def _replay(
                 if wrong_cost is not None:
                     return Verdict.fail("wrong_cost", wrong_cost, index)
         elif event.kind == DEAD_END:
+            if drop == CLOSE:
+                return Verdict.fail("dropped_part_present", "a close line in a row that "
+                                    "drops them", index)
             claim = read_dead_end(rules, text, state, event.phrases[0])
             if isinstance(claim, Verdict):
                 return replace(claim, line=index)
@@ -161,7 +173,7 @@ def _replay(
             if wrong_check is not None:
                 return Verdict.fail("wrong_check", wrong_check, index)
         elif event.kind == BACKTRACK:
-            if not after_dead_end:
+            if not after_dead_end and drop != CLOSE:
                 return Verdict.fail("backtrack_without_dead_end",
                                     "a backtrack must follow a dead-end claim", index)
             ref = text.parse_ref(event.phrases[0])
@@ -205,6 +217,80 @@ def _replay(
                             f"the one the solution path spells, {derived[:80]!r}")
     if shortest:
         return _shortest(rules, len(path) - 1)
+    return OK
+
+
+def _cost_shape(drop: str) -> tuple[str, str]:
+    """The failure of a create line whose costs the row's drop level does not allow."""
+    if drop == COSTS:
+        return "dropped_part_present", "a create line states costs in a row that drops them"
+    return "missing_cost", "a create line without its g and h costs"
+
+
+def _replay_without_states(task: Task, data: dict[str, Any], completion: str, style: str,
+                           num_backtracks: int | None, drop: str) -> Verdict:
+    """A completion whose create lines are dropped (`create`: close, back and goal lines
+    only) or whose whole trace is (`all`): no state is known, so each close line's claim
+    must read as one, each backtrack follow a close line with a readable target, one
+    goal line end the trace and the backtracks number `num_backtracks`; `all` has no
+    lines at all. The answer is checked by the task's answer checker either way."""
+    if isinstance(completion, str) and len(completion) > MAX_COMPLETION_CHARS:
+        return Verdict.fail("completion_too_long", f"the completion has {len(completion)} "
+                            f"characters, at most {MAX_COMPLETION_CHARS} are read")
+    parts = split_completion(completion)
+    if parts is None:
+        return Verdict.fail("bad_format", "expected <think>...</think> then <answer>...</answer>")
+    think, answer = parts
+    lines = think.split("\n") if think else []
+    if drop == ALL and lines:
+        return Verdict.fail("dropped_part_present", "a trace line in a row that drops the "
+                            "whole trace", 0)
+    text = task.phrasing(style, data)
+    reader = get_style(style)
+    after_dead_end = solved = False
+    backtracks = 0
+    for index, line in enumerate(lines):
+        if solved:
+            return Verdict.fail("step_after_goal", "a step follows the goal", index)
+        if len(line) > MAX_LINE_CHARS:
+            return Verdict.fail("line_too_long", f"the line has {len(line)} characters, at "
+                                f"most {MAX_LINE_CHARS} are read", index)
+        event = reader.parse_line(line)
+        if event is None:
+            return Verdict.fail("unparsable_step", f"cannot read {line[:80]!r}", index)
+        if event.kind == MOVE:
+            return Verdict.fail("dropped_part_present", "a create line in a row that drops "
+                                "them", index)
+        if event.kind == DEAD_END:
+            if after_dead_end:
+                return Verdict.fail("dead_end_after_dead_end", "two close lines without a "
+                                    "backtrack between them", index)
+            if text.parse_dead_end(event.phrases[0]) is None:
+                return Verdict.fail("unparsable_dead_end",
+                                    f"cannot read dead end {event.phrases[0]!r}", index)
+            after_dead_end = True
+        elif event.kind == BACKTRACK:
+            if not after_dead_end:
+                return Verdict.fail("backtrack_without_dead_end",
+                                    "a backtrack must follow a dead-end claim", index)
+            if text.parse_ref(event.phrases[0]) is None:
+                return Verdict.fail("unparsable_backtrack",
+                                    f"cannot read backtrack target {event.phrases[0]!r}", index)
+            after_dead_end = False
+            backtracks += 1
+        else:  # GOAL
+            if after_dead_end:
+                return Verdict.fail("goal_after_dead_end", "the goal follows a dead-end "
+                                    "claim", index)
+            solved = True
+    if drop == CREATE and not solved:
+        return Verdict.fail("no_goal", "the trace never reaches a goal state")
+    if drop == CREATE and num_backtracks is not None and backtracks != num_backtracks:
+        return Verdict.fail("backtrack_count",
+                            f"{backtracks} backtracks in the text, row says {num_backtracks}")
+    answer_verdict = task.check_answer(data, answer)
+    if not answer_verdict.ok:
+        return Verdict.fail("wrong_answer", answer_verdict.message)
     return OK
 
 

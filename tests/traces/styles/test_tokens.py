@@ -33,11 +33,17 @@ def test_parse_line_reads_events_costs_and_a_close_lines_state() -> None:
     assert (event.kind, event.phrases, event.stated) == (DEAD_END, ("pair 2 8",), "2 8")
     assert TOKENS.parse_line("back 5 3 2").phrases == ("5 3 2",)
     assert TOKENS.parse_line("goal 24").kind == GOAL
-    for garbage in ("", "create 5 + 3 = 8 | 2 8", "create 5 + 3 = 8 | 2 8 g1",
+    event = TOKENS.parse_line("create 5 + 3 = 8 | 2 8")  # costs dropped (traces/drops.py)
+    assert (event.kind, event.phrases, event.costs) == (MOVE, ("5 + 3 = 8", "2 8"), None)
+    for garbage in ("", "create 5 + 3 = 8 2 8 g1 h1 | ", "create 5 + 3 = 8",
                     "create 5 + 3 = 8 2 8 g1 h1", "create | 2 8 g1 h1", "close 2 8",
                     "CREATE 5 + 3 = 8 | 2 8 g1 h1", f"create a | b g{'9' * 5000} h1",
-                    "create a | b g-1 h1", "create a | b g1 h٣", "try 5+3=8 -> [2, 8]"):
+                    "try 5+3=8 -> [2, 8]"):
         assert TOKENS.parse_line(garbage) is None, garbage
+    # costs the pattern cannot read leave a create line without costs, whose state
+    # phrase then holds them: the replay refuses it (`missing_cost`, or `wrong_state`)
+    for bad_cost in ("create a | b g-1 h1", "create a | b g1 h٣"):
+        assert TOKENS.parse_line(bad_cost).costs is None, bad_cost
 
 
 def test_costs_are_written_exactly() -> None:

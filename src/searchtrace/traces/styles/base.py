@@ -45,9 +45,12 @@ class Style(Protocol):
     """A way of saying a trace: `render` writes one line per step (`salt` varies the
     wording deterministically per row, where the style has choices); `parse_line` reads
     one line back; `count_kinds` counts the lines of a think body by kind in one pass;
-    `line_template` blanks a line's phrases, leaving the shape of the template it used."""
+    `line_template` blanks a line's phrases, leaving the shape of the template it used;
+    `states_costs`: its move lines state the g/h costs, so one without them is refused
+    unless the row's build dropped them."""
 
     name: str
+    states_costs: bool
 
     def render(self, trace: Trace, tree: SearchTree, phrasing: Phrasing,
                salt: int) -> list[str]: ...
@@ -102,6 +105,7 @@ class TemplateStyle(ABC):
     name: ClassVar[str]
     templates: ClassVar[tuple[tuple[str, str], ...]]
     lead: ClassVar[str] = ""
+    states_costs: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._lines = _line_pattern(self.templates, self.lead)

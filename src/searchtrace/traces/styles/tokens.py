@@ -7,6 +7,8 @@ placements `r1 c2 v4`, countdown numbers `5 3 2`):
     create <move> | <state> g<g> h<h>    a move creates the state it reaches: g = the moves
                                          on the current path (its depth), h = the rules'
                                          admissible heuristic of that state
+    create <move> | <state>              the same without costs: only a row whose build
+                                         drops the costs (`traces/drops.py`) may say it
     close <state> dead <reason>          the current state is a dead end, for that reason
     back <ref>                           return to a state on the current path (a ref never
                                          starts with `to`: no style reads another's lines)
@@ -45,8 +47,10 @@ class TokensStyle(TemplateStyle):
     `close <state> dead <reason>`, `back <ref>`, `goal <state>`, `check <state>`."""
 
     name = "tokens"
+    states_costs = True
     templates = (
         (MOVE, rf"create (.(?:(?! \| ).)*) \| (.+) g({_COST}) h({_COST})"),
+        (MOVE, r"create (.(?:(?! \| ).)*) \| (.+)"),  # costs dropped: tried second
         (DEAD_END, r"close (.(?:(?! dead ).)*) dead (.+)"),
         (BACKTRACK, r"back (?!to )(.+)"),  # never the compact style's `back to`
         (GOAL, r"goal (.+)"),
@@ -77,11 +81,14 @@ class TokensStyle(TemplateStyle):
 
     def parse_line(self, line: str) -> RawEvent | None:
         """The event of one line: a create line's move and state as its phrases and its g
-        and h as `costs`; a close line's claim as its phrase and its state as `stated`."""
+        and h as `costs` (None on a line without them); a close line's claim as its phrase
+        and its state as `stated`."""
         event = super().parse_line(line)
         if event is None or event.kind not in (MOVE, DEAD_END):
             return event
         if event.kind == MOVE:
+            if len(event.phrases) == 2:  # a create line without costs
+                return event
             move, state, g, h = event.phrases
             return RawEvent(MOVE, (move, state), costs=(g, h))
         state, claim = event.phrases
