@@ -25,7 +25,7 @@ from searchtrace.errors import UserError
 from searchtrace.solvers.policies import PolicySection
 from searchtrace.solvers.registry import all_solvers, get_solver, solver_names
 from searchtrace.tasks import get_task
-from searchtrace.tasks.base import TaskConfig
+from searchtrace.tasks.base import CORRUPTION_KINDS, TaskConfig
 from searchtrace.traces.styles import DEFAULT_STYLE, style_names
 
 MAX_K = 64
@@ -72,11 +72,31 @@ SolverSection = create_model(
 )
 
 
+class CorruptSection(_Strict):
+    """A corrupted-content control: in `share` of each split's rows (an exact count) one
+    step is made wrong, of one of `kinds` (each a kind the task can make), while the
+    trace's structure stays (`traces/corrupt.py`)."""
+
+    share: float = Field(gt=0, le=1)
+    kinds: list[str] = Field(min_length=1)
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, value: list[str]) -> list[str]:
+        unknown = [kind for kind in value if kind not in CORRUPTION_KINDS]
+        if unknown:
+            raise ValueError(f"unknown kinds {unknown}; allowed: {', '.join(CORRUPTION_KINDS)}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"kinds must not repeat, got {value}")
+        return value
+
+
 class TraceSection(_Strict):
     """How trees become text.
 
     k_mix: share of rows per number of backtracks, e.g. {0: 0.5, 3: 0.5}, met exactly in
     every split; or "natural" for the solver's own order with all its backtracks.
+    corrupt: absent for verified-correct rows only; else a corrupted-content control.
     """
 
     k_mix: dict[int, float] | Literal["natural"] = Field(
@@ -84,6 +104,7 @@ class TraceSection(_Strict):
     placement: Literal["uniform", "early", "late"] = "uniform"
     max_dead_end_length: int = Field(default=6, ge=1, le=100)
     style: str = DEFAULT_STYLE  # a registered style (`traces/styles/`)
+    corrupt: CorruptSection | None = None
 
     @field_validator("k_mix")
     @classmethod
@@ -220,6 +241,8 @@ class BuildConfig(_Strict):
     def resolved(self) -> dict[str, Any]:
         """The config as written to the output, knobs resolved against the preset."""
         out = self.model_dump(mode="json")
+        if self.traces.corrupt is None:
+            del out["traces"]["corrupt"]  # configs without it keep their build key
         out["task"]["knobs"] = self.task_config().model_dump(mode="json")
         if self.policy is not None and self.policy.checkpoint is not None:
             # which weights propose the moves is part of what was built
@@ -374,6 +397,8 @@ def parse_config(raw: Any) -> BuildConfig:
     config.task_config()  # unknown task, bad preset or knobs fail here, before any work
     # a registered style the task has no phrasing for, too (not first in the pilot)
     get_task(config.task.name).require_style(config.traces.style)
+    for kind in config.traces.corrupt.kinds if config.traces.corrupt else []:
+        get_task(config.task.name).require_corruption(kind)
     policy = config.policy
     if policy is not None and policy.api_key_env and not os.environ.get(policy.api_key_env):
         raise UserError(f"policy.api_key_env: the environment variable "
