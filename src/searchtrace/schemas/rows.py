@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "3"  # 2: step_values; 3: policy
+SCHEMA_VERSION = "4"  # 2: step_values; 3: policy; 4: corruptions
 
 DIFFICULTY = pa.struct([
     ("nodes_expanded", pa.int64()),   # nodes the reference DFS expanded to solve it
@@ -42,6 +42,8 @@ ROW_SCHEMA = pa.schema([
     ("search_tree", pa.string()),
     ("trace_steps", pa.string()),
     ("step_values", pa.list_(pa.float64())),  # MCTS value per move step; [] for other solvers
+    # the lines (0-based, of the think body) made wrong, and how; [] for a clean row
+    ("corruptions", pa.list_(pa.struct([("line", pa.int32()), ("kind", pa.string())]))),
     ("code_version", pa.string()),
     ("schema_version", pa.string()),
 ])
@@ -86,6 +88,7 @@ class TraceRow:
     search_tree: str
     trace_steps: str
     step_values: list[float | None]
+    corruptions: list[dict[str, Any]]
     code_version: str
     schema_version: str
 

@@ -117,6 +117,20 @@ def corrupt_completion(task: Task, data: dict[str, Any], completion: str, style:
     return format_completion(lines, answer), site.corruption
 
 
+def corrupt_with_any(task: Task, data: dict[str, Any], completion: str, style: str,
+                     kinds: list[str], rng: np.random.Generator) -> tuple[str, Corruption]:
+    """`corrupt_completion` with the first of `kinds` that applies, starting at a kind
+    drawn by `rng` and going on in order (wrapping round): a row with no line of the drawn
+    kind tries the next. Raises CannotCorrupt where none applies."""
+    start = int(rng.integers(len(kinds)))
+    for kind in kinds[start:] + kinds[:start]:
+        try:
+            return corrupt_completion(task, data, completion, style, kind, rng)
+        except CannotCorrupt:
+            continue
+    raise CannotCorrupt(f"no line of this completion can be made {' or '.join(kinds)}")
+
+
 def _rewrite(line: str, phrase: str, wrong: str) -> str | None:
     """`line` with its one occurrence of `phrase` replaced by `wrong`; None where the
     phrase occurs more than once (which one the template cut is then not certain) or the
