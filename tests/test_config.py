@@ -420,3 +420,41 @@ def test_drops_are_validated_like_the_k_mix_and_need_the_tokens_style() -> None:
         error_of(with_("traces", style="tokens", drops={"half": 1.0}))
     assert "allowed only with style tokens, got style natural" in error_of(
         with_("traces", style="natural", drops={"none": 1.0}))
+
+
+def test_corrupt_is_absent_by_default_and_left_out_of_the_resolved_config() -> None:
+    config = parse_config(MINIMAL)
+    assert config.traces.corrupt is None
+    assert "corrupt" not in config.resolved()["traces"]
+
+
+def test_corrupt_is_recorded_when_set() -> None:
+    raw = with_("traces", corrupt={"share": 0.25, "kinds": ["wrong_arithmetic"]})
+    assert parse_config(raw).resolved()["traces"]["corrupt"] == {
+        "share": 0.25, "kinds": ["wrong_arithmetic"]}
+
+
+@pytest.mark.parametrize(("corrupt", "says"), [
+    ({"share": 0, "kinds": ["wrong_state"]}, "traces.corrupt.share"),
+    ({"share": 1.5, "kinds": ["wrong_state"]}, "traces.corrupt.share"),
+    ({"share": 0.5, "kinds": []}, "traces.corrupt.kinds"),
+    ({"share": 0.5, "kinds": ["off_by_one"]}, "allowed: wrong_arithmetic, wrong_state, "
+                                               "false_dead_end"),
+    ({"share": 0.5, "kinds": ["wrong_state", "wrong_state"]}, "must not repeat"),
+])
+def test_bad_corrupt_sections_are_one_line_errors(corrupt: dict, says: str) -> None:
+    assert says in error_of(with_("traces", corrupt=corrupt))
+
+
+def test_a_kind_the_task_cannot_make_is_refused_by_name() -> None:
+    raw = {"task": {"name": "sudoku"},
+           "traces": {"corrupt": {"share": 0.5, "kinds": ["wrong_arithmetic"]}}}
+    message = error_of(raw)
+    assert "traces.corrupt.kinds: task sudoku cannot make 'wrong_arithmetic'" in message
+    assert "allowed: wrong_state" in message
+
+
+def test_the_controls_are_one_per_build() -> None:
+    message = error_of(with_("traces", style="tokens", k_mix={0: 0.5, 3: 0.5}, length_match=3,
+                             drops={"none": 1.0}))
+    assert "length_match and drops cannot be combined in one build" in message, message

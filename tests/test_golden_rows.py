@@ -21,7 +21,7 @@ TASKS = ("countdown", "sudoku", "nqueens", "coloring", "maze", "zebra", "sokoban
 IGNORED = ("code_version", "schema_version")
 # Columns added after the rows were stored, with the value every one of these builds must
 # hold in them (none of them asks for what the column records).
-ADDED_COLUMNS: dict[str, object] = {"padding_lines": 0, "drop": ""}
+ADDED_COLUMNS: dict[str, object] = {"padding_lines": 0, "drop": "", "corruptions": []}
 
 
 def _config(task: str, *, style: str = "natural", solver: str = "dfs",

@@ -377,6 +377,12 @@ def inspect(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None
         Console().print(table)
         _say("rejected: " + (", ".join(f"{r}={n}" for r, n in rejected.most_common())
                              or "none"))
+        for split, entry in stats["splits"].items():
+            if "corrupted" in entry:  # a corrupted-content control
+                done = entry["corrupted"]
+                kinds = ", ".join(f"{k}={n}" for k, n in done["kinds"].items()) or "none"
+                _say(f"corrupted {split}: {done['achieved']} of {entry['rows']} rows "
+                     f"(requested {done['requested']}; kinds: {kinds})")
         if record is not None:
             _say(f"built in {record['seconds']} s ({record['rows_per_second']} rows/s, "
                  f"{record['workers']} workers)")

@@ -25,7 +25,7 @@ from searchtrace.errors import UserError
 from searchtrace.solvers.policies import PolicySection
 from searchtrace.solvers.registry import all_solvers, get_solver, solver_names
 from searchtrace.tasks import get_task
-from searchtrace.tasks.base import TaskConfig
+from searchtrace.tasks.base import CORRUPTION_KINDS, TaskConfig
 from searchtrace.traces.drops import DROP_LEVELS, DROP_STYLE
 from searchtrace.traces.styles import DEFAULT_STYLE, style_names
 
@@ -73,6 +73,25 @@ SolverSection = create_model(
 )
 
 
+class CorruptSection(_Strict):
+    """A corrupted-content control: in `share` of each split's rows (an exact count) one
+    step is made wrong, of one of `kinds` (each a kind the task can make), while the
+    trace's structure stays (`traces/corrupt.py`)."""
+
+    share: float = Field(gt=0, le=1)
+    kinds: list[str] = Field(min_length=1)
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, value: list[str]) -> list[str]:
+        unknown = [kind for kind in value if kind not in CORRUPTION_KINDS]
+        if unknown:
+            raise ValueError(f"unknown kinds {unknown}; allowed: {', '.join(CORRUPTION_KINDS)}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"kinds must not repeat, got {value}")
+        return value
+
+
 class TraceSection(_Strict):
     """How trees become text.
 
@@ -84,6 +103,7 @@ class TraceSection(_Strict):
     drops: share of rows per drop level (Dualformer's: `none`, `close`, `costs`, `create`,
     `all`; `traces/drops.py`), met exactly in every split; style `tokens` only; absent:
     no drops.
+    corrupt: absent for verified-correct rows only; else a corrupted-content control.
     """
 
     k_mix: dict[int, float] | Literal["natural"] = Field(
@@ -93,6 +113,8 @@ class TraceSection(_Strict):
     style: str = DEFAULT_STYLE  # a registered style (`traces/styles/`)
     length_match: int | None = None
     drops: dict[str, float] | None = None
+
+    corrupt: CorruptSection | None = None
 
     @field_validator("drops")
     @classmethod
@@ -131,6 +153,17 @@ class TraceSection(_Strict):
         if abs(total - 1) > 1e-6:
             raise ValueError(f"shares must sum to 1, got {total:g}")
         return dict(sorted(value.items()))
+
+    @model_validator(mode="after")
+    def _one_control(self) -> TraceSection:
+        """Each control rewrites the text the others are defined on (which lines exist,
+        what they say), so a build asks for at most one of them."""
+        asked = [name for name in ("length_match", "drops", "corrupt")
+                 if getattr(self, name) is not None]
+        if len(asked) > 1:
+            raise ValueError(f"{' and '.join(asked)} cannot be combined in one build; "
+                             "ask for one control per build")
+        return self
 
     @model_validator(mode="after")
     def _length_match_in_mix(self) -> TraceSection:
@@ -274,6 +307,8 @@ class BuildConfig(_Strict):
         out = self.model_dump(mode="json")
         if self.traces.length_match is None:  # configs without it resolve as before
             del out["traces"]["length_match"]
+        if self.traces.corrupt is None:
+            del out["traces"]["corrupt"]  # configs without it keep their build key
         out["task"]["knobs"] = self.task_config().model_dump(mode="json")
         if out["traces"]["drops"] is None:  # absent: the config (and its key) as before
             del out["traces"]["drops"]
@@ -430,6 +465,8 @@ def parse_config(raw: Any) -> BuildConfig:
     config.task_config()  # unknown task, bad preset or knobs fail here, before any work
     # a registered style the task has no phrasing for, too (not first in the pilot)
     get_task(config.task.name).require_style(config.traces.style)
+    for kind in config.traces.corrupt.kinds if config.traces.corrupt else []:
+        get_task(config.task.name).require_corruption(kind)
     policy = config.policy
     if policy is not None and policy.api_key_env and not os.environ.get(policy.api_key_env):
         raise UserError(f"policy.api_key_env: the environment variable "

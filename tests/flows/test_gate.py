@@ -306,3 +306,91 @@ def test_a_drops_build_passes_the_gate_which_catches_a_wrong_share_or_a_bad_row(
     report = run_gate(out)
     assert "drops" not in report.rules_failed()
     assert any("dropped_part_present" in f.message for f in report.failures)
+
+
+CORRUPT_SHARE = 0.4
+
+
+@pytest.fixture(scope="module")
+def corrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small countdown build with 40% of each split's rows corrupted."""
+    raw = json.loads(json.dumps(SMALL_COUNTDOWN))
+    raw["name"] = "countdown-corrupt-test"
+    raw["traces"]["corrupt"] = {"share": CORRUPT_SHARE,
+                                "kinds": ["wrong_arithmetic", "false_dead_end", "wrong_state"]}
+    out = tmp_path_factory.mktemp("gate") / "corrupted"
+    run_build(parse_config(raw), out)
+    return out
+
+
+def rows_of(dataset: Path) -> list[dict]:
+    return [row for path in sorted((dataset / "data").glob("*.parquet"))
+            for row in pq.read_table(path).to_pylist()]
+
+
+def test_a_corrupted_build_has_exact_counts_and_passes_the_gate(corrupted: Path) -> None:
+    report = run_gate(corrupted)
+    assert report.ok, report.failures
+    assert report.rows == report.reverified == 55
+    rows = rows_of(corrupted)
+    stats = json.loads((corrupted / "stats.json").read_text())
+    for split, total in SMALL_COUNTDOWN["splits"].items():
+        wanted = largest_remainder(total, {0: 1 - CORRUPT_SHARE, 1: CORRUPT_SHARE})[1]
+        ours = [r for r in rows if r["split"] == split and r["corruptions"]]
+        assert len(ours) == wanted == stats["splits"][split]["corrupted"]["requested"]
+        assert stats["splits"][split]["corrupted"]["achieved"] == wanted
+        assert all(len(r["corruptions"]) == 1 for r in ours)
+    kinds = Counter(c["kind"] for r in rows for c in r["corruptions"])
+    assert sum(kinds.values()) == 5 + 17  # 40% of 13 and of 42
+    assert set(kinds) <= {"wrong_arithmetic", "false_dead_end", "wrong_state"}
+    assert len(kinds) >= 2
+    assert all(r["corruptions"] == [] or r["corruptions"][0]["line"] >= 0 for r in rows)
+
+
+def test_a_corrupted_build_keeps_the_structure(corrupted: Path) -> None:
+    """A corrupted row's think body has as many lines as its trace has steps."""
+    for row in rows_of(corrupted):
+        think = row["completion"].split("<think>")[1].split("</think>")[0].strip("\n")
+        assert len(think.split("\n")) == len(json.loads(row["trace_steps"]))
+
+
+def test_the_card_and_inspect_say_how_many_rows_are_corrupted(corrupted: Path) -> None:
+    card = (corrupted / "README.md").read_text()
+    assert "## Corrupted-content control" in card and "**Except**" in card
+    assert "| train | 17 / 17 |" in card and "| test | 5 / 5 |" in card
+    shown = subprocess.run([sys.executable, "-m", "searchtrace.cli", "inspect", str(corrupted)],
+                           capture_output=True, text=True, check=True).stdout
+    assert "corrupted train: 17 of 42 rows (requested 17; kinds:" in shown
+    assert "corrupted test: 5 of 13 rows (requested 5; kinds:" in shown
+
+
+def _set_column(path: Path, name: str, values: list) -> None:
+    table = pq.read_table(path)
+    index = table.schema.get_field_index(name)
+    rewrite(path, table.set_column(index, table.schema.field(index),
+                                   pa.array(values, table.schema.field(index).type)))
+
+
+def test_a_corrupted_row_passed_off_as_clean_fails(corrupted: Path, tmp_path: Path) -> None:
+    copy_ = tmp_path / "c"
+    shutil.copytree(corrupted, copy_)
+    path = next(p for p in sorted((copy_ / "data").glob("*.parquet"))
+                if any(pq.read_table(p).column("corruptions").to_pylist()))
+    listed = pq.read_table(path).column("corruptions").to_pylist()
+    _set_column(path, "corruptions", [[] for _ in listed])
+    rules = {f.rule for f in run_gate(copy_).failures}
+    assert {"corrupted", "reverify"} <= rules
+
+
+def test_a_clean_row_listed_as_corrupted_fails(corrupted: Path, tmp_path: Path) -> None:
+    copy_ = tmp_path / "c"
+    shutil.copytree(corrupted, copy_)
+    path = next(p for p in sorted((copy_ / "data").glob("*.parquet"))
+                if not all(pq.read_table(p).column("corruptions").to_pylist()))
+    listed = pq.read_table(path).column("corruptions").to_pylist()
+    at = listed.index([])
+    listed[at] = [{"line": 0, "kind": "wrong_state"}]
+    _set_column(path, "corruptions", listed)
+    failed = run_gate(copy_).failures
+    assert any(f.rule == "reverify" and "corruption_not_wrong" in f.message for f in failed)
+    assert any(f.rule == "corrupted" for f in failed)

@@ -4,6 +4,7 @@ mix beside it, or a failure naming the bucket that ran short); candidates and th
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -240,3 +241,35 @@ def test_drop_levels_are_exact_per_split_and_reproducible(
 def test_a_build_without_drops_assigns_none() -> None:
     config = parse_config({"task": {"name": "maze"}})
     assert plan_drops(config, plan_buckets(config)) == {}
+
+
+@pytest.mark.parametrize(("rows", "share", "corrupted"), [
+    (7, 0.5, 3), (10, 0.25, 2), (10, 0.35, 3), (3, 1.0, 3), (1, 0.1, 0), (9, 0.7, 6)])
+def test_corrupted_rows_per_split_are_the_largest_remainder_count(
+        rows: int, share: float, corrupted: int) -> None:
+    raw = {"task": {"name": "countdown"}, "splits": {"train": rows, "test": rows},
+           "traces": {"k_mix": {0: 0.4, 1: 0.3, 3: 0.3},
+                      "corrupt": {"share": share, "kinds": ["wrong_state"]}}}
+    config = parse_config(raw)
+    for split in ("train", "test"):
+        buckets = [b for b in plan_buckets(config) if b.split == split]
+        # independent of split_corrupted: floor, plus one where the remainder is larger
+        quota = rows * share
+        assert math.floor(quota) + (quota - math.floor(quota) > 0.5) == corrupted
+        assert sum(b.levels[1] for b in buckets) == corrupted
+        assert sum(b.levels[0] for b in buckets) == rows - corrupted
+        assert [b.requested for b in buckets] == [
+            n for n in largest_remainder(rows, {0: 0.4, 1: 0.3, 3: 0.3}).values() if n]
+
+
+def test_corrupted_levels_split_each_difficulty_level() -> None:
+    raw = {**MIXED, "traces": {**MIXED["traces"],
+                               "corrupt": {"share": 0.5, "kinds": ["wrong_state"]}}}
+    plain = plan_buckets(parse_config(MIXED))
+    split = plan_buckets(parse_config(raw))
+    for before, after in zip(plain, split, strict=True):
+        assert len(after.levels) == 2 * len(before.levels)
+        assert [after.levels[2 * d] + after.levels[2 * d + 1]
+                for d in range(len(before.levels))] == list(before.levels)
+    train = [b for b in split if b.split == "train"]
+    assert sum(b.levels[1] + b.levels[3] for b in train) == 25

@@ -8,9 +8,11 @@ belong to one build (the key recomputed from config.yaml equals the one it recor
 manifest's; their code and schema versions equal the rows'; each row's task, style and
 seed follow from the config); the manifest's rows per split equal the config's; no split
 is empty; every split's achieved k-mix (and difficulty mix, and drop shares) equals the
-requested one;
+requested one, and so does its count of corrupted rows (`traces.corrupt`; none without
+it, of the config's kinds with it);
 train and test share no problem and no split repeats one; the share of rejected
-candidates is under a ceiling; and every sampled row re-verifies from its text.
+candidates is under a ceiling; and every sampled row re-verifies from its text (a
+corrupted row with `verify_corrupted`: its listed lines wrong as listed, the rest right).
 
 A malformed file is one failure naming the file and what is wrong, and the rules that
 would need it are skipped: the rules over rows run only when every shard reads with the
@@ -40,6 +42,7 @@ from searchtrace.pipelines.plan import (
     Bucket,
     BuildPlan,
     Candidate,
+    cell_level,
     drop_counts,
     plan_buckets,
 )
@@ -48,16 +51,17 @@ from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
 from searchtrace.solvers.registry import solver_of_tree
 from searchtrace.tasks import get_task
 from searchtrace.tasks.base import Verdict
-from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.replay import verify_completion, verify_corrupted
 from searchtrace.version import build_key
 
 FULL_CHECK_BELOW_ROWS = 100_000
 SAMPLED_RATE = 0.1
 # What the gate reads of each row for its rules other than re-verification.
 ROW_COLUMNS = ["id", "problem_id", "task", "split", "style", "num_backtracks", "difficulty",
-               "seed", "spawn_key", "code_version", "schema_version", "drop"]
+               "seed", "spawn_key", "code_version", "schema_version", "drop",
+               "corruptions"]
 VERIFY_COLUMNS = ["id", "task", "problem", "completion", "style", "num_backtracks", "solver",
-                  "drop"]
+                  "drop", "corruptions"]
 GATE_COLUMNS = list(dict.fromkeys(ROW_COLUMNS + VERIFY_COLUMNS))
 
 
@@ -198,6 +202,7 @@ def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
         buckets = plan.buckets if plan is not None else tuple(plan_buckets(recorded.config))
         failures += _mix_is_exact(recorded.config, buckets, rows)
         failures += _drops_are_exact(recorded.config, rows)
+        failures += _corrupted_as_requested(recorded.config, buckets, rows)
     failures += _splits_disjoint(rows)
     rate = default_sample_rate(len(rows)) if sample_rate is None else sample_rate
     reverified, failed = _replay_rows(shards, rate)
@@ -417,15 +422,14 @@ def _no_empty_split(config: BuildConfig, rows: list[dict]) -> list[GateFailure]:
 
 def _mix_is_exact(config: BuildConfig, buckets: tuple[Bucket, ...],
                   rows: list[dict]) -> list[GateFailure]:
-    """Each split's (k, difficulty level) counts equal the plan's `buckets`."""
-    mix = config.difficulty_mix
+    """Each split's (k, level) counts equal the plan's `buckets` (`_level`)."""
     failures = []
     for split in sorted(set(config.splits) | {r["split"] for r in rows}):
         planned = Counter({(b.k, level): n for b in buckets if b.split == split
                            for level, n in enumerate(b.levels) if n})
         achieved = Counter(
             (NATURAL if config.traces.k_mix == "natural" else r["num_backtracks"],
-             0 if mix is None else mix.level_of(r["difficulty"]))
+             _level(config, r))
             for r in rows if r["split"] == split)
         if achieved != planned:
             failures.append(GateFailure(
@@ -451,6 +455,37 @@ def _drops_are_exact(config: BuildConfig, rows: list[dict]) -> list[GateFailure]
                 "drops", f"split {split}: achieved rows per drop level "
                          f"{dict(sorted(achieved.items()))} differ from requested "
                          f"{dict(sorted((+planned).items()))}"))
+    return failures
+
+
+def _level(config: BuildConfig, row: dict[str, Any]) -> int | None:
+    """The row's level in the plan (`plan.cell_level`): difficulty, clean or corrupted."""
+    mix = config.difficulty_mix
+    difficulty = 0 if mix is None else mix.level_of(row["difficulty"])
+    return None if difficulty is None else cell_level(config, difficulty,
+                                                      bool(row["corruptions"]))
+
+
+def _corrupted_as_requested(config: BuildConfig, buckets: tuple[Bucket, ...],
+                            rows: list[dict]) -> list[GateFailure]:
+    """Each split has exactly its planned count of corrupted rows (none without
+    `traces.corrupt`), each corruption of a kind the config asks for."""
+    corrupt = config.traces.corrupt
+    kinds = set(corrupt.kinds) if corrupt is not None else set()
+    failures = []
+    for split in sorted(set(config.splits) | {r["split"] for r in rows}):
+        planned = sum(n for b in buckets if b.split == split
+                      for n in (b.levels[1::2] if corrupt is not None else ()))
+        ours = [r for r in rows if r["split"] == split and r["corruptions"]]
+        if len(ours) != planned:
+            failures.append(GateFailure(
+                "corrupted", f"split {split}: {len(ours)} corrupted rows, requested "
+                             f"{planned}" + ("" if corrupt else " (the config asks for none)")))
+        unasked = sorted({c["kind"] for r in ours for c in r["corruptions"]} - kinds)
+        if unasked:
+            failures.append(GateFailure(
+                "corrupted", f"split {split}: corruptions of kinds {unasked} the config "
+                             f"does not ask for (asks for {sorted(kinds) or 'none'})"))
     return failures
 
 
@@ -544,7 +579,13 @@ def _verify_row(row: dict[str, Any]) -> Verdict:
     if not isinstance(problem, dict):
         return Verdict.fail("malformed_row", "problem is not a JSON object")
     solver = solver_of_tree(row["solver"])
+    shortest = solver is not None and solver.shortest
+    if row["corruptions"]:
+        listed = {c["line"]: c["kind"] for c in row["corruptions"]}
+        if len(listed) != len(row["corruptions"]):
+            return Verdict.fail("malformed_row", "corruptions lists a line twice")
+        return verify_corrupted(task, problem, row["completion"], row["style"],
+                                row["num_backtracks"], listed, shortest)
     return verify_completion(task, problem, row["completion"], row["style"],
-                             row["num_backtracks"], solver is not None and solver.shortest,
-                             row["drop"])
+                             row["num_backtracks"], shortest, row["drop"])
 

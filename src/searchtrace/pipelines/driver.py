@@ -33,7 +33,7 @@ from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError, UserError
 from searchtrace.pipelines.graph import round_graph
 from searchtrace.pipelines.outputs import write_outputs
-from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
+from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange, difficulty_of_level
 from searchtrace.pipelines.progress import ProgressCallback, run_with_progress
 from searchtrace.pipelines.selection import kept_indexes
 from searchtrace.pipelines.sizing import (
@@ -252,7 +252,10 @@ def _shortfall_message(config: BuildConfig, states: list[BucketState], rejection
         reasons = rejections.get(label, {})
         top = ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items(), key=lambda x: -x[1])[:3])
         for level in state.short_by_level():
-            where = f"{label} difficulty={names[level]}" if names else label
+            difficulty = difficulty_of_level(config, level)
+            where = f"{label} difficulty={names[difficulty]}" if names else label
+            if config.traces.corrupt is not None:
+                where += " corrupted" if level % 2 else " clean"
             elsewhere = sum(len(v) for other, v in (state.verified or {}).items()
                             if other != level)
             landed = f"; {elsewhere} verified rows fell in other buckets" if names else ""

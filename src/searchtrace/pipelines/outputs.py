@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 
-from searchtrace.pipelines.plan import BuildPlan, drop_counts
+from searchtrace.pipelines.plan import BuildPlan, difficulty_of_level, drop_counts
 from searchtrace.pipelines.plots import write_mix_plot
 from searchtrace.schemas.rows import SCHEMA_VERSION
 from searchtrace.solvers.registry import get_solver
@@ -108,7 +108,8 @@ def _stats(
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
     """The stats, and each split's nodes-expanded values for the plot."""
     config = plan.config
-    columns = ["split", "num_backtracks", "difficulty", "completion", "drop"]
+    columns = ["split", "num_backtracks", "difficulty", "completion", "drop",
+               *(["corruptions"] if config.traces.corrupt is not None else [])]
     per_split: dict[str, dict[str, list]] = {}
     for path in sorted((dataset / "data").glob("*.parquet")):
         table = pq.read_table(path, columns=columns).to_pydict()
@@ -131,6 +132,8 @@ def _stats(
             entry["requested_drop"] = drop_counts(config.splits[split], config.traces.drops)
             entry["achieved_drop"] = {level: bag["drop"].count(level)
                                       for level in config.traces.drops}
+        if config.traces.corrupt is not None:
+            entry["corrupted"] = corrupted_counts(plan, split, bag["corruptions"])
         entry["difficulty"] = {
             key: _summary([d[key] for d in difficulty])
             for key in ("nodes_expanded", "guesses", "branching", "solution_length", "tree_nodes")
@@ -264,6 +267,37 @@ def _policy_stats(dataset: Path) -> dict[str, Any]:
             "distinct_rejected_by_rule": dict(by_rule.most_common())}
 
 
+def corrupted_counts(plan: BuildPlan, split: str,
+                     corruptions: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """A corrupted-content build's requested and achieved corrupted rows of a split (the
+    odd levels, `plan.cell_level`), and its corrupted lines by kind."""
+    kinds = Counter(c["kind"] for row in corruptions for c in row)
+    requested = sum(n for b in plan.buckets if b.split == split for n in b.levels[1::2])
+    return {"requested": requested, "achieved": sum(1 for row in corruptions if row),
+            "kinds": {kind: kinds[kind] for kind in sorted(kinds)}}
+
+
+def _corrupt_lines(plan: BuildPlan, stats: dict[str, Any]) -> list[str]:
+    """For a corrupted-content build: what was made wrong, how many rows, of which kinds."""
+    corrupt = plan.config.traces.corrupt
+    if corrupt is None:
+        return []
+    lines = ["", "## Corrupted-content control", "",
+             f"**Not every row is correct.** In a share {corrupt.share:g} of each split's rows "
+             f"(an exact count) one step was made wrong, of the kinds "
+             f"{', '.join(f'`{k}`' for k in corrupt.kinds)}, while the trace's structure "
+             "(k, placement, dead-end lengths, the lines' kinds and count) stayed. Column "
+             "`corruptions` lists each row's wrong lines (0-based lines of the think body) "
+             "and their kind; `[]` for a clean row. Every corrupted row was replayed: each "
+             "listed line fails as its kind says, every other line is right.", "",
+             "| split | corrupted rows (requested / achieved) | by kind |", "|---|---|---|"]
+    for split, entry in stats["splits"].items():
+        done = entry["corrupted"]
+        kinds = ", ".join(f"{k}: {n}" for k, n in done["kinds"].items()) or "-"
+        lines.append(f"| {split} | {done['requested']} / {done['achieved']} | {kinds} |")
+    return lines
+
+
 def _difficulty_mix(plan: BuildPlan, split: str, bag: dict[str, list]) -> dict[str, Any]:
     """Requested vs achieved rows per difficulty bucket."""
     mix = plan.config.difficulty_mix
@@ -273,7 +307,7 @@ def _difficulty_mix(plan: BuildPlan, split: str, bag: dict[str, list]) -> dict[s
     for bucket in plan.buckets:
         if bucket.split == split:
             for level, n in enumerate(bucket.levels):
-                requested[names[level]] += n
+                requested[names[difficulty_of_level(plan.config, level)]] += n
     return {"difficulty_metric": mix.metric,
             "requested_difficulty": {name: requested[name] for name in names},
             "achieved_difficulty": {name: levels.count(i) for i, name in enumerate(names)}}
@@ -324,7 +358,9 @@ def dataset_card(plan: BuildPlan, stats: dict[str, Any], plot: str) -> str:
              "dead-end branch is said twice"
              + (f"; `{config.solver.name}` promises a shortest solution, and every row's "
                 "solution was proved shortest" if get_solver(config.solver.name).shortest else "")
-             + ".", "",
+             + "."
+             + (" **Except** the lines that column `corruptions` lists, made wrong on purpose "
+                "(see *Corrupted-content control*)." if config.traces.corrupt else ""), "",
              "## How it was built", "",
              f"- solver: `{config.solver.name}` (node budget {config.solver.node_budget})",
              *_policy_lines(plan, stats),
@@ -368,6 +404,7 @@ def dataset_card(plan: BuildPlan, stats: dict[str, Any], plot: str) -> str:
                 lines.append(f"| {split} | {name} | {span} | "
                              f"{entry['requested_difficulty'][name]} | "
                              f"{entry['achieved_difficulty'][name]} |")
+    lines += _corrupt_lines(plan, stats)
     lines += ["", "## Rejected candidates", "",
               "Candidates that did not become rows, by bucket and reason (surplus verified "
               "rows beyond a bucket's count are not listed).", "",

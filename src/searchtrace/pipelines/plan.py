@@ -36,7 +36,8 @@ class Bucket:
     """Rows of one split with one number of backtracks (`k == NATURAL`: solver's own).
 
     `levels[d]` is how many of its rows must fall in difficulty bucket d (one level, all
-    the rows, when the build asks for no difficulty mix).
+    the rows, when the build asks for no difficulty mix). A build with `traces.corrupt`
+    has two levels per difficulty bucket, clean then corrupted (`cell_level`).
     """
 
     split: str
@@ -150,8 +151,31 @@ def controlled_rounding(rows: list[int], columns: list[int],
     return table
 
 
+def cell_level(config: BuildConfig, difficulty: int, corrupted: bool) -> int:
+    """The level a row counts toward: its difficulty bucket, split into clean (2d) and
+    corrupted (2d + 1) when the build asks for corrupted rows."""
+    return 2 * difficulty + corrupted if config.traces.corrupt is not None else difficulty
+
+
+def difficulty_of_level(config: BuildConfig, level: int) -> int:
+    """The difficulty bucket of a level (`cell_level` undone)."""
+    return level // 2 if config.traces.corrupt is not None else level
+
+
+def split_corrupted(levels: list[list[int]], total: int, share: float) -> list[list[int]]:
+    """Each (k, difficulty) cell's rows split into clean and corrupted, so that the split
+    has exactly largest_remainder(total, share) corrupted rows: the split's count is fixed
+    first, then spread over the cells by controlled rounding (each cell's two parts sum to
+    the cell). Each cell [n] becomes [clean, corrupted], in `cell_level` order."""
+    counts = largest_remainder(total, {0: 1 - share, 1: share})
+    cells = [n for row in levels for n in row]
+    table = iter(controlled_rounding(cells, [counts[0], counts[1]], [1 - share, share]))
+    return [[n for _ in row for n in next(table)] for row in levels]
+
+
 def plan_buckets(config: BuildConfig) -> list[Bucket]:
-    """Exact rows per (split, k) bucket and, with a difficulty mix, per difficulty level."""
+    """Exact rows per (split, k) bucket and, with a difficulty mix, per difficulty level;
+    with `traces.corrupt`, per clean and corrupted level too (`split_corrupted`)."""
     mix = config.traces.k_mix
     difficulty = config.difficulty_mix
     buckets = []
@@ -167,6 +191,8 @@ def plan_buckets(config: BuildConfig) -> list[Bucket]:
             scale = sum(shares.values())
             levels = controlled_rounding(list(k_counts.values()), level_totals,
                                          [s / scale for s in shares.values()])
+        if config.traces.corrupt is not None:
+            levels = split_corrupted(levels, total, config.traces.corrupt.share)
         for (k, _), counts in zip(k_counts.items(), levels, strict=True):
             buckets.append(Bucket(split, k, ordinals[k], tuple(counts)))
     return buckets

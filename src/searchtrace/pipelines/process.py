@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from searchtrace.solvers.policy import Policy, Sampling
 from searchtrace.solvers.registry import get_solver, solver_of_tree
 from searchtrace.tasks import Task
 from searchtrace.tasks.base import GenerationSkipped, Problem, Rules, TaskConfig
+from searchtrace.traces.corrupt import CannotCorrupt, corrupt_with_any
 from searchtrace.traces.linearize import (
     NotEnoughDeadEnds,
     NotEnoughSoundDeadEnds,
@@ -35,7 +37,7 @@ from searchtrace.traces.linearize import (
 )
 from searchtrace.traces.pad import pad_to_length, think_chars
 from searchtrace.traces.render import format_completion
-from searchtrace.traces.replay import verify_completion
+from searchtrace.traces.replay import verify_completion, verify_corrupted
 from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import CHECK, MOVE, Trace
 from searchtrace.traces.tree import SearchTree
@@ -43,6 +45,8 @@ from searchtrace.version import code_version
 
 UNSOLVED_BY_POLICY = "solve:policy_found_no_solution"
 NO_LENGTH_TARGET = "length_match:no_target_trace"
+NOT_CORRUPTIBLE = "corrupt:no_corruptible_line"
+CORRUPT_STREAM = 0xC0AA  # the row seed's stream for the corrupted-content draws
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,24 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
                                 trace.num_backtracks, get_solver(solver.name).shortest)
     if not verdict.ok:
         return Rejected(f"verify:{verdict.code}")
+    corruptions: list[dict[str, Any]] = []
+    if traces.corrupt is not None:
+        # Drawn per candidate from its own seed, so it never depends on other rows; the
+        # planned clean and corrupted levels take exactly their counts (`plan.cell_level`).
+        rng = np.random.default_rng([generated.seed, CORRUPT_STREAM])
+        if rng.random() < traces.corrupt.share:
+            try:
+                completion, corruption = corrupt_with_any(
+                    task, problem.data, completion, traces.style, traces.corrupt.kinds, rng)
+            except CannotCorrupt:
+                return Rejected(NOT_CORRUPTIBLE)
+            verdict = verify_corrupted(task, problem.data, completion, traces.style,
+                                       trace.num_backtracks,
+                                       {corruption.line: corruption.kind},
+                                       get_solver(solver.name).shortest)
+            if not verdict.ok:
+                return Rejected(f"verify:{verdict.code}")
+            corruptions = [corruption.to_json()]
     row_key = f"{problem.id}:{trace.mode}:{trace.num_backtracks}:{traces.style}:{traces.placement}"
     return TraceRow(
         id=hashlib.sha256(row_key.encode()).hexdigest()[:20],
@@ -209,6 +231,7 @@ def finish_row(config: BuildConfig, task: Task, generated: Generated, rules: Rul
         trace_steps=json.dumps([[s.kind, s.node] for s in trace.steps], separators=(",", ":")),
         step_values=step_values(trace, tree, rules),
         padding_lines=sum(step.kind == CHECK for step in trace.steps),
+        corruptions=corruptions,
         code_version=code_version(),
         schema_version=SCHEMA_VERSION,
     )

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from searchtrace.pipelines.plan import Bucket, BuildPlan, Candidate
 from searchtrace.pipelines.process import Generated, build_row, generate_candidate
-from searchtrace.pipelines.solver_pool import difficulty_level
+from searchtrace.pipelines.solver_pool import row_level
 from searchtrace.schemas.rows import TraceRow
 from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks import get_task
@@ -70,7 +70,7 @@ def pilot_success_rates(
             if isinstance(generated, Generated):
                 row = build_row(config, task, generated)
                 if isinstance(row, TraceRow):
-                    level = difficulty_level(config, asdict(row.difficulty))
+                    level = row_level(config, row.to_record())
                     if level is not None:
                         landed[level] += 1
         rates[state.bucket] = {level: wilson_lower_bound(landed[level], sample)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from searchtrace.config import BuildConfig
-from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
+from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange, cell_level
 from searchtrace.pipelines.process import (
     Generated,
     Rejected,
@@ -105,10 +105,15 @@ class _Heartbeat:
 _HEARTBEATS: dict[str, _Heartbeat] = {}
 
 
-def difficulty_level(config: BuildConfig, difficulty: dict[str, Any]) -> int | None:
-    """The row's difficulty bucket; 0 for every row when the build asks for no mix."""
+def row_level(config: BuildConfig, record: dict[str, Any]) -> int | None:
+    """The row's level (`plan.cell_level`): its difficulty bucket (0 for every row when
+    the build asks for no mix), clean or corrupted when the build asks for corrupted rows;
+    None outside every difficulty bucket."""
     mix = config.difficulty_mix
-    return 0 if mix is None else mix.level_of(difficulty)
+    difficulty = 0 if mix is None else mix.level_of(record["difficulty"])
+    if difficulty is None:
+        return None
+    return cell_level(config, difficulty, bool(record["corruptions"]))
 
 
 def solve_batch(plan: BuildPlan, batch: CandidateRange, progress_dir: str) -> SolvedBatch:
@@ -132,7 +137,7 @@ def solve_batch(plan: BuildPlan, batch: CandidateRange, progress_dir: str) -> So
             rejected.append(BucketReason(candidate.split, candidate.bucket, result.reason))
             continue
         record = result.to_record()
-        level = difficulty_level(config, record["difficulty"])
+        level = row_level(config, record)
         if level is None:
             rejected.append(BucketReason(candidate.split, candidate.bucket,
                                          "difficulty:outside_buckets"))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "4"  # 2: step_values; 3: policy; 4: padding_lines, drop
+SCHEMA_VERSION = "4"  # 2: step_values; 3: policy; 4: padding_lines, drop, corruptions
 
 DIFFICULTY = pa.struct([
     ("nodes_expanded", pa.int64()),   # nodes the reference DFS expanded to solve it
@@ -44,6 +44,8 @@ ROW_SCHEMA = pa.schema([
     ("trace_steps", pa.string()),
     ("step_values", pa.list_(pa.float64())),  # MCTS value per move step; [] for other solvers
     ("padding_lines", pa.int32()),  # check lines added by traces.length_match; 0 otherwise
+    # the lines (0-based, of the think body) made wrong, and how; [] for a clean row
+    ("corruptions", pa.list_(pa.struct([("line", pa.int32()), ("kind", pa.string())]))),
     ("code_version", pa.string()),
     ("schema_version", pa.string()),
 ])
@@ -90,6 +92,7 @@ class TraceRow:
     trace_steps: str
     step_values: list[float | None]
     padding_lines: int
+    corruptions: list[dict[str, Any]]
     code_version: str
     schema_version: str
 

@@ -241,6 +241,30 @@ class RulesPhrasing(Phrasing[State, Move], Protocol):
     rules: Rules[State, Move]
 
 
+WRONG_ARITHMETIC, WRONG_STATE, FALSE_DEAD_END = "wrong_arithmetic", "wrong_state", "false_dead_end"
+CORRUPTION_KINDS = (WRONG_ARITHMETIC, WRONG_STATE, FALSE_DEAD_END)
+
+
+@dataclass(frozen=True)
+class Corruptions:
+    """The wrong content a task can write into one step, for control corpora whose
+    backtrack structure is right but whose steps are not (`traces/corrupt.py`).
+
+    `wrong_state` is every task's: a move line states the state before the move as the
+    state after it. The others need the task's own knowledge: `wrong_result(move)` is the
+    move with its stated result off (`wrong_arithmetic`), `false_claim(state, claim)` a
+    dead-end claim about `state` that the rules refuse (`false_dead_end`)."""
+
+    wrong_result: Callable[[Any], Any] | None = None
+    false_claim: Callable[[Any, DeadEnd], DeadEnd] | None = None
+
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of corruption the task can make, in CORRUPTION_KINDS order."""
+        made = {WRONG_STATE, *([WRONG_ARITHMETIC] if self.wrong_result else []),
+                *([FALSE_DEAD_END] if self.false_claim else [])}
+        return tuple(kind for kind in CORRUPTION_KINDS if kind in made)
+
+
 @dataclass(frozen=True)
 class Task:
     """Everything the pipeline needs to know about one task.
@@ -252,7 +276,8 @@ class Task:
       re-verified without the generator; `phrasings` maps each style the task speaks to
       the constructor of its phrasing;
     - `answer(data, moves)` writes the canonical answer for a solution path;
-    - `check_answer(data, text)` judges free-form model output, never evaluating it.
+    - `check_answer(data, text)` judges free-form model output, never evaluating it;
+    - `corruptions` says which wrong steps the task can write (`Corruptions`).
     """
 
     name: str
@@ -264,6 +289,7 @@ class Task:
     phrasings: Mapping[str, Callable[[dict[str, Any]], Phrasing]]
     answer: Callable[[dict[str, Any], Sequence[Any]], str]
     check_answer: Callable[[dict[str, Any], str], Verdict]
+    corruptions: Corruptions = Corruptions()
 
     def make_config(self, preset: str | None, overrides: dict[str, Any]) -> TaskConfig:
         """A validated config from a preset (default `medium`) plus explicit knob values."""
@@ -281,6 +307,13 @@ class Task:
         if style not in self.phrasings:
             raise UserError(f"traces.style: task {self.name} has no phrasing for style "
                             f"{style!r}; allowed: {', '.join(sorted(self.phrasings))}")
+
+    def require_corruption(self, kind: str) -> None:
+        """UserError unless the task can make corruptions of `kind`."""
+        kinds = self.corruptions.kinds()
+        if kind not in kinds:
+            raise UserError(f"traces.corrupt.kinds: task {self.name} cannot make {kind!r} "
+                            f"corruptions; allowed: {', '.join(kinds)}")
 
     def phrasing(self, style: str, data: dict[str, Any]) -> Phrasing:
         """This instance's phrasing in `style`."""

@@ -27,13 +27,16 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from searchtrace.tasks import Task
 from searchtrace.tasks.base import (
+    FALSE_DEAD_END,
     OK,
+    WRONG_ARITHMETIC,
+    WRONG_STATE,
     DeadEnd,
     Phrasing,
     Rules,
@@ -48,6 +51,9 @@ from searchtrace.traces.styles import get_style
 from searchtrace.traces.trace import BACKTRACK, CHECK, DEAD_END, MOVE
 
 SHORTEST_BOUND = 200_000  # states the shortest-solution proof may expand before it gives up
+# The failure each kind of corruption must produce at its line (`traces/corrupt.py`).
+CORRUPTION_CODES = {WRONG_STATE: "wrong_state", WRONG_ARITHMETIC: "wrong_result",
+                    FALSE_DEAD_END: "false_dead_end"}
 
 
 def verify_completion(
@@ -62,7 +68,26 @@ def verify_completion(
         if drop in (CREATE, ALL):
             return _replay_without_states(task, data, completion, style, num_backtracks,
                                           drop)
-        return _replay(task, data, completion, style, num_backtracks, shortest, drop)
+        return _replay(task, data, completion, style, num_backtracks, shortest, drop, {})
+    except Exception as error:  # a verifier must answer, whatever the text does to a parser
+        return Verdict.fail("verifier_error", f"{type(error).__name__}: {error}")
+
+
+def verify_corrupted(
+    task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int,
+    corruptions: Mapping[int, str], shortest: bool = False,
+) -> Verdict:
+    """Replay a corrupted dataset row exactly: each line of `corruptions` (line → kind)
+    must fail with its kind's code (CORRUPTION_CODES; `corruption_not_wrong` where the
+    line is right, `corruption_wrong_kind` where it fails otherwise), and the replay then
+    goes on from the true state; every other line, and every guarantee of a dataset row,
+    is held to `verify_completion`'s account. With no corruptions it is that verifier."""
+    try:
+        unknown = sorted(set(corruptions.values()) - set(CORRUPTION_CODES))
+        if unknown:
+            return Verdict.fail("corruption_unknown_kind", f"unknown kinds {unknown}")
+        return _replay(task, data, completion, style, num_backtracks, shortest, "",
+                       dict(corruptions))
     except Exception as error:  # a verifier must answer, whatever the text does to a parser
         return Verdict.fail("verifier_error", f"{type(error).__name__}: {error}")
 
@@ -95,6 +120,41 @@ def read_dead_end(rules: Rules, text: Phrasing, state: Any,
     return claim
 
 
+def _expected_failure(failure: Verdict | Any, kind: str, index: int) -> Verdict | None:
+    """None when a corrupted line's check failed as its kind says, else the failure."""
+    if not isinstance(failure, Verdict):
+        return Verdict.fail("corruption_not_wrong", f"the line is listed as {kind} but "
+                            "replays as right", index)
+    if failure.code != CORRUPTION_CODES[kind]:
+        return Verdict.fail("corruption_wrong_kind", f"the line is listed as {kind} but "
+                            f"fails with {failure.code}: {failure.message}", index)
+    return None
+
+
+def _true_move(rules: Rules, text: Phrasing, state: Any, phrases: tuple[str, ...],
+               kind: str) -> tuple[Any, Any] | None:
+    """The (move, next state) a corrupted move line stands for: for `wrong_state` its move
+    (the stated state is the wrong part); for `wrong_arithmetic` the legal move to the
+    stated state whose phrase shares the longest start with the stated move (operands are
+    said before the result), since the stated result is the wrong part."""
+    if kind == WRONG_STATE:
+        move = text.parse_move(phrases[0])
+        result = None if move is None else rules.apply(state, move)
+        return None if result is None or isinstance(result, Violation) else (move, result)
+    if kind != WRONG_ARITHMETIC:
+        return None
+    reached = [(move, child) for move, child in rules.wider_moves(state)
+               if text.state_claim_error(phrases[1], child) is None]
+    if not reached:
+        return None
+    return max(reached, key=lambda step: _shared_start(text.move_phrase(step[0]), phrases[0]))
+
+
+def _shared_start(one: str, other: str) -> int:
+    return next((i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b),
+                min(len(one), len(other)))
+
+
 def cost_error(rules: Rules, state: Any, depth: int, costs: tuple[str, str]) -> str | None:
     """None when the stated (g, h) of a created state are its depth on the current path
     and the rules' heuristic of it, otherwise what differs. The style's pattern bounds
@@ -110,8 +170,10 @@ def cost_error(rules: Rules, state: Any, depth: int, costs: tuple[str, str]) -> 
 
 def _replay(
     task: Task, data: dict[str, Any], completion: str, style: str, num_backtracks: int | None,
-    shortest: bool, drop: str,
+    shortest: bool, drop: str, corrupted: dict[int, str],
 ) -> Verdict:
+    """The replay; `corrupted` (line → kind) lists the lines that must fail, each
+    removed once checked, so a listed line the text never reaches fails too."""
     if isinstance(completion, str) and len(completion) > MAX_COMPLETION_CHARS:
         return Verdict.fail("completion_too_long", f"the completion has {len(completion)} "
                             f"characters, at most {MAX_COMPLETION_CHARS} are read")
@@ -147,6 +209,15 @@ def _replay(
                 return Verdict.fail("move_after_dead_end",
                                     "a move continues from a dead end without backtracking", index)
             step = read_move(rules, text, state, event.phrases)
+            if index in corrupted:
+                kind = corrupted.pop(index)
+                unexpected = _expected_failure(step, kind, index)
+                if unexpected is not None:
+                    return unexpected
+                step = _true_move(rules, text, state, event.phrases, kind)
+                if step is None:
+                    return Verdict.fail("corruption_unrecoverable", f"no legal move stands "
+                                        f"for the {kind} line", index)
             if isinstance(step, Verdict):
                 return replace(step, line=index)
             move, result = step
@@ -161,6 +232,15 @@ def _replay(
                 return Verdict.fail("dropped_part_present", "a close line in a row that "
                                     "drops them", index)
             claim = read_dead_end(rules, text, state, event.phrases[0])
+            if index in corrupted:
+                kind = corrupted.pop(index)
+                unexpected = _expected_failure(claim, kind, index)
+                if unexpected is not None:
+                    return unexpected
+                if rules.dead_end(state) is None:
+                    return Verdict.fail("corruption_unrecoverable", "the false_dead_end line "
+                                        "stands in no true dead end", index)
+                claim = rules.dead_end(state)
             if isinstance(claim, Verdict):
                 return replace(claim, line=index)
             if event.stated is not None:
@@ -203,6 +283,10 @@ def _replay(
             solved = True
     if not solved:
         return Verdict.fail("no_goal", "the trace never reaches a goal state")
+    if corrupted:
+        line, kind = min(corrupted.items())
+        return Verdict.fail("corruption_not_found", f"line {line} is listed as {kind} but "
+                            "is no line of that kind", line)
     if num_backtracks is not None and backtracks != num_backtracks:
         return Verdict.fail("backtrack_count",
                             f"{backtracks} backtracks in the text, row says {num_backtracks}")

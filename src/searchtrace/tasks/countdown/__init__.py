@@ -2,7 +2,7 @@
 steps in each style, {answer} writes and checks answers; {numbers} is how all of them
 write and combine a number."""
 
-from searchtrace.tasks.base import Task
+from searchtrace.tasks.base import Corruptions, Task
 from searchtrace.tasks.countdown import answer, generate, rules, text
 
 TASK = Task(
@@ -15,4 +15,5 @@ TASK = Task(
     phrasings=text.PHRASINGS,
     answer=answer.answer_from_moves,
     check_answer=answer.check_answer,
+    corruptions=Corruptions(wrong_result=text.wrong_result, false_claim=text.false_claim),
 )

@@ -206,3 +206,14 @@ def _strip(text: str, prefix: str, suffix: str) -> str | None:
     if not text.startswith(prefix) or not text.endswith(suffix):
         return None
     return text[len(prefix) : len(text) - len(suffix)]
+
+
+def wrong_result(move: CountdownMove) -> CountdownMove:
+    """The move with its stated result one too high: a wrong_arithmetic step."""
+    return CountdownMove(move.a, move.op, move.b, move.result + 1)
+
+
+def false_claim(state: tuple[Number, ...], claim: DeadEnd) -> DeadEnd:
+    """The claim with its first number one too high, so it names numbers the state does
+    not hold: a false_dead_end step (`confirm_dead_end` refuses it)."""
+    return DeadEnd(claim.code, (claim.detail[0] + 1, *claim.detail[1:]))
