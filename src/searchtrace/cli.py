@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -674,23 +675,70 @@ def eval_command(
     data: Path = typer.Option(..., "--data", help="Dataset folder."),
     split: str = typer.Option("test", "--split"),
     limit: int = typer.Option(200, "--limit", help="Evaluate at most this many problems."),
-    max_new_tokens: int = typer.Option(320, "--max-new-tokens"),
+    max_new_tokens: int = typer.Option(320, "--max-new-tokens",
+                                       help="Greedy mode: the longest completion."),
     out: Path = typer.Option(None, "--out", help="Report folder (default: MODEL/eval-SPLIT)."),
+    samples: int = typer.Option(None, "--samples",
+                                help="Compute-matched mode: parallel samples per budget (N)."),
+    budget: list[int] = typer.Option(None, "--budget",
+                                     help="Compute-matched mode: a token budget per problem "
+                                          "(repeatable); needs --samples."),
+    seed: int = typer.Option(0, "--seed", help="Compute-matched mode: sampling seed."),
+    temperature: float = typer.Option(1.0, "--temperature",
+                                      help="Compute-matched mode: sampling temperature."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Compute-matched mode: nucleus mass."),
 ) -> None:
     """Accuracy on a split by the verifiers, and how the outputs behave (backtracks, legal
-    steps, length, parse failures): eval.json and eval.md."""
+    steps, length, parse failures): eval.json and eval.md. With --samples and --budget:
+    sequential (one sample of B tokens) against parallel (N samples of B/N) accuracy at
+    each budget, with pass@k: eval.json, eval.md and eval.png."""
+    if (samples is None) != (not budget):
+        raise UserError("--samples and --budget go together: give both for the "
+                        "compute-matched evaluation, or neither for greedy accuracy")
     with _trainer_errors():
         from searchtrace.trainer.data import RowFilter, load_split
-        from searchtrace.trainer.evaluate import evaluate_rows, write_report
         from searchtrace.trainer.models import load_model
+
+        folder = out or model / f"eval-{split}"
+        about = {"model": str(model), "data": str(data), "split": split}
+        if budget:
+            _compute_matched(model, data, split, limit, folder, about, samples, budget, seed,
+                             temperature, top_p)
+            return
+        from searchtrace.trainer.evaluate import evaluate_rows, write_report
 
         rows = load_split(data, split, RowFilter(limit=limit))
         network, tokenizer = load_model(str(model))
         summary, judged = evaluate_rows(network, tokenizer, rows, max_new_tokens=max_new_tokens)
-        folder = out or model / f"eval-{split}"
-        write_report(folder, summary, judged,
-                     {"model": str(model), "data": str(data), "split": split})
+        write_report(folder, summary, judged, about)
     _say(summary.table() + f"\nreport: {folder}/eval.md")
+
+
+def _compute_matched(model: Path, data: Path, split: str, limit: int, folder: Path,
+                     about: dict[str, Any], samples: int, budgets: list[int], seed: int,
+                     temperature: float, top_p: float) -> None:
+    """`eval --samples N --budget B...`: settings checked before anything is loaded."""
+    from searchtrace.trainer.compute_matched import (
+        SamplingSettings,
+        evaluate_compute_matched,
+        report_table,
+        sample_completions,
+        write_compute_matched_report,
+    )
+    from searchtrace.trainer.data import RowFilter, load_split
+    from searchtrace.trainer.models import load_model
+
+    settings = SamplingSettings(samples=samples, budgets=tuple(sorted(set(budgets))), seed=seed,
+                                temperature=temperature, top_p=top_p)
+    rows = load_split(data, split, RowFilter(limit=limit))
+    network, tokenizer = load_model(str(model))
+
+    def generate(prompt: str, shares: tuple[int, ...], **sampling: Any) -> list[Any]:
+        return sample_completions(network, tokenizer, prompt, shares, **sampling)
+
+    results, problems = evaluate_compute_matched(rows, settings, generate)
+    write_compute_matched_report(folder, results, problems, {**about, **asdict(settings)})
+    _say(report_table(results) + f"report: {folder}/eval.md, plot: {folder}/eval.png")
 
 
 @experiment_app.command("backtrack-sweep")
