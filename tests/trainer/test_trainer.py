@@ -1,22 +1,26 @@
 """The trainer stage on CPU at tiny sizes: the tokenizer and model built from scratch, SFT
 (loss falls, the checkpoint reloads and generates, an interrupted run resumes), rewards and
 evaluation that agree with the verifiers, GRPO steps with verifier rewards, and the
-backtrack-sweep experiment end to end."""
+backtrack-sweep experiment end to end (seeds, intervals, resumption after a SIGKILL)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from searchtrace.config import parse_config
+from searchtrace.errors import UserError
 from searchtrace.flows.steps import run_build
 from searchtrace.trainer.behaviour import (
     analyse,
@@ -26,6 +30,8 @@ from searchtrace.trainer.behaviour import (
 )
 from searchtrace.trainer.data import RowFilter, load_split
 from searchtrace.trainer.evaluate import evaluate_rows, summarise
+from searchtrace.trainer.experiment import load_sweep
+from searchtrace.trainer.intervals import bootstrap_mean
 from searchtrace.trainer.models import MARKUP, build_tiny_model, parameter_count, train_tokenizer
 from searchtrace.trainer.rl import RlSettings, run_rl
 from searchtrace.trainer.sft import SftSettings, run_sft
@@ -200,31 +206,96 @@ def test_trainer_commands_refuse_bad_input_in_one_line(data: Path, tmp_path: Pat
         assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
 
 
+SMALLEST_SWEEP = {
+    "name": "sweep-smallest",
+    "dataset": str(ROOT / "configs" / "countdown-3.yaml"),
+    "k_values": [0, 2],
+    "seeds": [0, 1],
+    "dataset_overrides": {"splits": {"train": 120, "test": 20}},
+    "sft": {"epochs": 2, "max_length": 256},
+    "rl": {"steps": 2, "batch_size": 8, "max_completion_length": 64},
+    "eval": {"max_problems": 10, "max_new_tokens": 64},
+}
+
+
+def sweep_cli(config: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "searchtrace.cli", "experiment", "backtrack-sweep",
+            str(config), "--out", str(out)]
+
+
 @pytest.mark.usefixtures("prefect_api")
-def test_the_backtrack_sweep_runs_end_to_end_at_the_smallest_size(tmp_path: Path) -> None:
+def test_the_backtrack_sweep_runs_end_to_end_with_seeds_and_resumes_after_a_kill(
+    tmp_path: Path,
+) -> None:
     sweep = tmp_path / "sweep.yaml"
-    sweep.write_text(yaml.safe_dump({
-        "name": "sweep-smallest",
-        "dataset": str(ROOT / "configs" / "countdown-3.yaml"),
-        "k_values": [0, 2],
-        "dataset_overrides": {"splits": {"train": 120, "test": 20}},
-        "sft": {"epochs": 2, "max_length": 256},
-        "rl": {"steps": 2, "batch_size": 8, "max_completion_length": 64},
-        "eval": {"max_problems": 10, "max_new_tokens": 64},
-    }))
+    sweep.write_text(yaml.safe_dump(SMALLEST_SWEEP))
     out = tmp_path / "out"
     result = run_cli("experiment", "backtrack-sweep", str(sweep), "--out", str(out))
     assert result.returncode == 0, result.stderr
     results = json.loads((out / "results.json").read_text())
-    assert [r["k"] for r in results] == [0, 2]
-    for r in results:
-        assert 0 <= r["sft_accuracy"] <= 1 and 0 <= r["rl_accuracy"] <= 1
-        evaluated = json.loads((out / "eval" / f"rl-k{r['k']}" / "eval.json").read_text())
-        assert evaluated["summary"]["accuracy"] == r["rl_accuracy"]
-        assert evaluated["summary"]["problems"] == 10
+    assert results["seeds"] == [0, 1] and results["problems"] == 10
+    assert [r["k"] for r in results["arms"]] == [0, 2]
+    for r in results["arms"]:
+        assert r["seeds"] == 2
+        for stage in ("sft", "rl"):
+            judged = [json.loads((out / "eval" / f"{stage}-k{r['k']}-s{seed}" / "eval.json")
+                                 .read_text())["completions"] for seed in (0, 1)]
+            assert all(len(j) == 10 for j in judged)
+            pooled = [float(c["correct"]) for j in judged for c in j]
+            mean = sum(pooled) / len(pooled)  # the mean over (seed, problem) pairs
+            assert r[f"{stage}_accuracy"] == pytest.approx(mean, abs=1e-4)
+            assert r[f"{stage}_accuracy_low"] <= r[f"{stage}_accuracy"]
+            assert r[f"{stage}_accuracy"] <= r[f"{stage}_accuracy_high"]
+            interval = bootstrap_mean([[float(c["correct"]) for c in j] for j in judged])
+            assert r[f"{stage}_accuracy_low"] == pytest.approx(interval.low, abs=1e-4)
+        runs = [json.loads((out / "runs" / f"sft-k{r['k']}-s{seed}" / "run.json").read_text())
+                for seed in (0, 1)]
+        assert [run["settings"]["seed"] for run in runs] == [0, 1]
+    differences = results["differences"]
+    assert [(d["stage"], d["k"], d["minus_k"]) for d in differences] == [("sft", 2, 0),
+                                                                        ("rl", 2, 0)]
+    sft_k0, sft_k2 = results["arms"][0], results["arms"][1]
+    assert differences[0]["accuracy"]["mean"] == pytest.approx(
+        sft_k2["sft_accuracy"] - sft_k0["sft_accuracy"], abs=1e-3)
     k2 = load_split(out / "data" / "k2", "train")
     assert set(k2["num_backtracks"]) == {2}
     header = (out / "results.csv").read_text().splitlines()[0]
-    assert header.startswith("k,sft_rows,sft_accuracy")
+    assert header.startswith("k,seeds,sft_rows,sft_accuracy,sft_accuracy_low,sft_accuracy_high")
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
-    assert "| k |" in (out / "results.md").read_text()
+    table = (out / "results.md").read_text()
+    assert "| k | SFT rows |" in table and "## Differences between arms" in table
+    assert "excludes 0" in table and "| SFT | k=2 − k=0 |" in table
+
+    # The same sweep SIGKILLed once its first run has finished, then rerun: the finished
+    # run is reused, the rest is done again, and the results are the same.
+    again = tmp_path / "again"
+    process = subprocess.Popen(sweep_cli(sweep, again), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    first_run = again / "runs" / "sft-k0-s0" / "run.json"
+    while not first_run.is_file() and process.poll() is None:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert first_run.is_file() and not (again / "results.json").exists()
+    finished = first_run.read_text()
+    result = subprocess.run(sweep_cli(sweep, again), capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert first_run.read_text() == finished  # reused, not trained again
+    assert json.loads((again / "results.json").read_text()) == results
+    assert (again / "results.md").read_text() == table
+
+
+def test_sweep_configs_refuse_bad_seeds_in_one_line(tmp_path: Path) -> None:
+    cases = [({"seeds": [0, 0]}, "seeds must be distinct and >= 0, got [0, 0]"),
+             ({"seeds": []}, "seeds: List should have at least 1 item"),
+             ({"sft": {"seed": 3}}, "sft.seed: training seeds are set for the whole sweep"),
+             ({"rl": {"steps": 2, "seed": 3}}, "rl.seed: training seeds")]
+    for change, message in cases:
+        path = tmp_path / "sweep.yaml"
+        path.write_text(yaml.safe_dump({**SMALLEST_SWEEP, **change}))
+        with pytest.raises(UserError, match=re.escape(message)):
+            load_sweep(path)
+    for name in ("sweep-countdown.yaml", "sweep-countdown-gpu.yaml"):
+        sweep, *_ = load_sweep(ROOT / "configs" / name)
+        assert sweep.seeds == [0, 1, 2]
