@@ -223,16 +223,20 @@ def sweep_cli(config: Path, out: Path) -> list[str]:
             str(config), "--out", str(out)]
 
 
-@pytest.mark.usefixtures("prefect_api")
-def test_the_backtrack_sweep_runs_end_to_end_with_seeds_and_resumes_after_a_kill(
-    tmp_path: Path,
-) -> None:
+def _run_sweep(tmp_path: Path) -> tuple[Path, Path, dict, str]:
+    """Run the smallest sweep under `tmp_path`: (its config, out folder, results, table)."""
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(yaml.safe_dump(SMALLEST_SWEEP))
     out = tmp_path / "out"
     result = run_cli("experiment", "backtrack-sweep", str(sweep), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    results = json.loads((out / "results.json").read_text())
+    return (sweep, out, json.loads((out / "results.json").read_text()),
+            (out / "results.md").read_text())
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_the_backtrack_sweep_runs_end_to_end_with_seeds_and_intervals(tmp_path: Path) -> None:
+    _, out, results, _ = _run_sweep(tmp_path)
     assert results["seeds"] == [0, 1] and results["problems"] == 10
     assert [r["k"] for r in results["arms"]] == [0, 2]
     for r in results["arms"]:
@@ -266,8 +270,13 @@ def test_the_backtrack_sweep_runs_end_to_end_with_seeds_and_resumes_after_a_kill
     assert "| k | SFT rows |" in table and "## Differences between arms" in table
     assert "excludes 0" in table and "| SFT | k=2 − k=0 |" in table
 
-    # The same sweep SIGKILLed once its first run has finished, then rerun: the finished
-    # run is reused, the rest is done again, and the results are the same.
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_a_sweep_killed_after_its_first_run_resumes_to_the_same_results(tmp_path: Path) -> None:
+    """The same sweep SIGKILLed once its first run has finished, then rerun: the finished
+    run is reused, the rest is done again, and the results are the same."""
+    sweep, _, results, table = _run_sweep(tmp_path)
     again = tmp_path / "again"
     process = subprocess.Popen(sweep_cli(sweep, again), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
