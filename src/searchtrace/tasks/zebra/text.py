@@ -51,7 +51,6 @@ _COMPACT_STATE = re.compile(rf"h({_NUM}) ({_WORD}):\{{((?:{_WORD}(?:,{_WORD}){{0
 _COMPACT_DEAD = re.compile(
     rf"h({_NUM}) ({_WORD}) none:((?: {_WORD}(?:@h{_NUM}|!c{_NUM})){{1,12}})")
 _COMPACT_REASON = re.compile(rf" ({_WORD})(@h|!c)({_NUM})")
-_COMPACT_REF_PREFIX = "after "
 _Claim = str | tuple[int, str, list[str]]
 
 
@@ -187,7 +186,28 @@ class ZebraNatural(ZebraPhrasing):
         return "Every house is filled in and every clue holds"
 
 
-class ZebraCompact(ZebraPhrasing):
+class _RefsByMove(ZebraPhrasing):
+    """The terse styles' backtrack targets and goal: "start", "after <move>", "solved"."""
+
+    REF_PREFIX = "after "
+
+    def ref_phrase(self, state: State, move_in: ZebraMove | None) -> str:
+        """A path state named by the move that made it: a cell is filled once per path."""
+        return START if move_in is None else self.REF_PREFIX + self.move_phrase(move_in)
+
+    def parse_ref(self, text: str) -> Hashable | None:
+        if text == START:
+            return START
+        if not text.startswith(self.REF_PREFIX):
+            return None
+        move = self.parse_move(text[len(self.REF_PREFIX) :])
+        return None if move is None else _ref(move)
+
+    def goal_phrase(self, state: State) -> str:
+        return "solved"
+
+
+class ZebraCompact(_RefsByMove):
     """Tokens: "h2 pet=cat", "h3 drink:{tea}", "h1 pet none: dog@h2 cat!c4"."""
 
     def move_phrase(self, move: ZebraMove) -> str:
@@ -235,20 +255,6 @@ class ZebraCompact(ZebraPhrasing):
                    for value, mark, number in _COMPACT_REASON.findall(listed)]
         return _dead_end(house, attribute, reasons)
 
-    def ref_phrase(self, state: State, move_in: ZebraMove | None) -> str:
-        """A path state named by the move that made it: a cell is filled once per path."""
-        return START if move_in is None else _COMPACT_REF_PREFIX + self.move_phrase(move_in)
-
-    def parse_ref(self, text: str) -> Hashable | None:
-        if text == START:
-            return START
-        if not text.startswith(_COMPACT_REF_PREFIX):
-            return None
-        move = self.parse_move(text[len(_COMPACT_REF_PREFIX) :])
-        return None if move is None else _ref(move)
-
-    def goal_phrase(self, state: State) -> str:
-        return "solved"
 
 
 def _reasons(dead: DeadEnd) -> list[tuple[Any, Any, Any]]:
@@ -270,10 +276,9 @@ _TOKENS_MOVE = re.compile(rf"h({_NUM}) ({_WORD}) ({_WORD})")
 _TOKENS_STATE = re.compile(rf"h({_NUM}) ({_WORD}) (?:none|can((?: {_WORD}){{1,12}}))")
 _TOKENS_DEAD = re.compile(rf"h({_NUM}) ({_WORD}) none((?: {_WORD} [hc]{_NUM}){{1,12}})")
 _TOKENS_REASON = re.compile(rf" ({_WORD}) ([hc])({_NUM})")
-_TOKENS_REF_PREFIX = "after "
 
 
-class ZebraTokens(ZebraPhrasing):
+class ZebraTokens(_RefsByMove):
     """Space-separated tokens: a move "h2 pet cat", a state "h3 drink can tea milk" (or
     "h3 drink none", or "full"), a dead end "h1 pet none dog h2 cat c4" (dog is in house
     2, cat breaks clue 4), a backtrack target "start" or "after h2 pet cat", the goal
@@ -325,20 +330,6 @@ class ZebraTokens(ZebraPhrasing):
                    for value, mark, number in _TOKENS_REASON.findall(listed)]
         return _dead_end(house, attribute, reasons)
 
-    def ref_phrase(self, state: State, move_in: ZebraMove | None) -> str:
-        """A path state named by the move that made it: a cell is filled once per path."""
-        return START if move_in is None else _TOKENS_REF_PREFIX + self.move_phrase(move_in)
-
-    def parse_ref(self, text: str) -> Hashable | None:
-        if text == START:
-            return START
-        if not text.startswith(_TOKENS_REF_PREFIX):
-            return None
-        move = self.parse_move(text[len(_TOKENS_REF_PREFIX) :])
-        return None if move is None else _ref(move)
-
-    def goal_phrase(self, state: State) -> str:
-        return "solved"
 
 
 PHRASINGS = {"natural": ZebraNatural.from_data, "compact": ZebraCompact.from_data,
