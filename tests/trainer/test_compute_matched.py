@@ -103,6 +103,28 @@ def sample_completions(model: Any, tokenizer: Any, prompt: str, shares: tuple[in
     return samples
 
 
+def test_the_inverse_cdf_pick_follows_the_tempered_nucleus_distribution() -> None:
+    import torch
+
+    from searchtrace.trainer.compute_matched import _draw
+
+    probs = torch.tensor([0.1, 0.5, 0.0, 0.15, 0.25])
+    grid = (torch.arange(2000) + 0.5) / 2000  # evenly spread uniforms: exact shares
+    logits = probs.log().repeat(len(grid), 1)  # token 2: -inf
+
+    def shares(temperature: float, top_p: float) -> list[float]:
+        picked = _draw(logits * temperature, grid, temperature, top_p)
+        return (torch.bincount(picked, minlength=5).float() / len(grid)).tolist()
+
+    assert shares(1.0, 1.0) == pytest.approx(probs.tolist(), abs=1e-3)
+    assert shares(2.0, 1.0) == pytest.approx(probs.tolist(), abs=1e-3)  # logits x T / T
+    # nucleus 0.7: 0.5 and 0.25 reach it; renormalised to 2/3 and 1/3
+    assert shares(1.0, 0.7) == pytest.approx([0, 2 / 3, 0, 0, 1 / 3], abs=1e-3)
+    assert shares(1.0, 1e-9) == [0, 1, 0, 0, 0]  # the most likely only
+    # a uniform that rounds to 1 picks the least likely token with mass, never one without
+    assert _draw(logits[:1], torch.tensor([1.0 - 1e-9]), 1.0, 1.0).item() == 0
+
+
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Iterator[None]:
     """Torch on one thread while this module runs: the tiny model's generation steps are
