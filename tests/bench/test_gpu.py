@@ -208,6 +208,17 @@ def test_stages_are_cut_at_their_budget_skipped_or_recorded_as_failed() -> None:
                    "late": ("skipped", "the overall budget is spent (1 s left)")}
 
 
+def test_the_gpu_plans_compute_matched_rows_fit_one_generate_call() -> None:
+    from searchtrace.trainer.compute_matched import SamplingSettings
+
+    run = load_module("gpu_run", ROOT / "bench" / "gpu" / "run.py")
+    for plan in (run.gpu_plan(), run.dry_plan()):
+        SamplingSettings(samples=plan.cm_samples, budgets=plan.cm_budgets)  # valid
+        rows = (1 + plan.cm_samples) * len(plan.cm_budgets) * plan.cm_problems
+        assert rows <= plan.cm_batch_rows and plan.cm_problems <= plan.eval_problems
+        assert plan.stage_budget("cm") > 0
+
+
 def make_wheel(folder: Path, name: str, version: str, requires: list[str],
                files: dict[str, str]) -> Path:
     """A real wheel file: its files, and a dist-info whose METADATA lists `requires`."""
