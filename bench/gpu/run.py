@@ -4,7 +4,11 @@ MCTS frontier benchmark, in one process, within one hard time budget.
 For each size and each k: SFT a model built from scratch on the dataset's rows with
 exactly k backtracks (bf16 on a GPU), evaluate it greedily on the same test prompts as
 every other model, run a few GRPO steps from it with the verifiers as rewards (TRL's
-GRPOTrainer, transformers generation), and evaluate again. The frontier benchmark searches
+GRPOTrainer, transformers generation), evaluate again, and then evaluate the RL model
+compute-matched (trainer/compute_matched.py): at each token budget B, one sampled output of
+up to B tokens (sequential) against N outputs of B/N tokens (parallel: pass@N, majority
+vote, pass@k), every problem, budget and mode sampled in one batched generate call on the
+GPU (the same seeded draws as `searchtrace eval --samples`). The frontier benchmark searches
 Countdown problems with a 1m policy in this process (SFT'd first, on rows of every k, unless
 `--policy` names a checkpoint), at frontier sizes 1, 16, 64 and 256 (bench/llm_mcts.py's
 `frontier_rows`), and reports expansions per second and the speed-up over one node a call.
@@ -72,6 +76,10 @@ class Plan:
     eval_problems: int
     eval_tokens: int
     eval_batch: int  # prompts per generate call in evaluation
+    cm_problems: int  # compute-matched evaluation: the first test prompts
+    cm_samples: int  # N, the parallel samples per budget
+    cm_budgets: tuple[int, ...]  # token budgets per problem
+    cm_batch_rows: int  # sampled rows per generate call: (1 + N) x budgets x problems fit one
     frontier_sizes: tuple[int, ...]
     frontier_waves: int
     frontier_min_problems: int
@@ -87,7 +95,10 @@ def gpu_plan() -> Plan:
     """Sized for one H100 in about 8 minutes: 2,400 rows per k, 3 epochs of SFT at batch
     64 (113 steps), 8 GRPO steps of 64 completions (8 prompts x 8), 100 test prompts per
     evaluation in one generate batch; completions of at most 192 tokens (the longest
-    reference, at k = 4, is 172; the mean over all k is 99)."""
+    reference, at k = 4, is 172; the mean over all k is 99). The compute-matched evaluation
+    runs after RL only, on 32 problems with N = 4 at budgets 128, 256 and 512: 480 rows in
+    one generate call of at most 512 steps (about 10 s a model by the H200 run's greedy
+    evaluations, ~10 ms a step); after SFT too it would not fit the 8 minutes with 3 ks."""
     def sft(size: str, learning_rate: float) -> SftSettings:
         return SftSettings(epochs=3, learning_rate=learning_rate, batch_size=64,
                            max_length=384, size=size, save_steps=NEVER_SAVE, logging_steps=10)
@@ -104,10 +115,11 @@ def gpu_plan() -> Plan:
                 policy_rows=1500,
                 rl={"10m": rl(2e-5), "100m": rl(5e-6)},
                 train_rows=None, eval_problems=100, eval_tokens=192, eval_batch=128,
+                cm_problems=32, cm_samples=4, cm_budgets=(128, 256, 512), cm_batch_rows=512,
                 frontier_sizes=(1, 16, 64, 256), frontier_waves=4, frontier_min_problems=16,
                 budget_s=480,
                 stage_budget_s={"frontier": 120, "sft-1m": 45, "sft-10m": 45, "sft-100m": 75,
-                                "rl-10m": 45, "rl-100m": 60, "eval": 30})
+                                "rl-10m": 45, "rl-100m": 60, "eval": 30, "cm": 30})
 
 
 def dry_plan() -> Plan:
@@ -118,9 +130,11 @@ def dry_plan() -> Plan:
                     max_completion_length=24, save_steps=NEVER_SAVE)
     return Plan(sizes=("1m",), ks=(0, 2, 4), sft={"1m": sft}, policy=sft, policy_rows=16,
                 rl={"1m": rl}, train_rows=16,
-                eval_problems=4, eval_tokens=24, eval_batch=32, frontier_sizes=(1, 4),
+                eval_problems=4, eval_tokens=24, eval_batch=32, cm_problems=4, cm_samples=2,
+                cm_budgets=(12, 24), cm_batch_rows=64, frontier_sizes=(1, 4),
                 frontier_waves=1, frontier_min_problems=2, budget_s=300,
-                stage_budget_s={"frontier": 120, "sft": 120, "rl": 120, "eval": 120})
+                stage_budget_s={"frontier": 120, "sft": 120, "rl": 120, "eval": 120,
+                                "cm": 120})
 
 
 @dataclass(frozen=True)
@@ -301,6 +315,60 @@ def eval_stage(model_dir: Path, rows: Any, plan: Plan, report: Path) -> dict[str
             "generated_tokens_per_s": round(generated / seconds, 1)}
 
 
+def compute_matched_stage(model_dir: Path, rows: Any, plan: Plan, report: Path
+                          ) -> dict[str, Any]:
+    """Sequential against parallel sampling at matched token budgets on the first
+    `plan.cm_problems` test prompts: per budget, the accuracies, pass@k and the tokens each
+    mode generated (mean and most per problem); the generation and judging seconds."""
+    from searchtrace.trainer.compute_matched import (
+        SamplingSettings,
+        evaluate_compute_matched,
+        sample_requests,
+        write_compute_matched_report,
+    )
+    from searchtrace.trainer.models import load_model
+
+    settings = SamplingSettings(samples=plan.cm_samples, budgets=plan.cm_budgets)
+    rows = rows.select(range(min(plan.cm_problems, len(rows))))
+    name, dtype = device()
+    model, tokenizer = load_model(str(model_dir))
+    model.to(name, dtype=dtype)
+    generation_s: list[float] = []
+
+    def generate(requests: list[Any], **sampling: Any) -> list[list[Any]]:
+        started = time.monotonic()
+        drawn = sample_requests(model, tokenizer, requests, batch_rows=plan.cm_batch_rows,
+                                **sampling)
+        generation_s.append(time.monotonic() - started)
+        return drawn
+
+    started = time.monotonic()
+    results, problems = evaluate_compute_matched(rows, settings, generate)
+    seconds = time.monotonic() - started
+    plot = write_compute_matched_report(report, results, problems,
+                                        {"model": str(model_dir), "split": "test",
+                                         **asdict(settings)})
+    budgets = []
+    for index, result in enumerate(results):
+        drawn = [p["budgets"][index] for p in problems]
+        budgets.append({
+            "budget": result.budget, "shares": list(result.shares),
+            "sequential_accuracy": round(result.sequential_accuracy, 4),
+            "pass_at_n": round(result.parallel_pass_at_n, 4),
+            "majority_accuracy": round(result.majority_accuracy, 4),
+            "pass_at_k": [round(p, 4) for p in result.pass_at_k],
+            "sequential_tokens": round(result.sequential_tokens, 1),
+            "parallel_tokens": round(result.parallel_tokens, 1),
+            "sequential_tokens_max": max(d["sequential"]["tokens"] for d in drawn),
+            "parallel_tokens_max": max(sum(j["tokens"] for j in d["parallel"])
+                                       for d in drawn)})
+    generated = sum((r.sequential_tokens + r.parallel_tokens) * r.problems for r in results)
+    return {"problems": len(rows), "samples": settings.samples, "plot": plot,
+            "budgets": budgets, "generation_s": round(sum(generation_s), 2),
+            "judge_s": round(seconds - sum(generation_s), 2),
+            "generated_tokens_per_s": round(generated / sum(generation_s), 1)}
+
+
 def frontier_stage(policy_dir: Path, plan: Plan) -> dict[str, Any]:
     """The LLM-guided MCTS frontier benchmark with the policy in this process."""
     from searchtrace.config import load_config
@@ -371,6 +439,11 @@ def run(plan: Plan, dataset: Path, policy: Path | None, out: Path, work: Path,
                 f"eval-rl-{tag}", plan.stage_budget("eval"),
                 partial(eval_stage, rl_dir, eval_rows, plan, out / "eval" / f"rl-{tag}"),
                 needs=f"rl-{tag}")
+            row["cm_rl"] = runner.run(
+                f"cm-rl-{tag}", plan.stage_budget("cm"),
+                partial(compute_matched_stage, rl_dir, eval_rows, plan,
+                        out / "eval" / f"cm-rl-{tag}"),
+                needs=f"rl-{tag}")
             sweep.append(row)
     return {"device": torch.cuda.get_device_name(0) if cuda else "cpu",
             "dry_run": dry_run, "cpu_cores": os.cpu_count(), "versions": versions(),
@@ -386,7 +459,9 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
             "sft": {size: asdict(s) for size, s in plan.sft.items()},
             "rl": {size: asdict(s) for size, s in plan.rl.items()},
             "train_rows_per_k": plan.train_rows, "eval_problems": plan.eval_problems,
-            "eval_max_new_tokens": plan.eval_tokens, "frontier_sizes": list(plan.frontier_sizes),
+            "eval_max_new_tokens": plan.eval_tokens, "cm_problems": plan.cm_problems,
+            "cm_samples": plan.cm_samples, "cm_budgets": list(plan.cm_budgets),
+            "cm_batch_rows": plan.cm_batch_rows, "frontier_sizes": list(plan.frontier_sizes),
             "frontier_waves": plan.frontier_waves, "stage_budget_s": plan.stage_budget_s}
 
 
@@ -421,6 +496,7 @@ def markdown(results: dict[str, Any]) -> str:
             rl.get("completions_per_s"),
             f"{cell(before.get('mean_backtracks'))} / {cell(after.get('mean_backtracks'))}",
             before.get("generated_tokens_per_s"))) + " |")
+    lines += ["", *compute_matched_markdown(results)]
     lines += ["", "## LLM-guided MCTS frontier (policy in process)", ""]
     frontier, policy = results["frontier"], results["policy_sft"]
     if policy:
@@ -444,6 +520,28 @@ def markdown(results: dict[str, Any]) -> str:
               f"{cell(r['metrics'].get('peak_gpu_mib'))} | {r['note']} |"
               for r in results["stages"]]
     return "\n".join(lines) + "\n"
+
+
+def compute_matched_markdown(results: dict[str, Any]) -> list[str]:
+    """The compute-matched section of results.md: one line per size, k and budget."""
+    plan = results["plan"]
+    n = plan["cm_samples"]
+    lines = [f"## Compute-matched evaluation after RL (N = {n}, the first "
+             f"{plan['cm_problems']} test prompts)", "",
+             f"Sequential: one sample of up to B tokens; parallel: {n} samples of B/{n}. "
+             "Tokens: generated per problem, mean (most).", ""]
+    done = [row for row in results["sweep"] if row.get("cm_rl")]
+    if not done:
+        return [*lines, "not measured: see the cm-rl stages below"]
+    lines += [f"| size | k | budget | sequential | pass@{n} | majority | pass@1 | "
+              "sequential tokens | parallel tokens |", "|---|---|---|---|---|---|---|---|---|"]
+    for row in done:
+        lines += [f"| {row['size']} | {row['k']} | {b['budget']} | "
+                  f"{b['sequential_accuracy']} | {b['pass_at_n']} | {b['majority_accuracy']} | "
+                  f"{b['pass_at_k'][0]} | {b['sequential_tokens']} "
+                  f"({b['sequential_tokens_max']}) | {b['parallel_tokens']} "
+                  f"({b['parallel_tokens_max']}) |" for b in row["cm_rl"]["budgets"]]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -722,7 +722,7 @@ def _compute_matched(model: Path, data: Path, split: str, limit: int, folder: Pa
         SamplingSettings,
         evaluate_compute_matched,
         report_table,
-        sample_completions,
+        sample_requests,
         write_compute_matched_report,
     )
     from searchtrace.trainer.data import RowFilter, load_split
@@ -733,12 +733,14 @@ def _compute_matched(model: Path, data: Path, split: str, limit: int, folder: Pa
     rows = load_split(data, split, RowFilter(limit=limit))
     network, tokenizer = load_model(str(model))
 
-    def generate(prompt: str, shares: tuple[int, ...], **sampling: Any) -> list[Any]:
-        return sample_completions(network, tokenizer, prompt, shares, **sampling)
+    def generate(requests: list[Any], **sampling: Any) -> list[list[Any]]:
+        return sample_requests(network, tokenizer, requests, **sampling)
 
     results, problems = evaluate_compute_matched(rows, settings, generate)
-    write_compute_matched_report(folder, results, problems, {**about, **asdict(settings)})
-    _say(report_table(results) + f"report: {folder}/eval.md, plot: {folder}/eval.png")
+    drawn = write_compute_matched_report(folder, results, problems,
+                                         {**about, **asdict(settings)})
+    plot = f"plot: {folder}/eval.png" if drawn else "no plot (matplotlib is not installed)"
+    _say(report_table(results) + f"report: {folder}/eval.md, {plot}")
 
 
 @experiment_app.command("backtrack-sweep")

@@ -1,6 +1,7 @@
 """The GPU run (bench/gpu/) on this CPU: the driver and everything it uses import and run
-with Apache Beam and Prefect unimportable (the GPU machine has neither), a dry run of
-bench/gpu/run.sh at the 1m size writes every stage's numbers, stages are cut at their
+with Apache Beam, Prefect and matplotlib unimportable (the GPU machine has none), a dry run
+of bench/gpu/run.sh at the 1m size writes every stage's numbers (the compute-matched ones
+coherent), stages are cut at their
 budget, skipped when their input failed and recorded when they raise, and the wheel
 installer installs exactly what a Python lacks."""
 
@@ -23,11 +24,12 @@ from searchtrace.flows.steps import run_build
 
 ROOT = Path(__file__).resolve().parents[2]
 # Installed as sitecustomize in the driver's process: the packages the GPU machine lacks
-# and the run must not need raise ImportError, wherever they are installed.
+# and the run must not need (or, matplotlib, must do without) raise ImportError, wherever
+# they are installed.
 BLOCKER = '''
 import importlib.abc, sys
 
-ABSENT = {"apache_beam", "prefect", "fastapi", "starlette", "uvicorn"}
+ABSENT = {"apache_beam", "prefect", "fastapi", "starlette", "uvicorn", "matplotlib"}
 
 
 class Absent(importlib.abc.MetaPathFinder):
@@ -61,7 +63,8 @@ def load_module(name: str, path: Path) -> ModuleType:
 
 @pytest.fixture
 def blocked_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of a process in which Beam, Prefect and FastAPI cannot be imported."""
+    """The environment of a process in which Beam, Prefect, FastAPI and matplotlib cannot
+    be imported."""
     folder = tmp_path / "blocker"
     folder.mkdir()
     (folder / "sitecustomize.py").write_text(BLOCKER)
@@ -72,7 +75,7 @@ def blocked_env(tmp_path: Path) -> dict[str, str]:
 def test_the_driver_imports_without_beam_or_prefect(blocked_env: dict[str, str]) -> None:
     code = """
 import importlib.util, sys
-for absent in ("apache_beam", "prefect", "searchtrace.flows.build"):
+for absent in ("apache_beam", "prefect", "searchtrace.flows.build", "matplotlib"):
     try:
         __import__(absent)
     except ImportError:
@@ -85,7 +88,7 @@ spec.loader.exec_module(run)
 run.bench_module()
 import searchtrace.config, searchtrace.solvers.llm_mcts, searchtrace.solvers.policy_local
 import searchtrace.trainer.evaluate, searchtrace.trainer.models, searchtrace.trainer.rl
-import searchtrace.trainer.sft
+import searchtrace.trainer.sft, searchtrace.trainer.compute_matched
 from trl import GRPOTrainer, SFTTrainer
 print("imported")
 """
@@ -115,7 +118,7 @@ def test_a_dry_run_of_run_sh_writes_every_stage_with_numbers(
     results = json.loads((out / "results.json").read_text())
     stages = {s["name"]: s for s in results["stages"]}
     assert list(stages) == ["sft-policy-1m", "frontier", "sft-1m-k2", "eval-sft-1m-k2",
-                            "rl-1m-k2", "eval-rl-1m-k2"]
+                            "rl-1m-k2", "eval-rl-1m-k2", "cm-rl-1m-k2"]
     assert {s["status"] for s in stages.values()} == {"done"}, stages
     assert results["dry_run"] is True and results["device"] == "cpu"
     assert results["versions"]["trl"] != "absent"
@@ -130,6 +133,7 @@ def test_a_dry_run_of_run_sh_writes_every_stage_with_numbers(
             assert evaluation["problems"] == 4
             assert 0 <= evaluation["accuracy"] <= 1
             assert evaluation["generated_tokens_per_s"] > 0
+        assert_compute_matched_coherent(row["cm_rl"], out / "eval" / "cm-rl-1m-k2")
     frontier = results["frontier"]
     assert results["policy_sft"]["rows"] == 16  # rows of every k
     assert frontier["policy"].endswith("policy-1m")
@@ -139,8 +143,34 @@ def test_a_dry_run_of_run_sh_writes_every_stage_with_numbers(
     assert frontier["sizes"][1]["frontier_max"] == 4
     report = (out / "results.md").read_text()
     assert "| 1m | 2 |" in report and "| frontier | done |" in report
+    assert "## Compute-matched evaluation after RL (N = 2" in report
+    assert "| 1m | 2 | 12 |" in report and "| 1m | 2 | 24 |" in report
     assert report in done.stdout
     assert (out / "eval" / "rl-1m-k2" / "eval.json").is_file()
+
+
+def assert_compute_matched_coherent(metrics: dict, report: Path) -> None:
+    """The dry plan's compute-matched numbers (N = 2, budgets 12 and 24, 4 problems) hold
+    what they must: accuracies in [0, 1], a majority no better than pass@N, no mode over
+    its budget, pass@N and pass@1 the ends of pass@k, and the report matches."""
+    assert metrics["problems"] == 4 and metrics["samples"] == 2
+    assert metrics["plot"] is False  # matplotlib is blocked, as on the GPU machine
+    assert metrics["generation_s"] > 0 and metrics["generated_tokens_per_s"] > 0
+    assert [b["budget"] for b in metrics["budgets"]] == [12, 24]
+    for b in metrics["budgets"]:
+        assert sum(b["shares"]) == b["budget"] and len(b["shares"]) == 2
+        rates = [b["sequential_accuracy"], b["pass_at_n"], b["majority_accuracy"],
+                 *b["pass_at_k"]]
+        assert all(0 <= r <= 1 for r in rates)
+        assert b["majority_accuracy"] <= b["pass_at_n"] == b["pass_at_k"][-1]
+        assert b["pass_at_k"][0] <= b["pass_at_k"][1]
+        assert 0 < b["sequential_tokens"] <= b["sequential_tokens_max"] <= b["budget"]
+        assert 0 < b["parallel_tokens"] <= b["parallel_tokens_max"] <= b["budget"]
+    written = json.loads((report / "eval.json").read_text())
+    assert [r["budget"] for r in written["results"]] == [12, 24]
+    assert len(written["problems"]) == 4 and written["samples"] == 2
+    assert not (report / "eval.png").exists()
+    assert "No plot: matplotlib is not installed." in (report / "eval.md").read_text()
 
 
 @pytest.mark.parametrize("bad", ["dataset", "policy"])
@@ -176,6 +206,17 @@ def test_stages_are_cut_at_their_budget_skipped_or_recorded_as_failed() -> None:
                    "bad": ("failed", "ValueError: no such thing"),
                    "good": ("done", ""),
                    "late": ("skipped", "the overall budget is spent (1 s left)")}
+
+
+def test_the_gpu_plans_compute_matched_rows_fit_one_generate_call() -> None:
+    from searchtrace.trainer.compute_matched import SamplingSettings
+
+    run = load_module("gpu_run", ROOT / "bench" / "gpu" / "run.py")
+    for plan in (run.gpu_plan(), run.dry_plan()):
+        SamplingSettings(samples=plan.cm_samples, budgets=plan.cm_budgets)  # valid
+        rows = (1 + plan.cm_samples) * len(plan.cm_budgets) * plan.cm_problems
+        assert rows <= plan.cm_batch_rows and plan.cm_problems <= plan.eval_problems
+        assert plan.stage_budget("cm") > 0
 
 
 def make_wheel(folder: Path, name: str, version: str, requires: list[str],

@@ -1,7 +1,8 @@
 """Compute-matched evaluation: the pass@k estimator against hand computation and brute-force
 enumeration, budget shares, the majority vote, the seeded sampler on a real tiny model
-(greedy agreement with transformers, budgets never exceeded, reruns identical), judging by
-the verifier on handcrafted samples, and the CLI end to end."""
+(greedy agreement with transformers, budgets never exceeded, reruns identical, batched and
+one-at-a-time draws identical), judging by the verifier on handcrafted samples, the report
+without matplotlib, and the CLI end to end."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from fractions import Fraction
 from math import comb
 from pathlib import Path
@@ -21,13 +23,15 @@ from searchtrace.config import parse_config
 from searchtrace.errors import UserError
 from searchtrace.flows.steps import run_build
 from searchtrace.trainer.compute_matched import (
+    Request,
     Sample,
     SamplingSettings,
     budget_shares,
     evaluate_compute_matched,
     majority_vote,
     pass_at_k,
-    sample_completions,
+    sample_requests,
+    write_compute_matched_report,
 )
 from searchtrace.trainer.data import load_split
 from searchtrace.trainer.models import build_tiny_model, train_tokenizer
@@ -91,6 +95,49 @@ def test_majority_vote_counts_answers_and_breaks_ties_by_first_appearance() -> N
     assert majority_vote([None, None]) is None and majority_vote([]) is None
 
 
+def sample_completions(model: Any, tokenizer: Any, prompt: str, shares: tuple[int, ...], *,
+                       seed: int, temperature: float, top_p: float) -> list[Sample]:
+    """One request's samples, sampled alone."""
+    (samples,) = sample_requests(model, tokenizer, [Request(prompt, shares, seed)],
+                                 temperature=temperature, top_p=top_p)
+    return samples
+
+
+def test_the_inverse_cdf_pick_follows_the_tempered_nucleus_distribution() -> None:
+    import torch
+
+    from searchtrace.trainer.compute_matched import _draw
+
+    probs = torch.tensor([0.1, 0.5, 0.0, 0.15, 0.25])
+    grid = (torch.arange(2000) + 0.5) / 2000  # evenly spread uniforms: exact shares
+    logits = probs.log().repeat(len(grid), 1)  # token 2: -inf
+
+    def shares(temperature: float, top_p: float) -> list[float]:
+        picked = _draw(logits * temperature, grid, temperature, top_p)
+        return (torch.bincount(picked, minlength=5).float() / len(grid)).tolist()
+
+    assert shares(1.0, 1.0) == pytest.approx(probs.tolist(), abs=1e-3)
+    assert shares(2.0, 1.0) == pytest.approx(probs.tolist(), abs=1e-3)  # logits x T / T
+    # nucleus 0.7: 0.5 and 0.25 reach it; renormalised to 2/3 and 1/3
+    assert shares(1.0, 0.7) == pytest.approx([0, 2 / 3, 0, 0, 1 / 3], abs=1e-3)
+    assert shares(1.0, 1e-9) == [0, 1, 0, 0, 0]  # the most likely only
+    # a uniform that rounds to 1 picks the least likely token with mass, never one without
+    assert _draw(logits[:1], torch.tensor([1.0 - 1e-9]), 1.0, 1.0).item() == 0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    """Torch on one thread while this module runs: the tiny model's generation steps are
+    too small to gain from more, and on a busy CPU threads that spin against each other
+    made them 10x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("compute-matched") / "data"
@@ -141,19 +188,39 @@ def test_samples_never_exceed_their_budget_and_reruns_draw_the_same(tiny, data: 
     assert other != drawn
 
 
+def test_batched_and_one_at_a_time_sampling_draw_the_same(tiny, data: Path) -> None:
+    model, tokenizer = tiny
+    prompts = [r["prompt"] for r in load_split(data, "test")] + ["7 3"]  # unequal lengths
+    assert len({len(tokenizer(p)["input_ids"]) for p in prompts}) > 1  # padding is exercised
+    requests = [Request(prompt, shares, seed) for prompt in prompts
+                for shares, seed in (((30,), 1), (budget_shares(30, 4), 2), ((9, 9), 3))]
+    sampling = {"temperature": 1.3, "top_p": 0.9}
+    alone = [sample_requests(model, tokenizer, [q], **sampling)[0] for q in requests]
+    for batch_rows in (5, 64):  # rows of one request split over calls, and all in one call
+        assert sample_requests(model, tokenizer, requests, batch_rows=batch_rows,
+                               **sampling) == alone
+    swapped = sample_requests(model, tokenizer, requests[::-1], **sampling)
+    assert swapped == alone[::-1]
+    assert any(s.stopped for samples in alone for s in samples)  # ended by the end token
+    assert any(not s.stopped for samples in alone for s in samples)  # ended by the share
+
+
 def test_both_modes_consume_the_stated_budgets(tiny, data: Path) -> None:
     model, tokenizer = tiny
     rows = load_split(data, "test")
     asked: list[tuple[str, tuple[int, ...], list[Sample]]] = []
+    calls = []
 
-    def generate(prompt: str, shares: tuple[int, ...], **sampling: Any) -> list[Sample]:
-        samples = sample_completions(model, tokenizer, prompt, shares, **sampling)
-        asked.append((prompt, shares, samples))
-        return samples
+    def generate(requests: list[Request], **sampling: Any) -> list[list[Sample]]:
+        drawn = sample_requests(model, tokenizer, requests, **sampling)
+        calls.append(len(requests))
+        asked.extend((q.prompt, q.shares, samples) for q, samples in zip(requests, drawn,
+                                                                         strict=True))
+        return drawn
 
     settings = SamplingSettings(samples=3, budgets=(10, 32), seed=1)
     results, problems = evaluate_compute_matched(rows, settings, generate)
-    assert len(asked) == 2 * 2 * len(rows)  # per budget and problem: sequential, parallel
+    assert calls == [2 * 2 * len(rows)]  # one call: per budget and problem, both modes
     for budget, result in zip((10, 32), results, strict=True):
         calls = [a for a in asked if sum(a[1]) == budget]
         assert sorted(len(shares) for _, shares, _ in calls) == [1] * len(rows) + [3] * len(rows)
@@ -173,7 +240,10 @@ def test_accuracies_follow_the_verifier_on_handcrafted_samples(data: Path) -> No
     def wrong(text: str, tag: str) -> str:
         return text.replace("</answer>", f"+{tag}</answer>")
 
-    def generate(prompt: str, shares: tuple[int, ...], **sampling: Any) -> list[Sample]:
+    def generate(requests: list[Request], **sampling: Any) -> list[list[Sample]]:
+        return [answer(q.prompt, q.shares) for q in requests]
+
+    def answer(prompt: str, shares: tuple[int, ...]) -> list[Sample]:
         first = prompt == rows[0]["prompt"]
         if len(shares) == 1:  # sequential: right on the first problem only
             texts = [good[prompt] if first else wrong(good[prompt], "1")]
@@ -198,6 +268,27 @@ def test_accuracies_follow_the_verifier_on_handcrafted_samples(data: Path) -> No
     second = problems[1]["budgets"][0]
     assert second["parallel"][1]["answer"] is None  # no answer block: no vote
     assert second["vote"] == second["parallel"][0]["answer"] and not second["vote_correct"]
+
+
+def test_the_report_is_written_without_its_plot_where_matplotlib_is_absent(
+        data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = load_split(data, "test").select(range(2))
+
+    def generate(requests: list[Request], **sampling: Any) -> list[list[Sample]]:
+        return [[Sample(token_ids=(1,), text="<think>\n", stopped=False)] * len(q.shares)
+                for q in requests]
+
+    results, problems = evaluate_compute_matched(
+        rows, SamplingSettings(samples=2, budgets=(4, 8)), generate)
+    assert write_compute_matched_report(tmp_path / "with", results, problems, {})
+    assert (tmp_path / "with" / "eval.png").read_bytes().startswith(b"\x89PNG")
+    assert "](eval.png)" in (tmp_path / "with" / "eval.md").read_text()
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import raises ImportError
+    assert not write_compute_matched_report(tmp_path / "without", results, problems, {})
+    assert not (tmp_path / "without" / "eval.png").exists()
+    report = (tmp_path / "without" / "eval.md").read_text()
+    assert "No plot: matplotlib is not installed." in report and "| 8 | 4 |" in report
+    assert json.loads((tmp_path / "without" / "eval.json").read_text())["results"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

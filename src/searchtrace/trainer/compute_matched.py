@@ -4,13 +4,13 @@ outputs of B/N tokens each, judged as pass@N and by majority vote), on the same 
 with pass@k for k = 1..N by the unbiased estimator of Chen et al. (2021).
 
 The pure parts (budget shares, the estimator, the vote, the report) are separate from
-generation, which is one small seeded function (`sample_completions`) that tests run on a
+generation, which is one seeded function (`sample_requests`, batched through transformers'
+`generate` so that a GPU samples every problem, budget and mode at once) that tests run on a
 real tiny model. Every sample is judged by the task's own answer checker."""
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import statistics
 from collections import Counter
@@ -105,7 +105,7 @@ class BudgetResult:
     parallel_tokens: float  # mean generated tokens per problem, all N samples together
 
 
-Generate = Callable[..., list[Sample]]
+Generate = Callable[..., list[list[Sample]]]  # (requests, *, temperature, top_p)
 
 
 def budget_shares(budget: int, samples: int) -> tuple[int, ...]:
@@ -167,73 +167,122 @@ def judge(task_name: str, problem: str | dict[str, Any], style: str, sample: Sam
 
 
 def sample_seed(seed: int, problem: str, budget: int, mode: str) -> int:
-    """The torch generator seed for one problem, budget and mode: a rerun draws the same
+    """The seed of one problem's draws at one budget and mode: a rerun draws the same
     samples, whatever the order or number of the other problems."""
     digest = hashlib.sha256(f"{seed}\0{problem}\0{budget}\0{mode}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def sample_completions(model: Any, tokenizer: Any, prompt: str, shares: Sequence[int], *,
-                       seed: int, temperature: float, top_p: float) -> list[Sample]:
-    """One sampled completion of `prompt` per share, each of at most its share of new
-    tokens, drawn in one batch from a torch generator seeded with `seed`."""
+@dataclass(frozen=True)
+class Request:
+    """One prompt to sample: one completion per share (its most new tokens), drawn with the
+    uniforms of a CPU torch generator seeded with `seed` (a `(len(shares), max(shares))`
+    draw; row i's t-th token uses the uniform at [i, t]). The draws depend on the request
+    alone, never on the other requests batched with it or on the device."""
+
+    prompt: str
+    shares: tuple[int, ...]
+    seed: int
+
+
+def sample_requests(model: Any, tokenizer: Any, requests: Sequence[Request], *,
+                    temperature: float, top_p: float, batch_rows: int = 64
+                    ) -> list[list[Sample]]:
+    """Each request's samples, in order. The rows of all requests (one per share) go through
+    `generate` together, left-padded, at most `batch_rows` in a call; a row is made to end
+    once its share is spent, so rows of different budgets share a call without running
+    longer than the longest. A row's token at step t is the inverse-CDF pick of its own
+    uniform, so batching changes no draw (up to floating-point differences in the logits,
+    which on a CPU in float32 left every tested draw the same)."""
     import torch
-    from transformers import DynamicCache
 
-    # transformers 5 renamed the forward's `past_key_values` to `cache`; the cache object is
-    # filled in place either way.
-    keyword = "cache" if "cache" in inspect.signature(model.forward).parameters else (
-        "past_key_values")
-    cache = {keyword: DynamicCache()}
-    generator = torch.Generator(device=model.device).manual_seed(seed)
-    prompt_ids = tokenizer(prompt, return_tensors="pt")["input_ids"].to(model.device)
-    step_input = prompt_ids.repeat(len(shares), 1)
-    drawn: list[list[int]] = [[] for _ in shares]
-    stopped = [False] * len(shares)
+    rows = [(r, i) for r, request in enumerate(requests) for i in range(len(request.shares))]
+    uniforms = [torch.rand((len(q.shares), max(q.shares)),
+                           generator=torch.Generator().manual_seed(q.seed)) for q in requests]
+    drawn: list[list[Sample]] = [[] for _ in requests]
+    tokenizer.padding_side = "left"
     model.eval()
-    with torch.no_grad():
-        for step in range(max(shares)):
-            result = model(input_ids=step_input, use_cache=True, **cache)
-            tokens = _draw(result.logits[:, -1, :].float(), generator, temperature, top_p)
-            for row, token in enumerate(tokens.tolist()):
-                if not stopped[row] and step < shares[row]:
-                    drawn[row].append(token)
-                    stopped[row] = token == tokenizer.eos_token_id
-            if all(s or len(d) >= share for s, d, share in zip(stopped, drawn, shares,
-                                                                 strict=True)):
-                break
-            step_input = tokens[:, None]
-    return [Sample(token_ids=tuple(ids), stopped=done,
-                   text=tokenizer.decode(ids, skip_special_tokens=True))
-            for ids, done in zip(drawn, stopped, strict=True)]
+    for start in range(0, len(rows), batch_rows):
+        chunk = rows[start:start + batch_rows]
+        shares = [requests[r].shares[i] for r, i in chunk]
+        longest = max(shares)
+        row_uniforms = torch.zeros((len(chunk), longest))
+        for position, (r, i) in enumerate(chunk):
+            row_uniforms[position, :shares[position]] = uniforms[r][i, :shares[position]]
+        batch = tokenizer([requests[r].prompt for r, _ in chunk], return_tensors="pt",
+                          padding=True).to(model.device)
+        width = batch["input_ids"].shape[1]
+        choose = _SeededChoice(row_uniforms.to(model.device),
+                               torch.tensor(shares, device=model.device),
+                               width, tokenizer.eos_token_id, temperature, top_p)
+        with torch.no_grad():
+            tokens = model.generate(**batch, max_new_tokens=longest, do_sample=False,
+                                    logits_processor=[choose],
+                                    pad_token_id=tokenizer.pad_token_id,
+                                    eos_token_id=tokenizer.eos_token_id)
+        for (r, _), share, new in zip(chunk, shares, tokens[:, width:].tolist(), strict=True):
+            drawn[r].append(_sample(tokenizer, new[:share]))
+    return drawn
 
 
-def _draw(logits: Any, generator: Any, temperature: float, top_p: float) -> Any:
+def _sample(tokenizer: Any, ids: list[int]) -> Sample:
+    """The sample a row's new tokens make: up to and with its first end token."""
+    eos = tokenizer.eos_token_id
+    stopped = eos in ids
+    kept = ids[: ids.index(eos) + 1] if stopped else ids
+    return Sample(token_ids=tuple(kept), stopped=stopped,
+                  text=tokenizer.decode(kept, skip_special_tokens=True))
+
+
+class _SeededChoice:
+    """A logits processor for greedy `generate` that makes the greedy choice the seeded
+    sample: at step t, every score but that of the token picked by row i's uniform [i, t]
+    from softmax(scores / temperature) within the top-p nucleus is set to -inf; a row past
+    its share gets the end token, so that generate stops it."""
+
+    def __init__(self, uniforms: Any, shares: Any, prompt_width: int, eos: int,
+                 temperature: float, top_p: float) -> None:
+        self.uniforms, self.shares, self.prompt_width = uniforms, shares, prompt_width
+        self.eos, self.temperature, self.top_p = eos, temperature, top_p
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        step = input_ids.shape[1] - self.prompt_width  # < max(shares) = max_new_tokens
+        picked = _draw(scores.float(), self.uniforms[:, step], self.temperature, self.top_p)
+        picked = torch.where(self.shares > step, picked, self.eos)
+        chosen = torch.full_like(scores, float("-inf"))
+        return chosen.scatter(1, picked[:, None], 0.0)
+
+
+def _draw(logits: Any, uniform: Any, temperature: float, top_p: float) -> Any:
     """One token per row from softmax(logits / temperature), restricted to the smallest set
-    of most likely tokens whose mass reaches `top_p` (the most likely is always kept)."""
+    of most likely tokens whose mass reaches `top_p` (the most likely is always kept): the
+    first token, in descending order of probability, whose cumulative mass exceeds the
+    row's uniform times the kept mass."""
     import torch
 
     probs = torch.softmax(logits / temperature, dim=-1)
     ordered, order = torch.sort(probs, dim=-1, descending=True)
     before = torch.cumsum(ordered, dim=-1) - ordered  # mass of the tokens ranked above
     ordered = ordered.masked_fill(before >= top_p, 0.0)  # never the first: 0 < top_p
-    choice = torch.multinomial(ordered, 1, generator=generator)
-    return order.gather(-1, choice).squeeze(-1)
+    mass = torch.cumsum(ordered, dim=-1)
+    rank = torch.searchsorted(mass, (uniform * mass[:, -1])[:, None], right=True)
+    kept = (ordered > 0).sum(dim=-1, keepdim=True)  # a prefix: the order is descending
+    rank = torch.minimum(rank, kept - 1)  # rounding can put u * mass at the mass itself
+    return order.gather(-1, rank).squeeze(-1)
 
 
-def evaluate_problem(row: dict[str, Any], settings: SamplingSettings, budget: int,
-                     generate: Generate) -> BudgetOutcome:
-    """Sequential and parallel samples for one problem at one budget, judged and voted."""
-    def draw(shares: tuple[int, ...], mode: str) -> list[Judged]:
-        samples = generate(row["prompt"], shares,
-                           seed=sample_seed(settings.seed, row["prompt"], budget, mode),
-                           temperature=settings.temperature, top_p=settings.top_p)
-        return [judge(row["task"], row["problem"], row["style"], s) for s in samples]
+MODES = ("sequential", "parallel")
 
-    (sequential,) = draw((budget,), "sequential")
-    parallel = draw(budget_shares(budget, settings.samples), "parallel")
-    vote = majority_vote([j.answer for j in parallel])
-    return BudgetOutcome(budget=budget, sequential=sequential, parallel=tuple(parallel),
+
+def _outcome(row: dict[str, Any], budget: int, sequential: Sample,
+             parallel: Sequence[Sample]) -> BudgetOutcome:
+    """One problem at one budget: its samples judged, and the parallel ones voted."""
+    judged = [judge(row["task"], row["problem"], row["style"], s)
+              for s in (sequential, *parallel)]
+    vote = majority_vote([j.answer for j in judged[1:]])
+    return BudgetOutcome(budget=budget, sequential=judged[0], parallel=tuple(judged[1:]),
                          vote=vote, vote_correct=checks(row["task"], row["problem"], vote))
 
 
@@ -255,11 +304,20 @@ def summarise_budget(budget: int, samples: int,
 
 def evaluate_compute_matched(rows: Any, settings: SamplingSettings, generate: Generate
                              ) -> tuple[list[BudgetResult], list[dict[str, Any]]]:
-    """Every row at every budget: the per-budget results and, per problem, what was drawn."""
+    """Every row at every budget, in both modes, sampled in one `generate` call (which
+    batches as it can): the per-budget results and, per problem, what was drawn."""
+    requests = [Request(row["prompt"], (budget,) if mode == "sequential"
+                        else budget_shares(budget, settings.samples),
+                        sample_seed(settings.seed, row["prompt"], budget, mode))
+                for budget in settings.budgets for row in rows for mode in MODES]
+    drawn = iter(generate(requests, temperature=settings.temperature, top_p=settings.top_p))
     results = []
     problems: list[dict[str, Any]] = [{"prompt": r["prompt"], "budgets": []} for r in rows]
     for budget in settings.budgets:
-        outcomes = [evaluate_problem(row, settings, budget, generate) for row in rows]
+        outcomes = []
+        for row in rows:
+            (sequential,), parallel = next(drawn), next(drawn)
+            outcomes.append(_outcome(row, budget, sequential, parallel))
         results.append(summarise_budget(budget, settings.samples, outcomes))
         for entry, outcome in zip(problems, outcomes, strict=True):
             entry["budgets"].append(asdict(outcome))
@@ -285,25 +343,34 @@ def report_table(results: Sequence[BudgetResult]) -> str:
 
 
 def write_compute_matched_report(out: Path, results: Sequence[BudgetResult],
-                                 problems: list[dict[str, Any]], about: dict[str, Any]) -> None:
-    """eval.json (settings, results, every sample), eval.md (the table) and eval.png
-    (accuracy against token budget for each mode)."""
+                                 problems: list[dict[str, Any]], about: dict[str, Any]) -> bool:
+    """eval.json (settings, results, every sample), eval.md (the table) and, where
+    matplotlib is installed (the GPU run's machine has none), eval.png (accuracy against
+    token budget for each mode); whether the plot was drawn (eval.md says so either way)."""
     out.mkdir(parents=True, exist_ok=True)
     about = {**about, "tie_break": TIE_BREAK}
     (out / "eval.json").write_text(json.dumps(
         {**about, "results": [asdict(r) for r in results], "problems": problems},
         indent=2) + "\n")
+    drawn = _plot(out / "eval.png", results)
     header = "".join(f"- {k}: `{v}`\n" for k, v in about.items())
+    plot = ("![accuracy against token budget](eval.png)" if drawn
+            else "No plot: matplotlib is not installed.")
     (out / "eval.md").write_text(
         "# Compute-matched evaluation\n\nSequential: one sample of up to B new tokens. "
         "Parallel: N samples sharing B tokens (B/N each), judged as pass@N (any sample "
         "correct) and by majority vote over their `<answer>` blocks. pass@k: unbiased "
-        f"estimator from the N parallel samples.\n\n{header}\n{report_table(results)}")
-    _plot(out / "eval.png", results)
+        f"estimator from the N parallel samples.\n\n{header}\n{report_table(results)}\n"
+        f"{plot}\n")
+    return drawn
 
 
-def _plot(path: Path, results: Sequence[BudgetResult]) -> None:
-    from matplotlib.figure import Figure
+def _plot(path: Path, results: Sequence[BudgetResult]) -> bool:
+    """Draw accuracy against budget per mode into `path`; False when matplotlib is absent."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
 
     figure = Figure(figsize=(6, 4))
     axis = figure.subplots()
@@ -323,3 +390,4 @@ def _plot(path: Path, results: Sequence[BudgetResult]) -> None:
     axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
+    return True
