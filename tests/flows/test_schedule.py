@@ -48,7 +48,7 @@ def test_a_cron_schedule_fires_and_publishes_a_gated_version(prefect_server: str
     assert {split: len(rows) for split, rows in loaded.items()} == SMALL_COUNTDOWN["splits"]
 
 
-def test_scheduling_without_a_server_or_with_a_bad_cron_is_one_line_exit_2(
+def test_scheduling_without_a_server_with_a_bad_cron_or_pool_is_one_line_exit_2(
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "config.yaml"
@@ -59,7 +59,9 @@ def test_scheduling_without_a_server_or_with_a_bad_cron_is_one_line_exit_2(
     for extra, message in [(["--cron", "0 3 * * *", "--api-url", dead],
                             f"no Prefect server answers at {dead}"),
                            (["--cron", "every day", "--api-url", dead],
-                            "--cron: not a valid cron expression: 'every day'")]:
+                            "--cron: not a valid cron expression: 'every day'"),
+                           (["--cron", "0 3 * * *", "--work-pool", "night/ly"],
+                            "--work-pool: not a work pool name: 'night/ly'")]:
         result = subprocess.run(base + extra, env=env, capture_output=True, text=True,
                                 timeout=120)
         assert result.returncode == 2
