@@ -304,8 +304,9 @@ def suite(
     versioned: bool = typer.Option(False, "--versioned",
                                    help="Write OUT/<name>/v-<build key>/ and move latest."),
 ) -> None:
-    """Run several builds in one flow, concurrently within the machine's cores; exit 1
-    naming the builds that failed (the others are published)."""
+    """Run several builds in one flow, concurrently within the machine's cores (or all at
+    once on the cluster the suite's `beam_args:` name); exit 1 naming the builds that
+    failed (the others are published)."""
     from searchtrace.flows.build import reporting_progress
     from searchtrace.flows.suite import load_suite, run_suite
     from searchtrace.pipelines.outdir import check_out_path
