@@ -2,9 +2,9 @@
 `searchtrace schedule --work-pool` creates the pool, registers the cron deployment on it and
 returns; the server schedules its runs; a real worker, started with the command `schedule`
 printed, runs a flow run of the deployment, which publishes a gated version and moves
-`latest`. The run is created from the deployment through the client rather than waited
-for until the cron fires (a minute or more): who creates a run of the deployment is the
-server's business, what runs it on the pool is what is tested here."""
+`latest`. In the default run the schedule is nightly and the run is created from the
+deployment through the client, so as not to wait for a cron to fire; the slow variant
+schedules every minute and the worker runs the run the cron made."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from tests.conftest import SMALL_COUNTDOWN
 from tests.flows.conftest import BIN, free_port, quiet_env, stop
 
 NIGHTLY = "0 3 * * *"  # never fires during a test run, unless it runs at 03:00
+EVERY_MINUTE = "* * * * *"
 
 
 @pytest.fixture
@@ -61,32 +62,38 @@ def wait_for(what: str, seconds: float, check: Callable[[], object]) -> object:
     return found
 
 
+@pytest.mark.parametrize("cron", [NIGHTLY, pytest.param(EVERY_MINUTE, marks=pytest.mark.slow)])
 def test_a_worker_of_the_pool_runs_the_scheduled_deployment(
-    prefect_server: str, client: SyncPrefectClient, tmp_path: Path,
+    prefect_server: str, client: SyncPrefectClient, tmp_path: Path, cron: str,
 ) -> None:
-    config = write_config(tmp_path, "countdown-pool")
-    out = tmp_path / "nightly"
+    every = "nightly" if cron == NIGHTLY else "minutely"
+    name, pool = f"countdown-{every}", f"{every}-builds"  # each its own, on the shared server
+    config = write_config(tmp_path, name)
+    out = tmp_path / "scheduled"
     result = subprocess.run(
-        [str(BIN / "searchtrace"), "schedule", str(config), "--cron", NIGHTLY, "--out",
-         str(out), "--api-url", prefect_server, "--work-pool", "nightly-builds"],
+        [str(BIN / "searchtrace"), "schedule", str(config), "--cron", cron, "--out",
+         str(out), "--api-url", prefect_server, "--work-pool", pool],
         env=quiet_env(tmp_path / "client-home"), capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     command = result.stdout.strip().splitlines()[-1].strip()
-    assert command == f"PREFECT_API_URL={prefect_server} prefect worker start --pool nightly-builds"
+    assert command == f"PREFECT_API_URL={prefect_server} prefect worker start --pool {pool}"
     assert not out.exists()  # it registered the schedule and returned; nothing built yet
 
-    assert client.read_work_pool("nightly-builds").type == "process"
-    deployment = client.read_deployment_by_name("searchtrace-build/countdown-pool")
-    assert deployment.work_pool_name == "nightly-builds"
-    assert [s.schedule.cron for s in deployment.schedules] == [NIGHTLY]
+    assert client.read_work_pool(pool).type == "process"
+    deployment = client.read_deployment_by_name(f"searchtrace-build/{name}")
+    assert deployment.work_pool_name == pool
+    assert [s.schedule.cron for s in deployment.schedules] == [cron]
     assert deployment.parameters == {"config": str(config), "out": str(out),
                                      "versioned": True, "workers": 1}
     this_deployment = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
-    scheduled = wait_for("the server scheduling the next nightly runs", 60, lambda: (
+    scheduled = wait_for("the server scheduling the next runs", 60, lambda: (
         client.read_flow_runs(deployment_filter=this_deployment, flow_run_filter=FlowRunFilter(
             state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))))
-    assert all(run.expected_start_time.hour == 3 for run in scheduled)
-    run = client.create_flow_run_from_deployment(deployment.id)  # one run now
+    if cron == NIGHTLY:
+        assert all(run.expected_start_time.hour == 3 for run in scheduled)
+        run = client.create_flow_run_from_deployment(deployment.id)  # one run now
+    else:  # the run the cron made for the next minute
+        run = min(scheduled, key=lambda scheduled_run: scheduled_run.expected_start_time)
 
     log = tmp_path / "worker.log"
     with log.open("w") as sink:
