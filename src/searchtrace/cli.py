@@ -304,8 +304,9 @@ def suite(
     versioned: bool = typer.Option(False, "--versioned",
                                    help="Write OUT/<name>/v-<build key>/ and move latest."),
 ) -> None:
-    """Run several builds in one flow, concurrently within the machine's cores; exit 1
-    naming the builds that failed (the others are published)."""
+    """Run several builds in one flow, concurrently within the machine's cores (or all at
+    once on the cluster the suite's `beam_args:` name); exit 1 naming the builds that
+    failed (the others are published)."""
     from searchtrace.flows.build import reporting_progress
     from searchtrace.flows.suite import load_suite, run_suite
     from searchtrace.pipelines.outdir import check_out_path
@@ -332,18 +333,31 @@ def schedule(
     api_url: str = typer.Option(None, "--api-url",
                                 help="Prefect server API (default: $PREFECT_API_URL, else "
                                      "http://127.0.0.1:4200/api)."),
+    work_pool: str = typer.Option(None, "--work-pool",
+                                  help="Register the schedule on this Prefect process work "
+                                       "pool (created if missing) and return; `prefect "
+                                       "worker start --pool NAME` runs the builds."),
 ) -> None:
-    """Serve a cron-scheduled deployment of the build against a running Prefect server
-    (`prefect server start`); runs until interrupted."""
-    from searchtrace.flows.schedule import DEFAULT_API_URL, serve_schedule
+    """Schedule builds on a running Prefect server (`prefect server start`): serve the
+    cron-scheduled deployment until interrupted, or with --work-pool register it on a work
+    pool and return at once."""
+    from searchtrace.flows.schedule import DEFAULT_API_URL, deploy_schedule, serve_schedule
 
     url = api_url or os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL
     try:
         if workers < 1:
             raise UserError(f"--workers: must be at least 1, got {workers}")
-        serve_schedule(config, out, cron=cron, api_url=url, workers=workers)
+        if work_pool is None:
+            serve_schedule(config, out, cron=cron, api_url=url, workers=workers)
+            return
+        deployed = deploy_schedule(config, out, cron=cron, api_url=url, workers=workers,
+                                   work_pool=work_pool)
     except UserError as error:
         _fail(str(error), 2)
+    pool = "created" if deployed.created_pool else "existing"
+    _say(f"scheduled {deployed.deployment} ({cron}) on the {pool} process work pool "
+         f"{deployed.work_pool!r} of {url}; start a worker to run its builds:")
+    _say(f"  {deployed.worker_command}")
 
 
 def _open_dataset(path: Path) -> tuple[Path, list[Path]]:

@@ -4,73 +4,18 @@ fires within the test, and its run publishes a gated version and moves `latest` 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 from datasets import load_dataset
 
 from searchtrace.flows.gate import run_gate
 from searchtrace.flows.versions import LATEST, latest_version
 from tests.conftest import SMALL_COUNTDOWN
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def quiet_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    return {**env, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-@pytest.fixture
-def prefect_server(tmp_path: Path) -> Iterator[str]:
-    """A real Prefect server process with its own SQLite database, as a user starts it."""
-    port = free_port()
-    env = {**quiet_env(tmp_path / "server-home"),
-           "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2"}
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, "prefect server start exited"
-            assert time.monotonic() < deadline, "the Prefect server did not come up"
-            time.sleep(0.5)
-        yield url
-    finally:
-        stop(server)
+from tests.flows.conftest import BIN, free_port, quiet_env, stop
 
 
 def test_a_cron_schedule_fires_and_publishes_a_gated_version(prefect_server: str,
@@ -103,7 +48,7 @@ def test_a_cron_schedule_fires_and_publishes_a_gated_version(prefect_server: str
     assert {split: len(rows) for split, rows in loaded.items()} == SMALL_COUNTDOWN["splits"]
 
 
-def test_scheduling_without_a_server_or_with_a_bad_cron_is_one_line_exit_2(
+def test_scheduling_without_a_server_with_a_bad_cron_or_pool_is_one_line_exit_2(
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "config.yaml"
@@ -114,7 +59,9 @@ def test_scheduling_without_a_server_or_with_a_bad_cron_is_one_line_exit_2(
     for extra, message in [(["--cron", "0 3 * * *", "--api-url", dead],
                             f"no Prefect server answers at {dead}"),
                            (["--cron", "every day", "--api-url", dead],
-                            "--cron: not a valid cron expression: 'every day'")]:
+                            "--cron: not a valid cron expression: 'every day'"),
+                           (["--cron", "0 3 * * *", "--work-pool", "night/ly"],
+                            "--work-pool: not a work pool name: 'night/ly'")]:
         result = subprocess.run(base + extra, env=env, capture_output=True, text=True,
                                 timeout=120)
         assert result.returncode == 2

@@ -1,11 +1,15 @@
 """The suite flow: several builds (tasks, k-mixes, sizes) in one flow run, each a build
-subflow, run concurrently within the machine's cores. A build that fails does not stop
-the others; the suite then ends failed and names which failed and why.
+subflow, run concurrently within the machine's cores, or all at once when `beam_args:`
+sends them to a cluster. A build that fails does not stop the others; the suite then ends
+failed and names which failed and why.
 
 A suite file lists builds, each a config file (relative to the suite file) with optional
 `set:` overrides merged into it section by section:
 
-    concurrency: 2            # optional; default: the machine's cores
+    concurrency: 2            # optional; default: the machine's cores (no limit on a cluster)
+    beam_args:                # optional; Beam flags for every build, as after `build CONFIG`
+      - --runner=apache_beam.runners.dask.dask_runner.DaskRunner
+      - --dask_client_address=tcp://127.0.0.1:8786
     builds:
       - name: countdown-k3    # optional; default: the config's name
         config: countdown.yaml
@@ -26,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from searchtrace.config import load_config, read_yaml
 from searchtrace.errors import BuildError, UserError
 from searchtrace.flows.build import build_flow
+from searchtrace.flows.cluster import check_beam_args, runs_on_cluster
 from searchtrace.pipelines.outdir import check_out_path
 
 
@@ -43,6 +48,13 @@ class SuiteConfig(BaseModel):
 
     builds: list[SuiteBuild] = Field(min_length=1)
     concurrency: int | None = Field(default=None, ge=1)
+    beam_args: list[str] = Field(default_factory=list)
+
+    def concurrency_limit(self, cores: int) -> int:
+        """How many builds run at once: at most `concurrency` and the number of builds,
+        and on this machine at most its cores."""
+        limit = min(len(self.builds), self.concurrency or len(self.builds))
+        return limit if runs_on_cluster(self.beam_args) else min(limit, cores)
 
 
 def load_suite(path: str | Path) -> tuple[SuiteConfig, dict[str, SuiteBuild]]:
@@ -58,6 +70,10 @@ def load_suite(path: str | Path) -> tuple[SuiteConfig, dict[str, SuiteBuild]]:
         item = error.errors()[0]
         where = ".".join(str(p) for p in item["loc"])
         raise UserError(f"invalid suite {path}: {where}: {item['msg']}") from None
+    try:
+        check_beam_args(suite.beam_args)
+    except UserError as error:
+        raise UserError(f"invalid suite {path}: {error}") from None
     named: dict[str, SuiteBuild] = {}
     for number, build in enumerate(suite.builds):
         config_path = (path.parent / build.config).resolve()
@@ -89,9 +105,10 @@ def run_member(name: str, build: SuiteBuild, out: str, options: dict[str, Any]) 
 def suite_flow(suite: str, out: str, force: bool = False, overwrite: bool = False,
                versioned: bool = False) -> dict[str, dict[str, Any]]:
     """Run every build of `suite` into `out/<name>`; returns each build's manifest."""
-    _, builds = load_suite(suite)
+    config, builds = load_suite(suite)
     check_out_path(Path(out), inputs=(Path(suite),))
-    options = {"force": force, "overwrite": overwrite, "versioned": versioned}
+    options = {"force": force, "overwrite": overwrite, "versioned": versioned,
+               "beam_args": config.beam_args}
     futures = [run_member.submit(name, build, out, options) for name, build in builds.items()]
     outcomes = [future.result() for future in futures]
     failed = [o for o in outcomes if not o["ok"]]
@@ -107,11 +124,10 @@ def suite_flow(suite: str, out: str, force: bool = False, overwrite: bool = Fals
 
 def run_suite(suite: str | Path, out: str | Path, *, force: bool = False,
               overwrite: bool = False, versioned: bool = False) -> dict[str, dict[str, Any]]:
-    """Check the suite, then run it with at most min(cores, builds, `concurrency`) builds
-    at a time."""
-    config, builds = load_suite(suite)
-    limit = min(os.cpu_count() or 1, len(builds), config.concurrency or len(builds))
-    runner = ThreadPoolTaskRunner(max_workers=limit)
+    """Check the suite, then run it with at most min(builds, `concurrency`) builds at a
+    time, and on this machine at most its cores."""
+    config, _ = load_suite(suite)
+    runner = ThreadPoolTaskRunner(max_workers=config.concurrency_limit(os.cpu_count() or 1))
     return suite_flow.with_options(task_runner=runner)(
         suite=str(Path(suite).resolve()), out=str(Path(out).resolve()), force=force,
         overwrite=overwrite, versioned=versioned)
