@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,15 @@ def test_a_finished_run_is_reused_and_an_interrupted_one_resumes(
     assert "resuming from" in caplog.text and "checkpoint-40" in caplog.text
     assert resumed["resumed_from_step"] == 40 and resumed["steps"] == 45
     assert record["resumed_from_step"] == 0
+    # resumed from step 40 into a longer run, whose later checkpoints rotate checkpoint-40
+    # itself away before the run record is written: the record still says where it resumed
+    rotated = tmp_path / "rotated"
+    shutil.copytree(interrupted, rotated, ignore=shutil.ignore_patterns("checkpoint-45"))
+    for leftover in ["run.json", "model.safetensors"]:
+        (rotated / leftover).unlink()
+    again = run_sft(data, "tiny", rotated, replace(QUICK_SFT, epochs=4))
+    assert not (rotated / "checkpoint-40").exists()
+    assert again["resumed_from_step"] == 40 and again["steps"] == 60
 
 
 def test_rewards_and_behaviour_agree_with_the_verifier(data: Path) -> None:

@@ -71,6 +71,8 @@ def run_rl(data: str | Path, model: str, out: str | Path, settings: RlSettings =
     set_seed(settings.seed)
     rows = load_split(data, "train", row_filter).remove_columns(["completion"])
     resume = last_checkpoint(out)
+    # read now: training rotates old checkpoints away, this one included
+    resumed_from_step = checkpoint_step(resume)
     network, tokenizer = load_model(resume or model)
     tokenizer.padding_side = "left"
     args = GRPOConfig(
@@ -90,6 +92,6 @@ def run_rl(data: str | Path, model: str, out: str | Path, settings: RlSettings =
                for name in ("answer_reward", "format_reward", "step_validity_reward")}
     return write_run_record(out, {"settings": described, "rows": len(rows),
                                   "steps": trainer.state.global_step,
-                                  "resumed_from_step": checkpoint_step(resume),
+                                  "resumed_from_step": resumed_from_step,
                                   "rewards": {k: v for k, v in rewards.items() if v},
                                   "reward": logged_losses(history, "reward")})

@@ -52,6 +52,8 @@ def run_sft(data: str | Path, model: str, out: str | Path, settings: SftSettings
     set_seed(settings.seed)
     rows = load_split(data, "train", row_filter)
     resume = last_checkpoint(out)
+    # read now: training rotates old checkpoints away, this one included
+    resumed_from_step = checkpoint_step(resume)
     texts = (row["prompt"] + row["completion"] for row in rows)
     network, tokenizer = load_model(resume or model, texts=texts, size=settings.size,
                                     max_positions=settings.max_length, seed=settings.seed)
@@ -73,4 +75,4 @@ def run_sft(data: str | Path, model: str, out: str | Path, settings: SftSettings
     return write_run_record(out, {"settings": described, "rows": len(rows),
                                   "parameters": parameter_count(network),
                                   "steps": trainer.state.global_step,
-                                  "resumed_from_step": checkpoint_step(resume), "losses": losses})
+                                  "resumed_from_step": resumed_from_step, "losses": losses})
