@@ -179,8 +179,7 @@ def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
     stats = _read(failures, "stats", dataset / "stats.json",
                   lambda path: StatsCounts.model_validate(_json(path)))
     # one pass over the shards, one at a time, serves every rule, re-verification included
-    config = recorded.config if recorded is not None else None
-    scan = scan_shards(dataset, config, sample_rate, recorded)
+    scan = scan_shards(dataset, recorded, sample_rate)
     failures += scan.unreadable
     if manifest is not None and (dataset / "data").is_dir():
         unreadable = {f"data/{p.name}" for p in _shard_paths(dataset)} - {
@@ -318,13 +317,14 @@ class ShardScan:
     replayed: Reverification
 
 
-def scan_shards(dataset: Path, config: BuildConfig | None, sample_rate: float | None,
-                recorded: _Recorded | None) -> ShardScan:
-    """Read each shard once, one at a time, and tally it and replay its sampled rows (at
-    `sample_rate`, by default `default_sample_rate` of every shard's rows); rows and
-    replays stop counting once a shard cannot be read, as the rules over rows will not
-    run."""
-    tally = RowTally(config)
+def scan_shards(dataset: Path, recorded: _Recorded | None,
+                sample_rate: float | None) -> ShardScan:
+    """Read each shard once, one at a time: check its rows against config.yaml's build
+    (`recorded`, when it could be read), tally them and replay the sampled ones (at
+    `sample_rate`, by default `default_sample_rate` of every shard's rows). Once a shard
+    cannot be read the rest are only checked for readability: the rules over rows will
+    not run."""
+    tally = RowTally(recorded.config if recorded is not None else None)
     readable, unreadable, mismatches = [], [], []
     rate = (default_sample_rate(_declared_rows(dataset)) if sample_rate is None
             else sample_rate)
