@@ -60,13 +60,16 @@ def first_per_problem(refs: pa.Table) -> Kept:
     first = run_starts(ordered, ["problem_id"])
     winner = np.maximum.accumulate(np.where(first, np.arange(len(first)), 0))
     splits = pc.dictionary_encode(ordered["split"]).combine_chunks().indices.to_numpy()
-    losers = ordered.filter(pa.array(~first)).select(["split", "_bucket"]).to_pydict()
-    other_split = (splits[winner] != splits)[~first]
-    dropped = Counter(
+    losers = ordered.filter(pa.array(~first)).select(["split", "_bucket"]).append_column(
+        "_other", pa.array((splits[winner] != splits)[~first]))
+    grouped = losers.group_by(["split", "_bucket", "_other"]).aggregate(
+        [([], "count_all")]).to_pydict()
+    dropped = Counter({
         BucketReason(split, bucket, "dedup:overlaps_other_split" if other else
-                     "dedup:duplicate")
-        for split, bucket, other in zip(losers["split"], losers["_bucket"], other_split,
-                                        strict=True))
+                     "dedup:duplicate"): count
+        for split, bucket, other, count in zip(grouped["split"], grouped["_bucket"],
+                                               grouped["_other"], grouped["count_all"],
+                                               strict=True)})
     return Kept(ordered.filter(pa.array(first)).drop_columns(["_rank"]), dropped)
 
 
