@@ -130,13 +130,12 @@ class SplitTally:
         self.rows += table.num_rows
         self.k.update(table["num_backtracks"].to_pylist())
         self.drops.update(table["drop"].to_pylist())
-        difficulty = table["difficulty"].combine_chunks()
         for key in DIFFICULTY_KEYS:
-            self.measures[key].append(difficulty.field(key))
-        self.chars.append(pc.utf8_length(table["completion"]).combine_chunks())
+            self.measures[key] += pc.struct_field(table["difficulty"], key).chunks
+        self.chars += pc.utf8_length(table["completion"]).chunks
         if config.difficulty_mix is not None:
             self.levels.update(config.difficulty_mix.level_of(d)
-                               for d in difficulty.to_pylist())
+                               for d in table["difficulty"].to_pylist())
         if config.traces.corrupt is not None:
             for row in table["corruptions"].to_pylist():
                 self.corrupted += bool(row)
