@@ -42,8 +42,13 @@ def split_staged(staged: str | Path, selected: pa.Table, parts: str | Path,
                zip(table["split"].to_pylist(), table["problem_id"].to_pylist(), strict=True)]
     table = table.append_column("_shard", pa.array(numbers, pa.int32())).sort_by(
         [("split", "ascending"), ("_shard", "ascending"), ("id", "ascending")])
+    return _write_parts(table, Path(parts))
+
+
+def _write_parts(table: pa.Table, path: Path) -> list[tuple[ShardKey, Part]]:
+    """Write rows sorted by (split, shard) to the IPC file `path` atomically, one record
+    batch per shard (LZ4: a reader decompresses only its own batch)."""
     written = []
-    path = Path(parts)
     temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
     options = pa.ipc.IpcWriteOptions(compression="lz4")
     try:
