@@ -114,6 +114,20 @@ def test_a_problem_shared_by_train_and_test_is_caught(copy: Path) -> None:
     assert any(f.rule == "overlap" and "share 1 problem" in f.message for f in failed)
 
 
+def test_a_problem_repeated_in_another_shard_of_its_split_is_caught(copy: Path) -> None:
+    """The rules over rows add the shards up one at a time: a repeat across two shards
+    is seen as well as one within a shard."""
+    train_path = shard(copy, "train")
+    rewrite(train_path.with_name("train-00009-of-00009.parquet"),
+            pq.read_table(train_path).slice(3, 1))
+    report = run_gate(copy)
+    assert report.rows == 56
+    assert any(f.rule == "duplicates" and f.message == "split train repeats 1 problem(s)"
+               for f in report.failures)
+    assert any(f.rule == "manifest" and "train-00009-of-00009" in f.message
+               for f in report.failures)
+
+
 def test_a_high_rejection_rate_fails_under_a_low_ceiling(clean: Path) -> None:
     stats = json.loads((clean / "stats.json").read_text())
     assert sum(sum(r.values()) for r in stats["rejections"].values()) > 0

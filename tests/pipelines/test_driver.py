@@ -15,6 +15,7 @@ from datasets import load_dataset
 from searchtrace.config import parse_config
 from searchtrace.errors import BuildError, UserError
 from searchtrace.flows.steps import run_build
+from searchtrace.pipelines import driver, sizing
 from searchtrace.pipelines.outputs import sha256_of
 from searchtrace.pipelines.plan import largest_remainder
 from searchtrace.schemas.rows import ROW_SCHEMA
@@ -135,6 +136,24 @@ def test_two_worker_processes_build_the_same_bytes(built: Path, tmp_path: Path) 
     run_build(parse_config(SMALL_COUNTDOWN), parallel, workers=2)
     assert folder_digest(parallel) == folder_digest(built)
     assert json.loads((parallel / "build.json").read_text())["workers"] == 2
+
+
+def test_a_build_that_takes_more_rounds_writes_the_same_shards_once(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first round sized for half the rows (a pilot promising every candidate
+    verifies, no margin) leaves every bucket short: more rounds follow, and the shards,
+    written once after the last, hold the same rows as the one-round build's."""
+    monkeypatch.setattr(driver, "pilot_success_rates", lambda plan, states: {
+        s.bucket: dict.fromkeys(range(len(s.bucket.levels)), 1.0) for s in states})
+    monkeypatch.setattr(sizing, "FIRST_ROUND_MARGIN", 0.5)
+    out = tmp_path / "rounds"
+    run_build(parse_config(SMALL_COUNTDOWN), out)
+    assert json.loads((out / "stats.json").read_text())["rounds"] > 1
+    shards = {name: digest for name, digest in folder_digest(out).items()
+              if name.startswith("data/") or name == "manifest.json"}
+    assert shards == {name: digest for name, digest in folder_digest(built).items()
+                      if name.startswith("data/") or name == "manifest.json"}
 
 
 def test_a_different_seed_builds_different_problems(built: Path, tmp_path: Path,

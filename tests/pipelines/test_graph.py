@@ -1,6 +1,6 @@
 """Each composite transform of the build graph on Beam's TestPipeline (the in-process
 FnApiRunner), checked with `assert_that`: solving candidates (inline and in a solver pool),
-staging rows, reading staged refs, selecting per bucket and writing shards."""
+staging rows and writing shards from the selected staged rows."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import apache_beam as beam
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -15,15 +16,8 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.graph import (
-    ReadStagedRefs,
-    SelectPerBucket,
-    SolveCandidates,
-    StageRows,
-    WriteShards,
-)
+from searchtrace.pipelines.graph import SolveCandidates, StageRows, WriteShards
 from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
-from searchtrace.pipelines.selection import StagedRef
 from searchtrace.pipelines.solver_pool import SolvedBatch, solve_batch, solver_pool
 from searchtrace.pipelines.writer import (
     StagedBatches,
@@ -61,15 +55,6 @@ def solved(plan: BuildPlan, tmp_path_factory: pytest.TempPathFactory) -> list[So
     return [solve_batch(plan, batch, str(progress)) for batch in BATCHES]
 
 
-def ref_of(record: dict, path: Path) -> StagedRef:
-    return StagedRef(record["split"], record["_bucket"], record["_index"], record["_level"],
-                     record["problem_id"], str(path))
-
-
-def refs_of(solved: list[SolvedBatch], path: Path) -> list[StagedRef]:
-    return [ref_of(record, path) for batch in solved for record in batch.records]
-
-
 @pytest.mark.parametrize("workers", [0, 2])
 def test_solve_candidates_gives_each_batch_its_rows_and_rejections(
     plan: BuildPlan, solved: list[SolvedBatch], tmp_path: Path, workers: int
@@ -85,13 +70,10 @@ def test_solve_candidates_gives_each_batch_its_rows_and_rejections(
         assert_that(out, equal_to(solved))
 
 
-def test_stage_rows_writes_whole_batches_and_passes_on_refs(
-    solved: list[SolvedBatch], tmp_path: Path
-) -> None:
+def test_stage_rows_writes_whole_batches(solved: list[SolvedBatch], tmp_path: Path) -> None:
     with beam_pipeline() as pipeline:
-        refs = pipeline | beam.Create(solved) | StageRows(str(tmp_path), 2)
-        assert_that(refs | beam.Map(lambda ref: ref[:5]),
-                    equal_to([ref[:5] for ref in refs_of(solved, tmp_path)]))
+        passed_on = pipeline | beam.Create(solved) | StageRows(str(tmp_path), 2)
+        assert_that(passed_on, equal_to([]))
     [path] = staged_files(tmp_path, 2)
     assert path.name.startswith("round-02-part-")
     recorded = read_staged_batches(path)
@@ -101,72 +83,35 @@ def test_stage_rows_writes_whole_batches_and_passes_on_refs(
     assert staged_files(tmp_path, 1) == []
 
 
-def test_read_staged_refs_gives_the_refs_of_staged_files(
+def test_write_shards_writes_every_shard_from_selected_rows_and_keeps_one_already_there(
     solved: list[SolvedBatch], tmp_path: Path
 ) -> None:
-    paths = [tmp_path / "round-01-part-a.parquet", tmp_path / "round-01-part-b.parquet"]
-    for path, batch in zip(paths, (solved[0], solved[2]), strict=True):
-        write_staged(batch.records, path, StagedBatches((batch.batch.key,), Counter()))
-    with beam_pipeline() as pipeline:
-        refs = pipeline | ReadStagedRefs([str(path) for path in paths])
-        assert_that(refs, equal_to(refs_of(solved[:1], paths[0])
-                                   + refs_of(solved[2:], paths[1])))
-
-
-def ref(split: str, bucket: int, index: int, problem: str) -> StagedRef:
-    return StagedRef(split, bucket, index, 0, problem, "staged.parquet")
-
-
-def test_select_per_bucket_keeps_one_row_per_problem_then_each_buckets_first_rows(
-    plan: BuildPlan
-) -> None:
-    # train: 2 rows of k=0 (bucket 0) and 2 of k=30 (bucket 1); test: 1 of each
-    refs = [
-        ref("train", 0, 0, "a"),  # problem a is also a test row: test keeps it
-        ref("test", 0, 3, "a"),
-        ref("train", 0, 1, "b"), ref("train", 0, 2, "c"), ref("train", 0, 7, "d"),
-        ref("train", 1, 0, "b"),  # b again: the lower bucket keeps it
-        ref("train", 1, 5, "e"), ref("train", 1, 4, "f"), ref("train", 1, 9, "g"),
-        ref("test", 1, 2, "h"), ref("test", 1, 1, "i"),
-    ]
-    kept = [ref("test", 0, 3, "a"), ref("train", 0, 1, "b"), ref("train", 0, 2, "c"),
-            ref("train", 1, 4, "f"), ref("train", 1, 5, "e"), ref("test", 1, 1, "i")]
-    expected = [((r.split, shard_of(r.problem_id, plan.shards[r.split])), r) for r in kept]
-    with beam_pipeline() as pipeline:
-        selected = pipeline | beam.Create(refs) | SelectPerBucket(plan)
-        assert_that(selected, equal_to(expected))
-
-
-@pytest.fixture
-def staged(solved: list[SolvedBatch], tmp_path: Path) -> Path:
-    """A staged file holding every solved row."""
-    path = tmp_path / "round-01-part-x.parquet"
-    records = [record for batch in solved for record in batch.records]
-    write_staged(records, path, StagedBatches(tuple(b.batch.key for b in solved), Counter()))
-    return path
-
-
-def test_write_shards_writes_every_shard_from_staging_and_keeps_one_already_there(
-    solved: list[SolvedBatch], staged: Path, tmp_path: Path
-) -> None:
+    """Two staged files, the selection of each naming some of its rows (one with a drop
+    level): every shard is written, each with exactly its selected rows."""
+    staged = [tmp_path / "round-01-part-a.parquet", tmp_path / "round-01-part-b.parquet"]
+    write_staged(solved[0].records, staged[0], StagedBatches((BATCHES[0].key,), Counter()))
+    write_staged(solved[2].records, staged[1], StagedBatches((BATCHES[2].key,), Counter()))
+    train, test = solved[0].records[:2], solved[2].records[:1]
+    files = []
+    for path, records, drops in ((staged[0], train, ["", "all"]), (staged[1], test, [""])):
+        pq.write_table(pa.table({"_key": [r["_key"] for r in records], "drop": drops}),
+                       path.with_suffix(".selection.parquet"))
+        files.append((str(path), str(path.with_suffix(".selection.parquet")),
+                      str(path.with_suffix(".arrow"))))
     data = tmp_path / "data"
     data.mkdir()
     shards = {"train": 3, "test": 2}
-    refs = refs_of(solved, staged)
-    train = [r for r in refs if r.split == "train"][:2]
-    test = [r for r in refs if r.split == "test"][:1]
-    chosen = train + test
-    selected = [((r.split, shard_of(r.problem_id, shards[r.split])), r) for r in chosen]
-    kept_shard = shard_name("test", shard_of(test[0].problem_id, 2), 2)
+    kept_shard = shard_name("test", shard_of(test[0]["problem_id"], 2), 2)
     write_shard([], data / kept_shard)  # an interrupted attempt wrote it: it stays
     names = [shard_name(split, i, n) for split, n in shards.items() for i in range(n)]
     with beam_pipeline() as pipeline:
-        written = pipeline | beam.Create(selected) | WriteShards(str(data), shards)
+        written = pipeline | beam.Create(files) | WriteShards(str(data), shards)
         assert_that(written, equal_to(names))
     assert sorted(p.name for p in data.iterdir()) == sorted(names)
-    rows = {p.name: pq.read_table(p, columns=["problem_id"]).column(0).to_pylist()
+    rows = {p.name: pq.read_table(p, columns=["id", "drop"]).to_pylist()
             for p in data.iterdir()}
     assert rows[kept_shard] == []
-    for r in train:
-        assert r.problem_id in rows[shard_name("train", shard_of(r.problem_id, 3), 3)]
+    for record, drop in zip(train, ["", "all"], strict=True):
+        shard = shard_name("train", shard_of(record["problem_id"], 3), 3)
+        assert {"id": record["id"], "drop": drop} in rows[shard]
     assert sum(len(v) for v in rows.values()) == len(train)

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -177,15 +178,17 @@ def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
                      lambda path: Manifest.model_validate(_json(path)))
     stats = _read(failures, "stats", dataset / "stats.json",
                   lambda path: StatsCounts.model_validate(_json(path)))
-    # one read of the shards serves every rule, re-verification included
-    shards, shard_failures = read_shards(dataset, GATE_COLUMNS)
-    failures += shard_failures
+    # one pass over the shards, one at a time, serves every rule, re-verification included
+    scan = scan_shards(dataset, recorded, sample_rate)
+    failures += scan.unreadable
     if manifest is not None and (dataset / "data").is_dir():
         unreadable = {f"data/{p.name}" for p in _shard_paths(dataset)} - {
-            f"data/{name}" for name in shards}
+            f"data/{name}" for name in scan.readable}
         failures += _manifest_matches(dataset, manifest, unreadable)
     if recorded is not None:
-        failures += _one_build(recorded, manifest, shards if not shard_failures else None)
+        failures += _one_build(recorded, manifest)
+        if not scan.unreadable:
+            failures += scan.mismatches
         if plan is not None and recorded.versions.build_key != plan.key:
             failures.append(GateFailure("build_key", f"config.yaml records build key "
                                                      f"{recorded.versions.build_key[:12]}, "
@@ -194,23 +197,21 @@ def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
             failures += _split_counts(recorded.config, manifest)
     if stats is not None:
         failures += _rejection_rate(stats, max_rejection_rate)
-    if shard_failures:
+    if scan.unreadable:
         return GateReport(0, 0, tuple(failures))
-    rows = [row for table in shards.values() for row in table.select(ROW_COLUMNS).to_pylist()]
+    tally = scan.tally
     if recorded is not None:
-        failures += _no_empty_split(recorded.config, rows)
+        failures += _no_empty_split(recorded.config, tally)
         buckets = plan.buckets if plan is not None else tuple(plan_buckets(recorded.config))
-        failures += _mix_is_exact(recorded.config, buckets, rows)
-        failures += _drops_are_exact(recorded.config, rows)
-        failures += _corrupted_as_requested(recorded.config, buckets, rows)
-    failures += _splits_disjoint(rows)
-    rate = default_sample_rate(len(rows)) if sample_rate is None else sample_rate
-    reverified, failed = _replay_rows(shards, rate)
+        failures += _mix_is_exact(recorded.config, buckets, tally)
+        failures += _drops_are_exact(recorded.config, tally)
+        failures += _corrupted_as_requested(recorded.config, buckets, tally)
+    failures += _splits_disjoint(tally)
     failures += [GateFailure("reverify", f"data/{shard} row {row_id}: {verdict.code}"
                              + ("" if verdict.line is None else f" at line {verdict.line}")
                              + f": {verdict.message}")
-                 for shard, row_id, verdict in failed]
-    return GateReport(len(rows), reverified, tuple(failures))
+                 for shard, row_id, verdict in scan.replayed.failed]
+    return GateReport(tally.rows, scan.replayed.checked, tuple(failures))
 
 
 def _read(failures: list[GateFailure], rule: str, path: Path, reader: Any) -> Any:
@@ -262,38 +263,130 @@ def _config(path: Path) -> _Recorded:
     return _Recorded(parse_config(raw), versions)
 
 
-def read_shards(dataset: Path, columns: list[str]) -> tuple[dict[str, pa.Table],
-                                                             list[GateFailure]]:
-    """`columns` of every shard under data/ by file name, and one failure per shard that
-    is not a readable Parquet file with the declared row schema and no nulls."""
-    tables: dict[str, pa.Table] = {}
-    failures = []
-    if not (dataset / "data").is_dir():
-        failures.append(GateFailure("shard", "data/, the folder of shards, is missing"))
+class RowTally:
+    """What the rules over rows need, added up shard by shard so no rule holds the rows:
+    rows per split; per split the (k, level) counts (with a config), the rows per drop
+    level, the corrupted rows and their kinds; and each split's problem ids, as compact
+    Arrow strings (some 30 bytes a row) for the duplicate and overlap checks."""
+
+    def __init__(self, config: BuildConfig | None) -> None:
+        self.config = config
+        self.rows = 0
+        self.present: Counter[str] = Counter()
+        self.mix: dict[str, Counter[tuple[Any, int | None]]] = defaultdict(Counter)
+        self.drops: dict[str, Counter[str]] = defaultdict(Counter)
+        self.corrupted: Counter[str] = Counter()
+        self.kinds: dict[str, set[str]] = defaultdict(set)
+        self.problem_ids: dict[str, list[pa.Array]] = defaultdict(list)
+
+    def add(self, table: pa.Table) -> None:
+        """Count the rows of one shard (ROW_COLUMNS)."""
+        self.rows += table.num_rows
+        for split in pc.unique(table["split"]).to_pylist():
+            mine = table.filter(pc.equal(table["split"], split))
+            self.problem_ids[split].append(mine["problem_id"].combine_chunks())
+        for row in _rows(table.select(["split", "num_backtracks", "difficulty", "drop",
+                                       "corruptions"])):
+            split = row["split"]
+            self.present[split] += 1
+            self.drops[split][row["drop"]] += 1
+            if row["corruptions"]:
+                self.corrupted[split] += 1
+                self.kinds[split].update(c["kind"] for c in row["corruptions"])
+            if self.config is not None:
+                k = NATURAL if self.config.traces.k_mix == "natural" else row["num_backtracks"]
+                self.mix[split][(k, _level(self.config, row))] += 1
+
+    def splits(self) -> set[str]:
+        return set(self.present)
+
+    def ids(self, split: str) -> pa.ChunkedArray:
+        return pa.chunked_array(self.problem_ids.get(split, []), pa.string())
+
+
+@dataclass(frozen=True)
+class ShardScan:
+    """One pass over the shards: the readable ones by name, a failure per shard that is
+    not, each readable shard's first difference from config.yaml's build, the rows
+    tallied and the sampled rows replayed (both meaningful only when every shard read)."""
+
+    readable: tuple[str, ...]
+    unreadable: tuple[GateFailure, ...]
+    mismatches: tuple[GateFailure, ...]
+    tally: RowTally
+    replayed: Reverification
+
+
+def scan_shards(dataset: Path, recorded: _Recorded | None,
+                sample_rate: float | None) -> ShardScan:
+    """Read each shard once, one at a time: check its rows against config.yaml's build
+    (`recorded`, when it could be read), tally them and replay the sampled ones (at
+    `sample_rate`, by default `default_sample_rate` of every shard's rows). Once a shard
+    cannot be read the rest are only checked for readability: the rules over rows will
+    not run."""
+    tally = RowTally(recorded.config if recorded is not None else None)
+    readable, unreadable, mismatches = [], [], []
+    rate = (default_sample_rate(_declared_rows(dataset)) if sample_rate is None
+            else sample_rate)
+    checked, failed = 0, []
+    for name, shard in iter_shards(dataset, GATE_COLUMNS):
+        if isinstance(shard, GateFailure):
+            unreadable.append(shard)
+            continue
+        readable.append(name)
+        if unreadable:
+            continue
+        if recorded is not None:
+            problem = _row_mismatch(shard, recorded)
+            if problem:
+                mismatches.append(GateFailure("build_key", f"data/{name}: {problem}"))
+        tally.add(shard.select(ROW_COLUMNS))
+        shard_checked, shard_failed = _replay_rows({name: shard}, rate)
+        checked += shard_checked
+        failed += shard_failed
+    replayed = Reverification(checked, tuple(failed), tuple(unreadable))
+    return ShardScan(tuple(readable), tuple(unreadable), tuple(mismatches), tally, replayed)
+
+
+def _declared_rows(dataset: Path) -> int:
+    """The rows the shards' footers declare (shards that cannot be read count none)."""
+    total = 0
     for path in _shard_paths(dataset):
-        name = f"data/{path.name}"
-        if not path.is_file():
-            failures.append(GateFailure("shard", f"{name} is not a file"))
-            continue
         try:
-            schema = pq.read_schema(path).remove_metadata()
-            if schema != ROW_SCHEMA:
-                failures.append(GateFailure("schema", f"{name}: {_schema_difference(schema)}; "
-                                            f"not the declared row schema (version "
-                                            f"{SCHEMA_VERSION})"))
-                continue
-            table = pq.read_table(path, columns=columns)
-        except (pa.ArrowException, OSError, ValueError) as error:
-            failures.append(GateFailure("shard", f"{name} is not a readable Parquet file: "
-                                                 f"{_first_line(error)}"))
+            total += pq.ParquetFile(path).metadata.num_rows
+        except (pa.ArrowException, OSError, ValueError):
             continue
-        flat = table.flatten()
-        nulls = [c for c in flat.column_names if flat[c].null_count]
-        if nulls:
-            failures.append(GateFailure("shard", f"{name}: null values in {', '.join(nulls)}"))
-            continue
-        tables[path.name] = table
-    return tables, failures
+    return total
+
+
+def iter_shards(dataset: Path, columns: list[str]) -> Iterator[tuple[str, pa.Table |
+                                                                     GateFailure]]:
+    """Each shard under data/ by file name, one at a time: its `columns`, or a failure if
+    it is not a readable Parquet file with the declared row schema and no nulls."""
+    if not (dataset / "data").is_dir():
+        yield "", GateFailure("shard", "data/, the folder of shards, is missing")
+    for path in _shard_paths(dataset):
+        yield path.name, _read_shard(path, columns)
+
+
+def _read_shard(path: Path, columns: list[str]) -> pa.Table | GateFailure:
+    name = f"data/{path.name}"
+    if not path.is_file():
+        return GateFailure("shard", f"{name} is not a file")
+    try:
+        schema = pq.read_schema(path).remove_metadata()
+        if schema != ROW_SCHEMA:
+            return GateFailure("schema", f"{name}: {_schema_difference(schema)}; not the "
+                                         f"declared row schema (version {SCHEMA_VERSION})")
+        table = pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        return GateFailure("shard", f"{name} is not a readable Parquet file: "
+                                    f"{_first_line(error)}")
+    flat = table.flatten()
+    nulls = [c for c in flat.column_names if flat[c].null_count]
+    if nulls:
+        return GateFailure("shard", f"{name}: null values in {', '.join(nulls)}")
+    return table
 
 
 def _shard_paths(dataset: Path) -> list[Path]:
@@ -347,13 +440,12 @@ def _manifest_matches(dataset: Path, manifest: Manifest,
     return failures
 
 
-def _one_build(recorded: _Recorded, manifest: Manifest | None,
-               shards: dict[str, pa.Table] | None) -> list[GateFailure]:
-    """config.yaml, the manifest and the rows belong to one build: the key recomputed
-    from config.yaml's content (with the versions it records) is the key it records and
-    the manifest's; the manifest's and the rows' code and schema versions are config.yaml's;
-    and each row's task, style and seed follow from the config (a row's seed derives from
-    the config's seed and the row's spawn key)."""
+def _one_build(recorded: _Recorded, manifest: Manifest | None) -> list[GateFailure]:
+    """config.yaml and the manifest belong to one build: the key recomputed from
+    config.yaml's content (with the versions it records) is the key it records and the
+    manifest's, and the manifest's code and schema versions are config.yaml's. (That the
+    rows' versions are too, and each row's task, style and seed follow from the config,
+    is `_row_mismatch`'s, shard by shard.)"""
     versions, config = recorded.versions, recorded.config
     key = build_key(config.resolved(), versions.code, versions.schema_)
     failures = []
@@ -370,10 +462,6 @@ def _one_build(recorded: _Recorded, manifest: Manifest | None,
                 failures.append(GateFailure("build_key", f"manifest.json has {what} "
                                                          f"{theirs[:24]}, config.yaml "
                                                          f"{ours[:24]}"))
-    for name, table in (shards or {}).items():
-        problem = _row_mismatch(table, recorded)
-        if problem:
-            failures.append(GateFailure("build_key", f"data/{name}: {problem}"))
     return failures
 
 
@@ -414,23 +502,19 @@ def _split_counts(config: BuildConfig, manifest: Manifest) -> list[GateFailure]:
                                         f"{config.splits}")]
 
 
-def _no_empty_split(config: BuildConfig, rows: list[dict]) -> list[GateFailure]:
-    present = Counter(r["split"] for r in rows)
+def _no_empty_split(config: BuildConfig, tally: RowTally) -> list[GateFailure]:
     return [GateFailure("empty_split", f"split {split} has no rows")
-            for split in config.splits if not present[split]]
+            for split in config.splits if not tally.present[split]]
 
 
 def _mix_is_exact(config: BuildConfig, buckets: tuple[Bucket, ...],
-                  rows: list[dict]) -> list[GateFailure]:
+                  tally: RowTally) -> list[GateFailure]:
     """Each split's (k, level) counts equal the plan's `buckets` (`_level`)."""
     failures = []
-    for split in sorted(set(config.splits) | {r["split"] for r in rows}):
+    for split in sorted(set(config.splits) | tally.splits()):
         planned = Counter({(b.k, level): n for b in buckets if b.split == split
                            for level, n in enumerate(b.levels) if n})
-        achieved = Counter(
-            (NATURAL if config.traces.k_mix == "natural" else r["num_backtracks"],
-             _level(config, r))
-            for r in rows if r["split"] == split)
+        achieved = tally.mix[split]
         if achieved != planned:
             failures.append(GateFailure(
                 "mix", f"split {split}: achieved (k, difficulty) counts "
@@ -438,17 +522,18 @@ def _mix_is_exact(config: BuildConfig, buckets: tuple[Bucket, ...],
     return failures
 
 
-def _drops_are_exact(config: BuildConfig, rows: list[dict]) -> list[GateFailure]:
+def _drops_are_exact(config: BuildConfig, tally: RowTally) -> list[GateFailure]:
     """Each split's rows per drop level equal `drop_counts` of its size; without drops
     every row's `drop` is ""."""
     drops = config.traces.drops
     if drops is None:
-        dropped = sum(1 for r in rows if r["drop"] != "")
+        dropped = sum(n for counts in tally.drops.values() for level, n in counts.items()
+                      if level != "")
         return [GateFailure("drops", f"{dropped} row(s) state a drop level; config.yaml asks "
                                      "for no drops")] if dropped else []
     failures = []
-    for split in sorted(set(config.splits) | {r["split"] for r in rows}):
-        achieved = Counter(r["drop"] for r in rows if r["split"] == split)
+    for split in sorted(set(config.splits) | tally.splits()):
+        achieved = tally.drops[split]
         planned = Counter(drop_counts(config.splits.get(split, 0), drops))
         if +achieved != +planned:
             failures.append(GateFailure(
@@ -467,21 +552,21 @@ def _level(config: BuildConfig, row: dict[str, Any]) -> int | None:
 
 
 def _corrupted_as_requested(config: BuildConfig, buckets: tuple[Bucket, ...],
-                            rows: list[dict]) -> list[GateFailure]:
+                            tally: RowTally) -> list[GateFailure]:
     """Each split has exactly its planned count of corrupted rows (none without
     `traces.corrupt`), each corruption of a kind the config asks for."""
     corrupt = config.traces.corrupt
     kinds = set(corrupt.kinds) if corrupt is not None else set()
     failures = []
-    for split in sorted(set(config.splits) | {r["split"] for r in rows}):
+    for split in sorted(set(config.splits) | tally.splits()):
         planned = sum(n for b in buckets if b.split == split
                       for n in (b.levels[1::2] if corrupt is not None else ()))
-        ours = [r for r in rows if r["split"] == split and r["corruptions"]]
-        if len(ours) != planned:
+        if tally.corrupted[split] != planned:
             failures.append(GateFailure(
-                "corrupted", f"split {split}: {len(ours)} corrupted rows, requested "
-                             f"{planned}" + ("" if corrupt else " (the config asks for none)")))
-        unasked = sorted({c["kind"] for r in ours for c in r["corruptions"]} - kinds)
+                "corrupted", f"split {split}: {tally.corrupted[split]} corrupted rows, "
+                             f"requested {planned}"
+                             + ("" if corrupt else " (the config asks for none)")))
+        unasked = sorted(tally.kinds[split] - kinds)
         if unasked:
             failures.append(GateFailure(
                 "corrupted", f"split {split}: corruptions of kinds {unasked} the config "
@@ -495,17 +580,20 @@ def _counts(counts: Counter) -> dict:
                                                          item[0][1] or 0)))
 
 
-def _splits_disjoint(rows: list[dict]) -> list[GateFailure]:
-    by_split: dict[str, list[str]] = {}
-    for row in rows:
-        by_split.setdefault(row["split"], []).append(row["problem_id"])
-    failures = [GateFailure("duplicates", f"split {split} repeats {len(ids) - len(set(ids))} "
-                                          "problem(s)")
-                for split, ids in sorted(by_split.items()) if len(ids) != len(set(ids))]
-    shared = set(by_split.get("train", [])) & set(by_split.get("test", []))
+def _splits_disjoint(tally: RowTally) -> list[GateFailure]:
+    failures = []
+    for split in sorted(tally.splits()):
+        ids = tally.ids(split)
+        repeated = len(ids) - pc.count_distinct(ids).as_py()
+        if repeated:
+            failures.append(GateFailure("duplicates", f"split {split} repeats {repeated} "
+                                                      "problem(s)"))
+    train, test = tally.ids("train"), tally.ids("test")
+    shared = sorted(pc.unique(test.filter(pc.is_in(test, value_set=pc.unique(train))))
+                    .to_pylist()) if len(train) and len(test) else []
     if shared:
         failures.append(GateFailure("overlap", f"train and test share {len(shared)} "
-                                               f"problem(s), e.g. {sorted(shared)[0]}"))
+                                               f"problem(s), e.g. {shared[0]}"))
     return failures
 
 
@@ -543,9 +631,15 @@ class Reverification:
 def reverify_rows(dataset: Path, rate: float = 1.0) -> Reverification:
     """Replay the (sampled) rows of the readable shards through their task's rules (a
     row whose task or problem cannot be read fails as `malformed_row`)."""
-    tables, unreadable = read_shards(dataset, VERIFY_COLUMNS)
-    checked, failed = _replay_rows(tables, rate)
-    return Reverification(checked, failed, tuple(unreadable))
+    checked, failed, unreadable = 0, [], []
+    for name, shard in iter_shards(dataset, VERIFY_COLUMNS):
+        if isinstance(shard, GateFailure):
+            unreadable.append(shard)
+            continue
+        shard_checked, shard_failed = _replay_rows({name: shard}, rate)
+        checked += shard_checked
+        failed += shard_failed
+    return Reverification(checked, tuple(failed), tuple(unreadable))
 
 
 def _replay_rows(tables: dict[str, pa.Table],

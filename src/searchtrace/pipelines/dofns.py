@@ -3,36 +3,33 @@ into named transforms).
 
 SolveBatches solves a group of candidate batches (generate, solve, linearize, render,
 verify); StageBatches parks whole batches' rows in staging files (each file records the
-batches it completes and their rejections, so a resumed build skips them) and passes on
-small refs; BucketCutoff and SelectRows keep each bucket's first rows, BucketDrops gives
-each kept row its drop level; WriteShard reads a shard's rows back from staging (with
-their parts dropped) and writes the shard if it is not already there. None of
-them emits output from `finish_bundle`, which a runner may drop.
+batches it completes and their rejections, so a resumed build skips them); the driver
+selects the rows to write from their refs (`pipelines.selection`); SplitStaged reads each
+staged file once and sorts its selected rows (their parts dropped) into per-shard parts,
+and WriteShard writes a shard from its parts if it is not already there. None of them
+emits output from `finish_bundle`, which a runner may drop.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
+import pyarrow.parquet as pq
 
 from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
-from searchtrace.pipelines.selection import Cell, StagedRef, cutoff, first_per_problem
-from searchtrace.pipelines.solver_pool import SolvedBatch, pool_for, solve_batch
-from searchtrace.pipelines.writer import (
-    StagedBatches,
-    apply_drops,
-    read_rows,
-    shard_name,
-    shard_of,
-    staged_path,
-    write_shard,
-    write_staged,
+from searchtrace.pipelines.shard_parts import (
+    Part,
+    ShardKey,
+    split_staged,
+    write_shard_from_parts,
 )
+from searchtrace.pipelines.solver_pool import SolvedBatch, pool_for, solve_batch
+from searchtrace.pipelines.writer import StagedBatches, shard_name, staged_path, write_staged
 
 STAGE_FLUSH_ROWS = 1000
 IN_FLIGHT_PER_WORKER = 4
@@ -75,11 +72,9 @@ class SolveBatches(beam.DoFn):
 
 class StageBatches(beam.DoFn):
     """Write whole batches' verified rows to staging Parquet (about 1,000 rows a file, at
-    the latest at the end of a bundle) and emit a StagedRef for each row, so full rows
-    never travel through the runner. A file records the batches it completes.
-
-    A ref names the file its row will be in; the file is written when it is full or the
-    bundle ends, before anything downstream of a grouping reads it."""
+    the latest at the end of a bundle); nothing passes on through the runner, so rows
+    and refs never grow its memory. A file records the batches it completes: the round
+    is done when the pipeline is, and the driver reads the staged files after it."""
 
     def __init__(self, stage_dir: str, round_number: int) -> None:
         self.stage_dir = stage_dir
@@ -88,13 +83,10 @@ class StageBatches(beam.DoFn):
     def start_bundle(self) -> None:
         self._open()
 
-    def process(self, solved: SolvedBatch) -> Iterator[StagedRef]:
+    def process(self, solved: SolvedBatch) -> None:
         self.records += solved.records
         self.batches.append(solved.batch.key)
         self.rejected.update(solved.rejected)
-        for record in solved.records:
-            yield StagedRef(record["split"], record["_bucket"], record["_index"],
-                            record["_level"], record["problem_id"], str(self.path))
         if len(self.records) >= STAGE_FLUSH_ROWS:
             self._flush()
             self._open()
@@ -114,84 +106,32 @@ class StageBatches(beam.DoFn):
                                                                 self.rejected))
 
 
-def keep_first_per_problem(keyed: tuple[str, Iterable[StagedRef]]) -> StagedRef:
-    """One row per problem id (see `selection.priority`); the driver counts the drops."""
-    return first_per_problem(keyed[1])[0]
-
-
-def bucket_index(ref: StagedRef) -> tuple[Cell, int]:
-    return (ref.split, ref.bucket, ref.level), ref.index
-
-
-class BucketCutoff(beam.DoFn):
-    """((split, bucket, level), indexes) -> (cell, largest index kept), so the rows kept
-    never depend on the order in which workers finished."""
-
-    def __init__(self, requested: dict[Cell, int]) -> None:
-        self.requested = requested
-
-    def process(self, keyed: tuple[Cell, Iterable[int]]) -> Iterator[tuple[Cell, int]]:
-        cell, indexes = keyed
-        if self.requested.get(cell):
-            yield cell, cutoff(indexes, self.requested[cell])
-
-
-class BucketDrops(beam.DoFn):
-    """((split, bucket, level), indexes) -> (cell, {index: drop level}) for the rows the
-    cell keeps (its first by index), the i-th kept row taking the plan's i-th level
-    (`plan.plan_drops`); nothing for a build without drops."""
-
-    def __init__(self, requested: dict[Cell, int], drops: dict[Cell, tuple[str, ...]]) -> None:
-        self.requested = requested
-        self.drops = drops
-
-    def process(self, keyed: tuple[Cell, Iterable[int]]) -> Iterator[tuple[Cell, dict[int, str]]]:
-        cell, indexes = keyed
-        if self.drops.get(cell):
-            kept = sorted(indexes)[: self.requested[cell]]
-            yield cell, dict(zip(kept, self.drops[cell], strict=False))
-
-
-class SelectRows(beam.DoFn):
-    """StagedRef -> ((split, shard), ref) when it is within its bucket's cutoff, the ref
-    carrying its drop level when the build has drops."""
+class SplitStaged(beam.DoFn):
+    """(staged file, its selection file, its parts file) -> ((split, shard), part) for
+    each shard its selected rows go to: the staged file is read once for every shard
+    (`shard_parts.split_staged`)."""
 
     def __init__(self, shards: dict[str, int]) -> None:
         self.shards = shards
 
-    def process(
-        self, ref: StagedRef, cutoffs: dict[Cell, int], drops: dict[Cell, dict[int, str]]
-    ) -> Iterator[tuple[tuple[str, int], StagedRef]]:
-        cell = (ref.split, ref.bucket, ref.level)
-        if ref.index <= cutoffs.get(cell, -1):
-            drop = drops.get(cell, {}).get(ref.index, "")
-            yield ((ref.split, shard_of(ref.problem_id, self.shards[ref.split])),
-                   ref._replace(drop=drop))
+    def process(self, files: tuple[str, str, str]) -> Iterator[tuple[ShardKey, Part]]:
+        staged, selection, parts = files
+        yield from split_staged(staged, pq.read_table(selection), parts, self.shards)
 
 
 class WriteShard(beam.DoFn):
-    """((split, shard), refs) -> the shard file, read from staging and written
-    deterministically; yields its name. Empty shards are written too. A shard already
-    there was written by an interrupted attempt from the same selection and is kept."""
+    """((split, shard), parts) -> the shard file, written deterministically from its
+    parts; yields its name. Empty shards are written too. A shard already there was
+    written by an interrupted attempt from the same selection and is kept."""
 
     def __init__(self, data_dir: str, shards: dict[str, int]) -> None:
         self.data_dir = data_dir
         self.shards = shards
 
-    def process(self, keyed: tuple[tuple[str, int], Iterable[StagedRef | None]]) -> Iterator[str]:
-        (split, shard), refs = keyed
-        wanted: dict[str, set[str]] = defaultdict(set)
-        drops: dict[str, str] = {}
-        for ref in refs:
-            if ref is not None:
-                wanted[ref.path].add(ref.key)
-                if ref.drop:
-                    drops[ref.key] = ref.drop
+    def process(self, keyed: tuple[ShardKey, Iterable[Part | None]]) -> Iterator[str]:
+        (split, shard), parts = keyed
         name = shard_name(split, shard, self.shards[split])
-        if (Path(self.data_dir) / name).is_file():
-            yield name
-            return
-        write_shard([apply_drops(read_rows(path, ids), drops)
-                     for path, ids in sorted(wanted.items())],
-                    Path(self.data_dir) / name)
+        path = Path(self.data_dir) / name
+        if not path.is_file():
+            write_shard_from_parts([part for part in parts if part is not None], path)
         yield name

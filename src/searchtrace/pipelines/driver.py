@@ -2,11 +2,12 @@
 stats, manifest, config and card beside the shards, in a staging folder.
 
 Rounds: a round is one Beam run (`pipelines.graph`). It tries a set of candidates per
-(split, k) bucket, stages the verified rows, and writes the shards from each bucket's
-first `requested` verified rows by candidate index. A bucket that came up short gets more
+(split, k) bucket and stages the verified rows. A bucket that came up short gets more
 candidates in the next round (`pipelines.sizing`: the first round is sized by a small
 in-process pilot, so one round is the usual case); a bucket that cannot fill fails the
-build loudly, naming the bucket and why its candidates were rejected.
+build loudly, naming the bucket and why its candidates were rejected. Once every bucket
+is full, the rows are selected (`pipelines.selection`: each bucket's first `requested`
+verified rows by candidate index) and one more Beam run writes every shard, once.
 
 Everything happens in a staging folder beside the output, named by the build key. A build
 killed at any point and started again resumes there: the plan is deterministic, staged
@@ -21,21 +22,29 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError, UserError
-from searchtrace.pipelines.graph import round_graph
+from searchtrace.pipelines.graph import round_graph, write_graph
 from searchtrace.pipelines.outputs import write_outputs
-from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange, difficulty_of_level
+from searchtrace.pipelines.plan import (
+    BucketReason,
+    BuildPlan,
+    CandidateRange,
+    difficulty_of_level,
+    plan_drops,
+)
 from searchtrace.pipelines.progress import ProgressCallback, run_with_progress
-from searchtrace.pipelines.selection import kept_indexes
+from searchtrace.pipelines.selection import Kept, first_per_problem, run_starts, runs, select
 from searchtrace.pipelines.sizing import (
     BucketState,
     candidates_needed,
@@ -137,7 +146,7 @@ def _innermost(error: BaseException, kind: type[Exception]) -> BaseException | N
 def _bucket_summary(states: list[BucketState]) -> list[dict[str, Any]]:
     return [{"split": s.bucket.split, "k": s.bucket.k, "requested": s.bucket.requested,
              "candidates": s.attempted,
-             "verified": sum(len(v) for v in (s.verified or {}).values())} for s in states]
+             "verified": sum((s.verified or {}).values())} for s in states]
 
 
 def _run_rounds(
@@ -166,16 +175,13 @@ def _run_rounds(
         fresh = [batch for batch in batches if batch.key not in done]
         resumed += len(batches) - len(fresh)
         round_dir = staging / f"round-{round_number}"
-        dataset = round_dir / "dataset"
-        if fresh or not _short_after(states, stage_dir, round_number):
-            # A round whose batches were all staged before and that came up short then
-            # needs no pipeline: the next round's candidates are planned from its counts.
+        if fresh:
             _run_round(plan, fresh, stage_dir, round_number, round_dir, options, pool_token,
                        progress)
-        drops = _count_verified(states, stage_dir, round_number)
-        rejections = _rejections(plan, stage_dir, round_number, drops)
+        kept = _count_verified(states, stage_dir, round_number)
+        rejections = _rejections(plan, stage_dir, round_number, kept.dropped)
         if all(s.short == 0 for s in states):
-            _remove_partial_files(dataset / "data")
+            dataset = _write_shards(plan, kept, stage_dir, round_number, round_dir, options)
             return dataset, states, rejections, round_number, resumed
         stuck = hopeless(states)
         if stuck:
@@ -215,11 +221,6 @@ def _drop_duplicate_staged(staging: Path, stage_dir: Path) -> None:
             shutil.rmtree(round_dir, ignore_errors=True)
 
 
-def _short_after(states: list[BucketState], stage_dir: Path, round_number: int) -> bool:
-    _count_verified(states, stage_dir, round_number)
-    return any(s.short for s in states)
-
-
 def _rejections(plan: BuildPlan, stage_dir: Path, round_number: int,
                 drops: Counter[BucketReason]) -> dict[str, dict[str, int]]:
     """Rejected candidates by bucket label and reason: those the staged batches recorded,
@@ -256,7 +257,7 @@ def _shortfall_message(config: BuildConfig, states: list[BucketState], rejection
             where = f"{label} difficulty={names[difficulty]}" if names else label
             if config.traces.corrupt is not None:
                 where += " corrupted" if level % 2 else " clean"
-            elsewhere = sum(len(v) for other, v in (state.verified or {}).items()
+            elsewhere = sum(n for other, n in (state.verified or {}).items()
                             if other != level)
             landed = f"; {elsewhere} verified rows fell in other buckets" if names else ""
             parts.append(f"bucket {where} has {state.found(level)} of "
@@ -267,17 +268,15 @@ def _shortfall_message(config: BuildConfig, states: list[BucketState], rejection
             + f". Change {advice}the task knobs, k values or max_dead_end_length.")
 
 
-def _count_verified(
-    states: list[BucketState], stage_dir: Path, round_number: int
-) -> Counter[BucketReason]:
-    """Verified rows per bucket that survive deduplication (the pipeline's own rule), and
-    the rows deduplication dropped, by bucket and reason."""
-    refs = [ref for path in staged_files(stage_dir, round_number) for ref in staged_refs(path)]
-    kept, dropped = kept_indexes(refs)
+def _count_verified(states: list[BucketState], stage_dir: Path, round_number: int) -> Kept:
+    """Verified rows per bucket and level that survive deduplication (the rows the shards
+    are selected from), and the rows deduplication dropped, by bucket and reason."""
+    kept = first_per_problem(staged_refs(staged_files(stage_dir, round_number)))
+    counts = kept.counts()
     for state in states:
-        state.verified = {level: kept.get((state.bucket.split, state.bucket.ordinal, level), [])
+        state.verified = {level: counts.get((state.bucket.split, state.bucket.ordinal, level), 0)
                           for level in range(len(state.bucket.levels))}
-    return Counter(BucketReason(ref.split, ref.bucket, reason) for ref, reason in dropped)
+    return kept
 
 
 def _run_round(
@@ -285,16 +284,49 @@ def _run_round(
     round_dir: Path, options: PipelineOptions, pool_token: str | None,
     progress: ProgressCallback | None,
 ) -> None:
-    """One Beam run: process new candidates, stage them, and write every split's shards
-    from the first `requested` verified rows of each bucket (earlier rounds' included)."""
-    earlier = [str(path) for path in staged_files(stage_dir, round_number)]
+    """One Beam run: process new candidates and stage their verified rows."""
     progress_dir = round_dir / "progress"
     shutil.rmtree(progress_dir, ignore_errors=True)
     progress_dir.mkdir(parents=True)
-    data_dir = round_dir / "dataset" / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
     pipeline = beam.Pipeline(options=options)
-    round_graph(pipeline, plan, batches, earlier, stage_dir=stage_dir, round_number=round_number,
-                data_dir=data_dir, progress_dir=progress_dir, pool_token=pool_token)
+    round_graph(pipeline, plan, batches, stage_dir=stage_dir, round_number=round_number,
+                progress_dir=progress_dir, pool_token=pool_token)
     total = sum(batch.stop - batch.start for batch in batches)
     run_with_progress(pipeline, progress_dir, total, progress, f"round {round_number}")
+
+
+def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: int,
+                  round_dir: Path, options: PipelineOptions) -> Path:
+    """Select each bucket's first requested rows and write every shard from them into
+    `round_dir/dataset` in one Beam run; returns the dataset folder. Each staged file with
+    a selected row gets a small selection file (its rows' keys and drop levels) and is
+    read once; the per-shard parts it is sorted into go once the shards are written."""
+    requested = {(bucket.split, bucket.ordinal, level): need
+                 for bucket in plan.buckets for level, need in enumerate(bucket.levels)}
+    selected = select(kept.refs, requested, plan_drops(plan.config, plan.buckets))
+    staged = staged_files(stage_dir, round_number)
+    work = round_dir / "write"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    files = []
+    for position, rows in _by_file(selected):
+        name = staged[position].stem
+        pq.write_table(rows.drop_columns(["file"]), work / f"{name}.selection.parquet")
+        files.append((str(staged[position]), str(work / f"{name}.selection.parquet"),
+                      str(work / f"{name}.parts.arrow")))
+    dataset = round_dir / "dataset"
+    data_dir = dataset / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = beam.Pipeline(options=options)
+    write_graph(pipeline, files, data_dir, plan.shards)
+    pipeline.run().wait_until_finish()
+    shutil.rmtree(work)
+    _remove_partial_files(data_dir)
+    return dataset
+
+
+def _by_file(selected: pa.Table) -> Iterator[tuple[int, pa.Table]]:
+    """The selected rows of each staged file, by the file's position."""
+    ordered = selected.sort_by("file")
+    for start, length in runs(run_starts(ordered, ["file"])):
+        yield ordered["file"][start].as_py(), ordered.slice(start, length)

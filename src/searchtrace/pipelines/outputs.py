@@ -14,17 +14,19 @@ import hashlib
 import json
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
 from searchtrace.pipelines.plan import BuildPlan, difficulty_of_level, drop_counts
 from searchtrace.pipelines.plots import write_mix_plot
-from searchtrace.schemas.rows import SCHEMA_VERSION
+from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
 from searchtrace.solvers.registry import get_solver
 from searchtrace.traces.parse import split_completion
 from searchtrace.traces.styles import get_style
@@ -102,48 +104,89 @@ def _summary(values: list[float]) -> dict[str, float]:
             "min": min(values), "max": max(values)}
 
 
+DIFFICULTY_KEYS = ("nodes_expanded", "guesses", "branching", "solution_length", "tree_nodes")
+
+
+class SplitTally:
+    """One split's rows added up shard by shard, so the stats never hold the rows: rows
+    per k, drop level, difficulty level; corrupted rows and their kinds; and the
+    difficulty measures and completion lengths as compact Arrow columns for the
+    summaries (some 50 bytes a row), turned into Python values one measure at a time."""
+
+    def __init__(self, plan: BuildPlan) -> None:
+        self.plan = plan
+        self.rows = 0
+        self.k: Counter[int] = Counter()
+        self.drops: Counter[str] = Counter()
+        self.levels: Counter[int | None] = Counter()
+        self.corrupted = 0
+        self.kinds: Counter[str] = Counter()
+        self.measures: dict[str, list[pa.Array]] = {key: [] for key in DIFFICULTY_KEYS}
+        self.chars: list[pa.Array] = []
+
+    def add(self, table: pa.Table) -> None:
+        """Count one shard's rows of this split (columns as `_stats` reads them)."""
+        config = self.plan.config
+        self.rows += table.num_rows
+        self.k.update(table["num_backtracks"].to_pylist())
+        self.drops.update(table["drop"].to_pylist())
+        for key in DIFFICULTY_KEYS:
+            self.measures[key] += pc.struct_field(table["difficulty"], key).chunks
+        self.chars += pc.utf8_length(table["completion"]).chunks
+        if config.difficulty_mix is not None:
+            self.levels.update(config.difficulty_mix.level_of(d)
+                               for d in table["difficulty"].to_pylist())
+        if config.traces.corrupt is not None:
+            for row in table["corruptions"].to_pylist():
+                self.corrupted += bool(row)
+                self.kinds.update(c["kind"] for c in row)
+
+    def values(self, key: str) -> list[Any]:
+        """One difficulty measure of every row, in shard order."""
+        return pa.chunked_array(self.measures[key], _MEASURE_TYPES[key]).to_pylist()
+
+    def completion_chars(self) -> list[int]:
+        return pa.chunked_array(self.chars, pa.int32()).to_pylist()
+
+
+_MEASURE_TYPES = {field.name: field.type for field in ROW_SCHEMA.field("difficulty").type}
+
+
 def _stats(
     plan: BuildPlan, dataset: Path, buckets: list[dict[str, Any]],
     rejections: dict[str, dict[str, int]], rounds: int,
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
-    """The stats, and each split's nodes-expanded values for the plot."""
+    """The stats, and each split's nodes-expanded values for the plot; the shards are
+    read one at a time."""
     config = plan.config
     columns = ["split", "num_backtracks", "difficulty", "completion", "drop",
                *(["corruptions"] if config.traces.corrupt is not None else [])]
-    per_split: dict[str, dict[str, list]] = {}
-    for path in sorted((dataset / "data").glob("*.parquet")):
-        table = pq.read_table(path, columns=columns).to_pydict()
-        for i, split in enumerate(table["split"]):
-            bag = per_split.setdefault(split, {c: [] for c in columns[1:]})
-            for column in columns[1:]:
-                bag[column].append(table[column][i])
+    per_split: dict[str, SplitTally] = {}
+    for path in _shard_files(dataset):
+        table = pq.read_table(path, columns=columns)
+        for split in pc.unique(table["split"]).to_pylist():
+            per_split.setdefault(split, SplitTally(plan)).add(
+                table.filter(pc.equal(table["split"], split)))
     mix = config.traces.k_mix
     splits: dict[str, Any] = {}
     for split in config.splits:
-        bag = per_split.get(split, {c: [] for c in columns[1:]})
-        achieved = dict(sorted(Counter(bag["num_backtracks"]).items()))
-        entry: dict[str, Any] = {"rows": len(bag["num_backtracks"]), "achieved_k": achieved}
+        bag = per_split.get(split, SplitTally(plan))
+        achieved = dict(sorted(bag.k.items()))
+        entry: dict[str, Any] = {"rows": bag.rows, "achieved_k": achieved}
         if mix != "natural":
             entry["requested_k"] = {b.k: b.requested for b in plan.buckets if b.split == split}
-        difficulty = bag["difficulty"]
         if config.difficulty_mix is not None:
-            entry.update(_difficulty_mix(plan, split, bag))
+            entry.update(_difficulty_mix(plan, split, bag.levels))
         if config.traces.drops is not None:
             entry["requested_drop"] = drop_counts(config.splits[split], config.traces.drops)
-            entry["achieved_drop"] = {level: bag["drop"].count(level)
-                                      for level in config.traces.drops}
+            entry["achieved_drop"] = {level: bag.drops[level] for level in config.traces.drops}
         if config.traces.corrupt is not None:
-            entry["corrupted"] = corrupted_counts(plan, split, bag["corruptions"])
-        entry["difficulty"] = {
-            key: _summary([d[key] for d in difficulty])
-            for key in ("nodes_expanded", "guesses", "branching", "solution_length", "tree_nodes")
-        }
-        entry["completion_chars"] = _summary([len(c) for c in bag["completion"]])
+            entry["corrupted"] = corrupted_counts(plan, split, bag.corrupted, bag.kinds)
+        entry["difficulty"] = {key: _summary(bag.values(key)) for key in DIFFICULTY_KEYS}
+        entry["completion_chars"] = _summary(bag.completion_chars())
         splits[split] = entry
     total_rows = sum(config.splits.values())
-    completions = [c for bag in per_split.values() for c in bag["completion"]]
-    difficulties = {split: [d["nodes_expanded"] for d in bag["difficulty"]]
-                    for split, bag in per_split.items()}
+    difficulties = {split: bag.values("nodes_expanded") for split, bag in per_split.items()}
     stats = {
         "name": config.name,
         "task": config.task.name,
@@ -152,7 +195,8 @@ def _stats(
         "buckets": buckets,
         "rejections": rejections,
         "rows": total_rows,
-        "line_templates": line_template_counts(get_style(config.traces.style), completions),
+        "line_templates": line_template_counts(get_style(config.traces.style),
+                                               _completions(dataset)),
         "rounds": rounds,
         "versions": _versions(plan),
     }
@@ -161,6 +205,17 @@ def _stats(
     if config.traces.length_match is not None:
         stats["length_match"] = length_match_stats(dataset, config.traces.length_match)
     return stats, difficulties
+
+
+def _shard_files(dataset: Path) -> list[Path]:
+    return sorted((dataset / "data").glob("*.parquet"))
+
+
+def _completions(dataset: Path) -> Iterator[str]:
+    """Every row's completion, read a shard at a time."""
+    for path in _shard_files(dataset):
+        for batch in pq.ParquetFile(path).iter_batches(columns=["completion"]):
+            yield from batch.column(0).to_pylist()
 
 
 LENGTH_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -267,13 +322,12 @@ def _policy_stats(dataset: Path) -> dict[str, Any]:
             "distinct_rejected_by_rule": dict(by_rule.most_common())}
 
 
-def corrupted_counts(plan: BuildPlan, split: str,
-                     corruptions: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    """A corrupted-content build's requested and achieved corrupted rows of a split (the
-    odd levels, `plan.cell_level`), and its corrupted lines by kind."""
-    kinds = Counter(c["kind"] for row in corruptions for c in row)
+def corrupted_counts(plan: BuildPlan, split: str, achieved: int,
+                     kinds: Counter[str]) -> dict[str, Any]:
+    """A corrupted-content build's requested and `achieved` corrupted rows of a split
+    (the odd levels, `plan.cell_level`), and its corrupted lines by kind."""
     requested = sum(n for b in plan.buckets if b.split == split for n in b.levels[1::2])
-    return {"requested": requested, "achieved": sum(1 for row in corruptions if row),
+    return {"requested": requested, "achieved": achieved,
             "kinds": {kind: kinds[kind] for kind in sorted(kinds)}}
 
 
@@ -298,11 +352,10 @@ def _corrupt_lines(plan: BuildPlan, stats: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _difficulty_mix(plan: BuildPlan, split: str, bag: dict[str, list]) -> dict[str, Any]:
-    """Requested vs achieved rows per difficulty bucket."""
+def _difficulty_mix(plan: BuildPlan, split: str, levels: Counter[int | None]) -> dict[str, Any]:
+    """Requested vs achieved rows per difficulty bucket (`levels`: rows per level)."""
     mix = plan.config.difficulty_mix
     names = list(mix.buckets)
-    levels = [mix.level_of(d) for d in bag["difficulty"]]
     requested: Counter[str] = Counter()
     for bucket in plan.buckets:
         if bucket.split == split:
@@ -310,7 +363,7 @@ def _difficulty_mix(plan: BuildPlan, split: str, bag: dict[str, list]) -> dict[s
                 requested[names[difficulty_of_level(plan.config, level)]] += n
     return {"difficulty_metric": mix.metric,
             "requested_difficulty": {name: requested[name] for name in names},
-            "achieved_difficulty": {name: levels.count(i) for i, name in enumerate(names)}}
+            "achieved_difficulty": {name: levels[i] for i, name in enumerate(names)}}
 
 
 def _policy_lines(plan: BuildPlan, stats: dict[str, Any]) -> list[str]:

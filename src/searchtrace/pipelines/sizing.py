@@ -27,14 +27,15 @@ HOPELESS_AFTER = 50  # candidates tried before a level's success rate is judged
 
 @dataclass
 class BucketState:
-    """Candidates tried so far for a bucket, and the verified ones kept, per level."""
+    """Candidates tried so far for a bucket, and how many verified rows of each level
+    survive deduplication."""
 
     bucket: Bucket
     attempted: int = 0
-    verified: dict[int, list[int]] | None = None
+    verified: dict[int, int] | None = None
 
     def found(self, level: int) -> int:
-        return min(len((self.verified or {}).get(level, [])), self.bucket.levels[level])
+        return min((self.verified or {}).get(level, 0), self.bucket.levels[level])
 
     def short_by_level(self) -> dict[int, int]:
         return {level: need - self.found(level)
@@ -96,7 +97,7 @@ def candidates_needed(state: BucketState, pilot_rates: dict[int, float]) -> int:
                                * FIRST_ROUND_MARGIN)
                      for level, need in enumerate(levels) if need)
         return min(needed, 4 * state.bucket.requested + 50) + 2
-    return max((math.ceil(short / max(len(state.verified.get(level, [])) / state.attempted,
+    return max((math.ceil(short / max(state.verified.get(level, 0) / state.attempted,
                                       MIN_SUCCESS_RATE) * 1.2) + 2
                 for level, short in state.short_by_level().items()), default=0)
 
@@ -105,5 +106,5 @@ def hopeless(states: list[BucketState]) -> list[BucketState]:
     """The buckets with a short level that fewer than 2% of 50 or more candidates reach:
     they will not fill."""
     return [s for s in states if s.attempted >= HOPELESS_AFTER and any(
-        len((s.verified or {}).get(level, [])) / s.attempted < MIN_SUCCESS_RATE
+        (s.verified or {}).get(level, 0) / s.attempted < MIN_SUCCESS_RATE
         for level in s.short_by_level())]

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from searchtrace.pipelines.plan import BucketReason
-from searchtrace.pipelines.selection import StagedRef
+from searchtrace.pipelines.selection import REF_SCHEMA
 from searchtrace.schemas.rows import ROW_SCHEMA
 from searchtrace.traces.drops import drop_completion
 
@@ -63,13 +63,6 @@ def write_shard(tables: list[pa.Table], path: Path) -> int:
     return table.num_rows
 
 
-def read_rows(path: str | Path, keys: set[str]) -> pa.Table:
-    """The staged rows of `path` whose candidate's key is in `keys` (a row is named by its
-    candidate: two candidates may share a problem)."""
-    table = pq.read_table(path)
-    return table.filter(pc.is_in(table["_key"], value_set=pa.array(sorted(keys), pa.string())))
-
-
 def apply_drops(table: pa.Table, drops: dict[str, str]) -> pa.Table:
     """Staged rows with their drop levels applied: each row whose candidate's key is in
     `drops` gets that level in `drop` and the completion (and the assistant message)
@@ -88,12 +81,16 @@ def apply_drops(table: pa.Table, drops: dict[str, str]) -> pa.Table:
     return pa.Table.from_pylist(records, schema=table.schema)
 
 
-def staged_refs(path: Path | str) -> list[StagedRef]:
-    """The refs of the rows a staged file holds."""
-    columns = ["split", "_bucket", "_index", "_level", "problem_id"]
-    table = pq.read_table(path, columns=columns).to_pydict()
-    return [StagedRef(*values, str(path)) for values in zip(*(table[c] for c in columns),
-                                                             strict=True)]
+def staged_refs(paths: list[Path]) -> pa.Table:
+    """The refs (`selection.REF_SCHEMA`) of every row the staged files `paths` hold, each
+    with its file's position in `paths`: a few small columns, read without the rows."""
+    columns = [name for name in REF_SCHEMA.names if name != "file"]
+    tables = []
+    for position, path in enumerate(paths):
+        table = pq.read_table(path, columns=columns)
+        tables.append(table.append_column(
+            "file", pa.array(np.full(table.num_rows, position, dtype=np.int32))))
+    return pa.concat_tables(tables).cast(REF_SCHEMA) if tables else REF_SCHEMA.empty_table()
 
 
 def staged_path(directory: Path, round_number: int) -> Path:
