@@ -264,7 +264,7 @@ def _intro(report: Report) -> list[str]:
         counts = ", ".join(f"`{t}` {n}" for t, n in report.problems.items())
         problems = (f"Test problems per difficulty bucket ({counts}), the same for every "
                     "arm: every model is evaluated on every bucket's test problems")
-        pairs_text = f"{pairs} seeds × that bucket's problems"
+        pairs_text = f"the {pairs} seed(s) × the test bucket's problems"
     else:
         n = report.problems[None]
         problems = f"{n} test problems, the same for every k"
