@@ -25,13 +25,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from searchtrace.config import BuildConfig, merge_sections, parse_config, read_yaml
 from searchtrace.errors import UserError
 from searchtrace.tasks import get_task
 from searchtrace.trainer.data import RowFilter
-from searchtrace.trainer.sweep_config import SweepConfig
+
+if TYPE_CHECKING:  # sweep_config validates each arm's build config with this module
+    from searchtrace.trainer.sweep_config import SweepConfig
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ picks up where it stopped.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,16 +58,14 @@ def backtrack_sweep(config: str | Path, out: str | Path) -> list[dict[str, Any]]
     tests = _test_sets(sweep, data_dirs)
     measured = []
     for arm in configs:
-        per_seed: list[dict[str, Any]] = []
-        values: dict[tuple[str, str | None], dict[str, list[list[float]]]] = {
-            (stage, t.bucket): {metric: [] for metric in METRICS}
-            for stage in STAGES for t in tests}
-        budgets: dict[tuple[str, str | None, int], dict[str, list[list[float]]]] = {}
-        for seed in sweep.seeds:
-            _measure_seed(sweep, out, arm, data_dirs[arm], tests, replace(sft, seed=seed),
-                          replace(rl, seed=seed), per_seed, values, budgets)
-        measured.append(Measured(arm=arm, per_seed=tuple(per_seed), values=values,
-                                 budgets=budgets))
+        seeds = [_measure_seed(sweep, out, arm, data_dirs[arm], tests, replace(sft, seed=seed),
+                               replace(rl, seed=seed)) for seed in sweep.seeds]
+        measured.append(Measured(
+            arm=arm, per_seed=tuple(row for s in seeds for row in s.rows),
+            values={key: {q: [s.values[key][q] for s in seeds] for q in found}
+                    for key, found in seeds[0].values.items()},
+            budgets={key: {q: [s.budgets[key][q] for s in seeds] for q in found}
+                     for key, found in seeds[0].budgets.items()}))
     report = Report(sweep=sweep, factors=Factors.of(sweep), measured=tuple(measured),
                     problems={t.bucket: len(t.rows) for t in tests})
     return write_results(out, report)
@@ -84,21 +82,27 @@ def _test_sets(sweep: SweepConfig, data_dirs: dict[ArmSpec, Path]) -> list[TestS
     return found
 
 
+@dataclass(frozen=True)
+class SeedResult:
+    """One seed of one arm: its summary rows (one per test set) and per-problem values,
+    values[(stage, test)][metric][problem] and budgets[(stage, test, budget)][quantity][problem]."""
+
+    rows: list[dict[str, Any]]
+    values: dict[tuple[str, str | None], dict[str, list[float]]]
+    budgets: dict[tuple[str, str | None, int], dict[str, list[float]]]
+
+
 def _measure_seed(sweep: SweepConfig, out: Path, arm: ArmSpec, data: Path,
-                  tests: list[TestSet], sft: SftSettings, rl: RlSettings,
-                  per_seed: list[dict[str, Any]],
-                  values: dict[tuple[str, str | None], dict[str, list[list[float]]]],
-                  budgets: dict[tuple[str, str | None, int], dict[str, list[list[float]]]]
-                  ) -> None:
+                  tests: list[TestSet], sft: SftSettings, rl: RlSettings) -> SeedResult:
     """One seed of one arm: SFT, evaluate, RL, evaluate (each evaluation on every test
-    set, greedy and, with compute_matched, sampled). Appends the seed's summary rows (one
-    per test set) to `per_seed` and its per-problem values to `values` and `budgets`."""
+    set, greedy and, with compute_matched, sampled seeded by the training seed)."""
     from searchtrace.trainer.models import load_model
 
     seed = sft.seed
     rows: dict[str | None, dict[str, Any]] = {
         t.bucket: {"seed": seed, **({"test": t.bucket} if sweep.difficulty else {})}
         for t in tests}
+    result = SeedResult(rows=list(rows.values()), values={}, budgets={})
     for stage in STAGES:
         run_dir = out / "runs" / f"{stage}-{arm.name}-s{seed}"
         if stage == "sft":
@@ -121,8 +125,8 @@ def _measure_seed(sweep: SweepConfig, out: Path, arm: ArmSpec, data: Path,
             rows[test.bucket][f"{stage}_backtracks"] = round(summary["mean_backtracks"], 3)
             logger.info("%s seed=%d %s on %s: accuracy %.3f", arm.name, seed, stage,
                         test.bucket or "test", summary["accuracy"])
-            for metric, value in METRICS.items():
-                values[(stage, test.bucket)][metric].append([value(j) for j in judged])
+            result.values[(stage, test.bucket)] = {
+                metric: [value(j) for j in judged] for metric, value in METRICS.items()}
             if sweep.compute_matched is not None:
                 section = sweep.compute_matched
                 settings = SamplingSettings(
@@ -131,8 +135,5 @@ def _measure_seed(sweep: SweepConfig, out: Path, arm: ArmSpec, data: Path,
                 problems = compute_matched_eval(folder / "compute-matched", run_dir, test,
                                                 settings, load)
                 for budget, found in budget_values(problems).items():
-                    at = budgets.setdefault((stage, test.bucket, budget),
-                                            {q: [] for q in found})
-                    for quantity, problem_values in found.items():
-                        at[quantity].append(problem_values)
-    per_seed += rows.values()
+                    result.budgets[(stage, test.bucket, budget)] = found
+    return result

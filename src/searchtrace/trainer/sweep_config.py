@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from searchtrace.config import DifficultyMix, read_yaml
 from searchtrace.errors import UserError
+from searchtrace.trainer.arms import arm_configs
 from searchtrace.trainer.rl import RlSettings
 from searchtrace.trainer.sft import SftSettings
 
@@ -99,8 +100,6 @@ class SweepConfig(_Section):
 def load_sweep(path: str | Path) -> tuple[SweepConfig, Path, SftSettings, RlSettings]:
     """The sweep, its dataset config's path and the SFT and RL settings; one-line errors,
     also for any arm whose build config the build would refuse."""
-    from searchtrace.trainer.arms import arm_configs
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"sweep config not found: {path}")

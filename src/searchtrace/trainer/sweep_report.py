@@ -232,7 +232,7 @@ def _marked(entry: dict[str, Any]) -> str:
             + (" *" if entry["outside_noise"] else ""))
 
 
-def _arm_of(report: Report, entry: dict[str, Any]) -> ArmSpec:
+def _arm_of(entry: dict[str, Any]) -> ArmSpec:
     return ArmSpec(entry["k"], entry.get("bucket"), entry.get("control"))
 
 
@@ -340,7 +340,7 @@ def _budget_lines(report: Report, budgets: list[dict[str, Any]]) -> list[str]:
              "paired over (seed, problem), `*` when their interval excludes 0.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for entry in budgets:
-        cells = [report.factors.text(_arm_of(report, entry)), STAGE_NAMES[entry["stage"]],
+        cells = [report.factors.text(_arm_of(entry)), STAGE_NAMES[entry["stage"]],
                  *([str(entry["test"])] if with_test else []), str(entry["budget"]),
                  *(_cell(entry[m]["mean"], entry[m]["low"], entry[m]["high"]) for m in MODES),
                  *(_marked(entry[d]) for d in MODE_DIFFERENCES),
@@ -407,7 +407,7 @@ def _plot_budgets(path: Path, report: Report, budgets: list[dict[str, Any]]) -> 
     axes = figure.subplots(len(STAGES), len(arms), squeeze=False)
     for (row, stage), (column, arm) in itertools.product(enumerate(STAGES), enumerate(arms)):
         axis = axes[row][column]
-        chosen = [e for e in budgets if e["stage"] == stage and _arm_of(report, e) == arm
+        chosen = [e for e in budgets if e["stage"] == stage and _arm_of(e) == arm
                   and e.get("test") == arm.bucket]
         for mode, name in MODES.items():
             _errorbar(axis, [e["budget"] for e in chosen], [e[mode] for e in chosen], name)
