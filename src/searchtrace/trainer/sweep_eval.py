@@ -47,7 +47,8 @@ class TestSet:
 
     def about(self) -> dict[str, Any]:
         prompts = hashlib.sha256("\0".join(self.rows["prompt"]).encode()).hexdigest()
-        return {"data": str(self.data), "split": "test", "problems": len(self.rows),
+        # not `problems`: the compute-matched record holds its problems under that key
+        return {"data": str(self.data), "split": "test", "problem_count": len(self.rows),
                 "prompts_sha256": prompts}
 
 

@@ -403,6 +403,7 @@ def _plot_budgets(path: Path, report: Report, budgets: list[dict[str, Any]]) -> 
     from matplotlib.figure import Figure
 
     arms = [m.arm for m in report.measured]
+    samples = report.sweep.compute_matched.samples if report.sweep.compute_matched else 0
     figure = Figure(figsize=(3.6 * len(arms), 3.2 * len(STAGES)))
     axes = figure.subplots(len(STAGES), len(arms), squeeze=False)
     for (row, stage), (column, arm) in itertools.product(enumerate(STAGES), enumerate(arms)):
@@ -410,7 +411,8 @@ def _plot_budgets(path: Path, report: Report, budgets: list[dict[str, Any]]) -> 
         chosen = [e for e in budgets if e["stage"] == stage and _arm_of(e) == arm
                   and e.get("test") == arm.bucket]
         for mode, name in MODES.items():
-            _errorbar(axis, [e["budget"] for e in chosen], [e[mode] for e in chosen], name)
+            _errorbar(axis, [e["budget"] for e in chosen], [e[mode] for e in chosen],
+                      name.replace("@N", f"@{samples}"))
         if len({e["budget"] for e in chosen}) > 1:
             axis.set_xscale("log", base=2)
         axis.set_ylim(-0.02, 1.02)
