@@ -762,15 +762,17 @@ def backtrack_sweep_command(
     config: Path = typer.Argument(..., help="YAML sweep config."),
     out: Path = typer.Option(..., "--out", help="Folder for data, runs, evals and results."),
 ) -> None:
-    """Build a dataset per k, SFT a model on each, evaluate, RL, evaluate again; write
-    results.csv, results.md and results.png."""
+    """Build a dataset per arm (k, and optionally difficulty bucket and control corpus),
+    SFT a model on each, evaluate, RL, evaluate again; write results.csv, results.json,
+    results.md and results.png (and results-budget.png with compute_matched)."""
     with _trainer_errors():
         from searchtrace.trainer.experiment import backtrack_sweep, load_sweep
 
         load_sweep(config)
         results = _run_flow(lambda: backtrack_sweep(config, out))
     _say((out / "results.md").read_text())
-    _say(f"{len(results)} k values; plot: {out / 'results.png'}")
+    _say(f"{len(results)} result rows (one per arm and test set); plot: {out / 'results.png'}"
+         + (f", {out / 'results-budget.png'}" if (out / "results-budget.png").is_file() else ""))
 
 
 def main() -> None:
