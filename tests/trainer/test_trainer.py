@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,7 @@ from searchtrace.trainer.experiment import load_sweep
 from searchtrace.trainer.intervals import bootstrap_mean
 from searchtrace.trainer.models import MARKUP, build_tiny_model, parameter_count, train_tokenizer
 from searchtrace.trainer.rl import RlSettings, run_rl
+from searchtrace.trainer.runs import finished_run, write_run_record
 from searchtrace.trainer.sft import SftSettings, run_sft
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,3 +319,12 @@ def test_sweep_configs_refuse_bad_seeds_in_one_line(tmp_path: Path) -> None:
     for name in ("sweep-countdown.yaml", "sweep-countdown-gpu.yaml"):
         sweep, *_ = load_sweep(ROOT / "configs" / name)
         assert sweep.seeds == [0, 1, 2]
+
+
+def test_a_finished_run_with_a_k_filter_is_reused(tmp_path: Path) -> None:
+    """The record stores settings as JSON, where the filter's tuple of k values is a list:
+    the same settings must still match, or every rerun of a `--k` run would train again."""
+    settings = {"stage": "sft", "filter": asdict(RowFilter(k=(0, 2), limit=5))}
+    record = write_run_record(tmp_path, {"settings": settings, "rows": 5})
+    assert finished_run(tmp_path, settings) == json.loads(json.dumps(record))
+    assert finished_run(tmp_path, {**settings, "filter": asdict(RowFilter(k=(1,)))}) is None

@@ -37,12 +37,14 @@ def checkpoint_step(checkpoint: str | None) -> int:
 
 
 def finished_run(out: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
-    """The record of a finished run in `out` with the same settings (reused as it is)."""
+    """The record of a finished run in `out` with the same settings (reused as it is).
+    The settings are compared as the record stores them, in JSON: a tuple of k values
+    (a row filter's) reads back as a list and is still the same setting."""
     path = out / RUN_RECORD
     if not path.is_file():
         return None
     record = json.loads(path.read_text())
-    return record if record.get("settings") == settings else None
+    return record if record.get("settings") == json.loads(json.dumps(settings)) else None
 
 
 def write_run_record(out: Path, record: dict[str, Any]) -> dict[str, Any]:

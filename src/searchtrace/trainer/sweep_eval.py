@@ -18,7 +18,7 @@ from typing import Any
 from searchtrace.trainer.compute_matched import (
     SamplingSettings,
     evaluate_compute_matched,
-    sample_completions,
+    sample_requests,
     write_compute_matched_report,
 )
 from searchtrace.trainer.evaluate import evaluate_rows, write_report
@@ -78,7 +78,7 @@ def compute_matched_eval(folder: Path, run_dir: Path, test: TestSet,
     if record is None:
         model, tokenizer = load()
         results, problems = evaluate_compute_matched(
-            test.rows, settings, partial(sample_completions, model, tokenizer))
+            test.rows, settings, partial(sample_requests, model, tokenizer))
         write_compute_matched_report(folder, results, problems, about)
         record = json.loads((folder / "eval.json").read_text())
     return record["problems"]
