@@ -1,28 +1,33 @@
 """The DoFns of a build's Beam graph, each with one job (`pipelines.graph` composes them
 into named transforms).
 
-SolveBatches solves a group of candidate batches (generate, solve, linearize, render,
-verify); StageBatches parks whole batches' rows in staging files (each file records the
-batches it completes and their rejections, so a resumed build skips them) and passes on
-small refs; BucketCutoff and SelectRows keep each bucket's first rows, BucketDrops gives
-each kept row its drop level; WriteShard reads a shard's rows back from staging (with
-their parts dropped) and writes the shard if it is not already there. None of
-them emits output from `finish_bundle`, which a runner may drop.
+StageWave solves a wave of candidate batches (generate, solve, linearize, render, verify),
+writes their verified rows to the wave's staged file (which records the batches it completes
+and their rejections, so a resumed build skips them) and only then passes on small refs;
+SelectCell keeps each (bucket, level)'s first rows and gives each its drop level; WriteShard
+reads a shard's rows back from staging (with their parts dropped) and writes the shard if it
+is not already there.
+
+They hold for every runner, not only the in-process one: no output or side effect in
+`finish_bundle` (Beam 2.77's DaskRunner collects a bundle's outputs before calling it), no
+state kept on a DoFn instance between elements or bundles, no side inputs (the DaskRunner
+recomputes them), nothing that depends on bundle boundaries or the order elements arrive
+in, and every file named by its content, so a bundle a runner runs twice writes the same
+file twice rather than two files.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 from pathlib import Path
-from typing import Any
 
 import apache_beam as beam
 
-from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
-from searchtrace.pipelines.selection import Cell, StagedRef, cutoff, first_per_problem
-from searchtrace.pipelines.solver_pool import SolvedBatch, pool_for, solve_batch
+from searchtrace.pipelines.plan import BuildPlan
+from searchtrace.pipelines.selection import Cell, StagedRef, first_by_index, first_per_problem
+from searchtrace.pipelines.solve import solve_batch
+from searchtrace.pipelines.waves import Wave
 from searchtrace.pipelines.writer import (
     StagedBatches,
     apply_drops,
@@ -34,84 +39,30 @@ from searchtrace.pipelines.writer import (
     write_staged,
 )
 
-STAGE_FLUSH_ROWS = 1000
-IN_FLIGHT_PER_WORKER = 4
 
+class StageWave(beam.DoFn):
+    """Wave -> a StagedRef for each verified row. The wave's batches are solved, all their
+    rows written to one staged file named by the wave (atomically, recording the batches
+    and their rejections), and only then are the refs emitted: a ref never names a file
+    that is not there, and full rows never travel through the runner."""
 
-class SolveBatches(beam.DoFn):
-    """(wave, batches) -> the SolvedBatch of each batch (verified row records, rejections).
-
-    With a local solver pool (`--workers N` on the default runner) the wave holds every
-    batch of the round, solved in the pool a few in flight per process, results streaming
-    out as batches finish; otherwise a wave is one batch, solved inline, and the runner's
-    own parallelism applies.
-    """
-
-    def __init__(self, plan: BuildPlan, progress_dir: str, pool_token: str | None) -> None:
+    def __init__(self, plan: BuildPlan, stage_dir: str, round_number: int,
+                 progress_dir: str) -> None:
         self.plan = plan
-        self.progress_dir = progress_dir
-        self.pool_token = pool_token
-
-    def setup(self) -> None:
-        self.pool = pool_for(self.pool_token)
-
-    def process(self, wave: tuple[Any, Iterable[CandidateRange]]) -> Iterator[SolvedBatch]:
-        _, batches = wave
-        if self.pool is None:
-            for batch in batches:
-                yield solve_batch(self.plan, batch, self.progress_dir)
-            return
-        pending = []
-        for batch in batches:
-            pending.append(self.pool.executor.submit(solve_batch, self.plan, batch,
-                                                     self.progress_dir))
-            if len(pending) >= IN_FLIGHT_PER_WORKER * self.pool.workers:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in pending if future in done)
-                pending = [future for future in pending if future not in done]
-        for future in as_completed(pending):
-            yield future.result()
-
-
-class StageBatches(beam.DoFn):
-    """Write whole batches' verified rows to staging Parquet (about 1,000 rows a file, at
-    the latest at the end of a bundle) and emit a StagedRef for each row, so full rows
-    never travel through the runner. A file records the batches it completes.
-
-    A ref names the file its row will be in; the file is written when it is full or the
-    bundle ends, before anything downstream of a grouping reads it."""
-
-    def __init__(self, stage_dir: str, round_number: int) -> None:
         self.stage_dir = stage_dir
         self.round_number = round_number
+        self.progress_dir = progress_dir
 
-    def start_bundle(self) -> None:
-        self._open()
-
-    def process(self, solved: SolvedBatch) -> Iterator[StagedRef]:
-        self.records += solved.records
-        self.batches.append(solved.batch.key)
-        self.rejected.update(solved.rejected)
-        for record in solved.records:
+    def process(self, wave: Wave) -> Iterator[StagedRef]:
+        solved = [solve_batch(self.plan, batch, self.progress_dir) for batch in wave.batches]
+        records = [record for batch in solved for record in batch.records]
+        rejected = Counter(reason for batch in solved for reason in batch.rejected)
+        path = staged_path(Path(self.stage_dir), self.round_number, wave.key)
+        write_staged(records, path, StagedBatches(tuple(b.key for b in wave.batches),
+                                                  rejected))
+        for record in records:
             yield StagedRef(record["split"], record["_bucket"], record["_index"],
-                            record["_level"], record["problem_id"], str(self.path))
-        if len(self.records) >= STAGE_FLUSH_ROWS:
-            self._flush()
-            self._open()
-
-    def finish_bundle(self) -> None:
-        self._flush()
-
-    def _open(self) -> None:
-        self.records: list[dict[str, Any]] = []
-        self.batches: list[str] = []
-        self.rejected: Counter[BucketReason] = Counter()
-        self.path = staged_path(Path(self.stage_dir), self.round_number)
-
-    def _flush(self) -> None:
-        if self.batches:
-            write_staged(self.records, self.path, StagedBatches(tuple(self.batches),
-                                                                self.rejected))
+                            record["_level"], record["problem_id"], str(path))
 
 
 def keep_first_per_problem(keyed: tuple[str, Iterable[StagedRef]]) -> StagedRef:
@@ -119,52 +70,28 @@ def keep_first_per_problem(keyed: tuple[str, Iterable[StagedRef]]) -> StagedRef:
     return first_per_problem(keyed[1])[0]
 
 
-def bucket_index(ref: StagedRef) -> tuple[Cell, int]:
-    return (ref.split, ref.bucket, ref.level), ref.index
+def cell_of(ref: StagedRef) -> Cell:
+    return ref.split, ref.bucket, ref.level
 
 
-class BucketCutoff(beam.DoFn):
-    """((split, bucket, level), indexes) -> (cell, largest index kept), so the rows kept
-    never depend on the order in which workers finished."""
+class SelectCell(beam.DoFn):
+    """((split, bucket, level), refs) -> ((split, shard), ref) for the cell's first
+    requested rows by candidate index (`selection.first_by_index`), the i-th of them
+    carrying the plan's i-th drop level when the build has drops (`plan.plan_drops`)."""
 
-    def __init__(self, requested: dict[Cell, int]) -> None:
+    def __init__(self, requested: dict[Cell, int], shards: dict[str, int],
+                 drops: dict[Cell, tuple[str, ...]]) -> None:
         self.requested = requested
-
-    def process(self, keyed: tuple[Cell, Iterable[int]]) -> Iterator[tuple[Cell, int]]:
-        cell, indexes = keyed
-        if self.requested.get(cell):
-            yield cell, cutoff(indexes, self.requested[cell])
-
-
-class BucketDrops(beam.DoFn):
-    """((split, bucket, level), indexes) -> (cell, {index: drop level}) for the rows the
-    cell keeps (its first by index), the i-th kept row taking the plan's i-th level
-    (`plan.plan_drops`); nothing for a build without drops."""
-
-    def __init__(self, requested: dict[Cell, int], drops: dict[Cell, tuple[str, ...]]) -> None:
-        self.requested = requested
+        self.shards = shards
         self.drops = drops
 
-    def process(self, keyed: tuple[Cell, Iterable[int]]) -> Iterator[tuple[Cell, dict[int, str]]]:
-        cell, indexes = keyed
-        if self.drops.get(cell):
-            kept = sorted(indexes)[: self.requested[cell]]
-            yield cell, dict(zip(kept, self.drops[cell], strict=False))
-
-
-class SelectRows(beam.DoFn):
-    """StagedRef -> ((split, shard), ref) when it is within its bucket's cutoff, the ref
-    carrying its drop level when the build has drops."""
-
-    def __init__(self, shards: dict[str, int]) -> None:
-        self.shards = shards
-
     def process(
-        self, ref: StagedRef, cutoffs: dict[Cell, int], drops: dict[Cell, dict[int, str]]
+        self, keyed: tuple[Cell, Iterable[StagedRef]]
     ) -> Iterator[tuple[tuple[str, int], StagedRef]]:
-        cell = (ref.split, ref.bucket, ref.level)
-        if ref.index <= cutoffs.get(cell, -1):
-            drop = drops.get(cell, {}).get(ref.index, "")
+        cell, refs = keyed
+        levels = self.drops.get(cell, ())
+        for position, ref in enumerate(first_by_index(refs, self.requested.get(cell, 0))):
+            drop = levels[position] if position < len(levels) else ""
             yield ((ref.split, shard_of(ref.problem_id, self.shards[ref.split])),
                    ref._replace(drop=drop))
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError, UserError
+from searchtrace.pipelines.cluster import local_dask_cluster, names_runner, round_flags
 from searchtrace.pipelines.graph import round_graph
 from searchtrace.pipelines.outputs import write_outputs
 from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange, difficulty_of_level
@@ -42,7 +44,7 @@ from searchtrace.pipelines.sizing import (
     hopeless,
     pilot_success_rates,
 )
-from searchtrace.pipelines.solver_pool import solver_pool
+from searchtrace.pipelines.waves import into_waves
 from searchtrace.pipelines.writer import read_staged_batches, staged_files, staged_refs
 from searchtrace.solvers.policy import PolicyError
 
@@ -58,19 +60,6 @@ class StagedBuild:
     already_finished: bool = False  # an earlier attempt had finished it all
 
 
-def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
-    """The in-process FnApiRunner unless a `--runner` is given; any Beam flag (e.g.
-    `--runner=PortableRunner --job_endpoint=...`) passes through."""
-    flags = list(beam_args)
-    if not _names_runner(flags):
-        flags.append("--runner=FnApiRunner")
-    return PipelineOptions(flags=flags)
-
-
-def _names_runner(beam_args: Sequence[str]) -> bool:
-    return any(f.startswith("--runner") for f in beam_args)
-
-
 def build_staged(
     plan: BuildPlan,
     staging: Path,
@@ -81,10 +70,11 @@ def build_staged(
     progress: ProgressCallback | None = None,
 ) -> StagedBuild:
     """Build the dataset in `staging/dataset`, resuming what an earlier attempt finished
-    there. `workers` solver processes serve the default runner (with `isolate`, even one
-    worker solves in its own process, so concurrent builds in one process run in
-    parallel). The plan is recorded there as plan.json. A build that cannot meet its mix
-    removes its staging folder."""
+    there. Without a `--runner` in `beam_args`, `workers` > 1 runs the build on a local
+    Dask cluster of that many processes (with `isolate`, even one worker gets its own
+    process, so concurrent builds in one process run in parallel); one worker runs it in
+    this process. The plan is recorded there as plan.json. A build that cannot meet its
+    mix removes its staging folder."""
     if workers < 1:
         raise UserError(f"--workers: must be at least 1, got {workers}")
     finished = staging / "dataset"
@@ -92,20 +82,10 @@ def build_staged(
         return StagedBuild(finished, resumed_batches=0, already_finished=True)
     staging.mkdir(parents=True, exist_ok=True)
     plan.write(staging)
-    config = plan.config
-    # A solver pool serves the default in-process runner; other runners bring their own
-    # parallelism, so `--workers` applies to the local runner only.
-    pool_workers = 0 if _names_runner(beam_args) else workers
-    if pool_workers == 1 and not isolate:
-        pool_workers = 0
-    if config.policy is not None and config.policy.backend == "local":
-        # one copy of the model, in this process: forking after torch started is unsafe,
-        # and the model batches the frontier itself
-        pool_workers = 0
     try:
-        with solver_pool(pool_workers) as pool_token:
+        with _runner_flags(plan, beam_args, workers, isolate) as flags:
             dataset, states, rejections, rounds, resumed = _run_rounds(
-                plan, staging, pipeline_options(beam_args), pool_token, progress)
+                plan, staging, flags, progress)
     except BuildError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -119,6 +99,23 @@ def build_staged(
     write_outputs(plan, dataset, _bucket_summary(states), rejections, rounds=rounds)
     dataset.rename(finished)
     return StagedBuild(finished, resumed)
+
+
+@contextmanager
+def _runner_flags(plan: BuildPlan, beam_args: Sequence[str], workers: int,
+                  isolate: bool) -> Iterator[list[str]]:
+    """The Beam flags of the build: `beam_args` as given when they name a runner (which
+    brings its own parallelism, so `--workers` does not apply), else a local Dask cluster
+    of `workers` processes or, for one worker, the in-process runner."""
+    config = plan.config
+    local_model = config.policy is not None and config.policy.backend == "local"
+    # a local model stays in this process: one copy, forking after torch started is
+    # unsafe, and the model batches the frontier itself
+    if names_runner(beam_args) or local_model or (workers == 1 and not isolate):
+        yield list(beam_args)
+        return
+    with local_dask_cluster(workers) as flags:
+        yield [*beam_args, *flags]
 
 
 def _innermost(error: BaseException, kind: type[Exception]) -> BaseException | None:
@@ -141,8 +138,7 @@ def _bucket_summary(states: list[BucketState]) -> list[dict[str, Any]]:
 
 
 def _run_rounds(
-    plan: BuildPlan, staging: Path, options: PipelineOptions, pool_token: str | None,
-    progress: ProgressCallback | None,
+    plan: BuildPlan, staging: Path, beam_args: list[str], progress: ProgressCallback | None,
 ) -> tuple[Path, list[BucketState], dict[str, dict[str, int]], int, int]:
     """Run round pipelines until every bucket has its rows; returns the dataset folder,
     the buckets, the rejections, the rounds run and the batches found already done."""
@@ -170,8 +166,7 @@ def _run_rounds(
         if fresh or not _short_after(states, stage_dir, round_number):
             # A round whose batches were all staged before and that came up short then
             # needs no pipeline: the next round's candidates are planned from its counts.
-            _run_round(plan, fresh, stage_dir, round_number, round_dir, options, pool_token,
-                       progress)
+            _run_round(plan, fresh, stage_dir, round_number, round_dir, beam_args, progress)
         drops = _count_verified(states, stage_dir, round_number)
         rejections = _rejections(plan, stage_dir, round_number, drops)
         if all(s.short == 0 for s in states):
@@ -282,8 +277,7 @@ def _count_verified(
 
 def _run_round(
     plan: BuildPlan, batches: list[CandidateRange], stage_dir: Path, round_number: int,
-    round_dir: Path, options: PipelineOptions, pool_token: str | None,
-    progress: ProgressCallback | None,
+    round_dir: Path, beam_args: list[str], progress: ProgressCallback | None,
 ) -> None:
     """One Beam run: process new candidates, stage them, and write every split's shards
     from the first `requested` verified rows of each bucket (earlier rounds' included)."""
@@ -293,8 +287,9 @@ def _run_round(
     progress_dir.mkdir(parents=True)
     data_dir = round_dir / "dataset" / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = beam.Pipeline(options=options)
-    round_graph(pipeline, plan, batches, earlier, stage_dir=stage_dir, round_number=round_number,
-                data_dir=data_dir, progress_dir=progress_dir, pool_token=pool_token)
+    waves = into_waves(batches)
+    pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(waves))))
+    round_graph(pipeline, plan, waves, earlier, stage_dir=stage_dir, round_number=round_number,
+                data_dir=data_dir, progress_dir=progress_dir)
     total = sum(batch.stop - batch.start for batch in batches)
     run_with_progress(pipeline, progress_dir, total, progress, f"round {round_number}")

@@ -1,13 +1,17 @@
 """The Beam graph of a build round, as named composite transforms.
 
-    candidate batches ─ SolveCandidates ─ StageRows ─┐
-    earlier rounds' staged files ─ ReadStagedRefs ───┴─ SelectPerBucket ─ WriteShards
+    waves of candidate batches ─ StageWaves ─┐
+    earlier rounds' staged files ─ ReadStagedRefs ─┴─ SelectPerBucket ─ WriteShards
 
-SolveCandidates generates, solves, linearizes, renders and verifies each batch of
-candidates; StageRows parks their verified rows in staging files and passes on small refs;
+StageWaves generates, solves, linearizes, renders and verifies each wave's candidates,
+parks their verified rows in the wave's staged file and passes on small refs;
 SelectPerBucket keeps one row per problem, then each bucket's first requested rows by
 candidate index, and assigns them to shards; WriteShards writes every shard from staging.
-The driver (`pipelines.driver`) decides which batches a round runs.
+The driver (`pipelines.driver`) decides which batches a round runs (`pipelines.waves`).
+
+The graph has one sink, WriteShards, and every other transform feeds it through a
+grouping, never a side input: Beam 2.77's DaskRunner runs only what its last transform
+depends on and recomputes side inputs inside the tasks that read them.
 """
 
 from __future__ import annotations
@@ -19,56 +23,36 @@ import apache_beam as beam
 from apache_beam.pvalue import PBegin, PCollection
 
 from searchtrace.pipelines.dofns import (
-    BucketCutoff,
-    BucketDrops,
-    SelectRows,
-    SolveBatches,
-    StageBatches,
+    SelectCell,
+    StageWave,
     WriteShard,
-    bucket_index,
+    cell_of,
     keep_first_per_problem,
 )
-from searchtrace.pipelines.plan import BuildPlan, CandidateRange, plan_drops
+from searchtrace.pipelines.plan import BuildPlan, plan_drops
 from searchtrace.pipelines.selection import Cell, StagedRef
+from searchtrace.pipelines.waves import Wave
 from searchtrace.pipelines.writer import staged_refs
 
 ShardKey = tuple[str, int]  # (split, shard index)
 
 
-class SolveCandidates(beam.PTransform):
-    """CandidateRange -> SolvedBatch. With a local solver pool (`pool_token`) every batch
-    goes to one wave that the pool works through; otherwise each batch is its own wave,
-    spread over the runner's workers."""
+class StageWaves(beam.PTransform):
+    """Wave -> StagedRef: each wave's candidates solved, its verified rows written to its
+    staged file in `stage_dir` (named by round and wave), one small ref per row passed on."""
 
-    def __init__(self, plan: BuildPlan, progress_dir: str, pool_token: str | None) -> None:
+    def __init__(self, plan: BuildPlan, stage_dir: str, round_number: int,
+                 progress_dir: str) -> None:
         super().__init__()
         self.plan = plan
-        self.progress_dir = progress_dir
-        self.pool_token = pool_token
-
-    def expand(self, batches: PCollection) -> PCollection:
-        pooled = self.pool_token is not None
-        return (
-            batches
-            | "IntoWaves" >> beam.Map(lambda batch: ("pool" if pooled else batch.key, batch))
-            | "GroupWaves" >> beam.GroupByKey()
-            | "SolveBatches" >> beam.ParDo(SolveBatches(self.plan, self.progress_dir,
-                                                        self.pool_token))
-        )
-
-
-class StageRows(beam.PTransform):
-    """SolvedBatch -> StagedRef: the verified rows are written to staging files in
-    `stage_dir` (named by round), one small ref per row passes on."""
-
-    def __init__(self, stage_dir: str, round_number: int) -> None:
-        super().__init__()
         self.stage_dir = stage_dir
         self.round_number = round_number
+        self.progress_dir = progress_dir
 
-    def expand(self, solved: PCollection) -> PCollection:
-        return solved | "StageBatches" >> beam.ParDo(StageBatches(self.stage_dir,
-                                                                  self.round_number))
+    def expand(self, waves: PCollection) -> PCollection:
+        return waves | "StageWave" >> beam.ParDo(StageWave(self.plan, self.stage_dir,
+                                                           self.round_number,
+                                                           self.progress_dir))
 
 
 class ReadStagedRefs(beam.PTransform):
@@ -99,18 +83,12 @@ class SelectPerBucket(beam.PTransform):
         self.drops = plan_drops(plan.config, plan.buckets)
 
     def expand(self, refs: PCollection) -> PCollection:
-        kept = (refs
+        return (refs
                 | "ByProblem" >> beam.GroupBy(lambda ref: ref.problem_id)
-                | "KeepFirstPerProblem" >> beam.Map(keep_first_per_problem))
-        by_bucket = (kept
-                     | "BucketIndex" >> beam.Map(bucket_index)
-                     | "GroupByBucket" >> beam.GroupByKey())
-        cutoffs = by_bucket | "BucketCutoff" >> beam.ParDo(BucketCutoff(self.requested))
-        drops = by_bucket | "BucketDrops" >> beam.ParDo(BucketDrops(self.requested,
-                                                                    self.drops))
-        return kept | "SelectRows" >> beam.ParDo(SelectRows(self.shards),
-                                                 cutoffs=beam.pvalue.AsDict(cutoffs),
-                                                 drops=beam.pvalue.AsDict(drops))
+                | "KeepFirstPerProblem" >> beam.Map(keep_first_per_problem)
+                | "ByCell" >> beam.GroupBy(cell_of)
+                | "SelectCell" >> beam.ParDo(SelectCell(self.requested, self.shards,
+                                                        self.drops)))
 
 
 class WriteShards(beam.PTransform):
@@ -134,15 +112,15 @@ class WriteShards(beam.PTransform):
         )
 
 
-def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, batches: list[CandidateRange],
+def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, waves: list[Wave],
                 earlier: list[str], *, stage_dir: Path, round_number: int, data_dir: Path,
-                progress_dir: Path, pool_token: str | None) -> Any:
-    """Add one round to `pipeline`: solve and stage `batches`, then select from them and
+                progress_dir: Path) -> Any:
+    """Add one round to `pipeline`: solve and stage `waves`, then select from them and
     the staged files `earlier` and write every shard into `data_dir`."""
     fresh = (pipeline
-             | "CandidateBatches" >> beam.Create(batches)
-             | "SolveCandidates" >> SolveCandidates(plan, str(progress_dir), pool_token)
-             | "StageRows" >> StageRows(str(stage_dir), round_number))
+             | "CandidateWaves" >> beam.Create(waves)
+             | "StageWaves" >> StageWaves(plan, str(stage_dir), round_number,
+                                          str(progress_dir)))
     earlier_refs = pipeline | "ReadStagedRefs" >> ReadStagedRefs(earlier)
     return ((fresh, earlier_refs)
             | "AllRefs" >> beam.Flatten()

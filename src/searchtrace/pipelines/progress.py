@@ -1,5 +1,6 @@
-"""Progress of a running round: solver processes count the candidates they finished in
-heartbeat files (`solver_pool`), and the driver sums them while the pipeline runs."""
+"""Progress of a running round: the processes that solve count the candidates they
+finished in heartbeat files (`pipelines.solve`), and the driver sums them while the
+pipeline runs."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ def run_with_progress(
     def target() -> None:
         try:
             result = pipeline.run()
-            result.wait_until_finish()
+            try:
+                result.wait_until_finish()
+            finally:
+                _close_client(result)
             outcome["result"] = result
         except BaseException as error:  # handed to the caller's thread below
             outcome["error"] = error
@@ -39,6 +43,14 @@ def run_with_progress(
     if progress is not None:
         progress(label, total, total)
     return outcome["result"]
+
+
+def _close_client(result: Any) -> None:
+    """Beam's DaskRunner opens a Dask client for every run and never closes it (its
+    result keeps it as `client`); without this a build leaks one connection per round."""
+    client = getattr(result, "client", None)
+    if client is not None:
+        client.close()
 
 
 def processed(progress_dir: Path) -> int:

@@ -45,10 +45,10 @@ def first_per_problem(refs: Iterable[StagedRef]) -> tuple[StagedRef, list[Staged
     return ranked[0], ranked[1:]
 
 
-def cutoff(indexes: Iterable[int], wanted: int) -> int:
-    """Largest candidate index a bucket keeps: its first `wanted` verified rows by index."""
-    ordered = sorted(indexes)
-    return ordered[min(wanted, len(ordered)) - 1]
+def first_by_index(refs: Iterable[StagedRef], wanted: int) -> list[StagedRef]:
+    """The rows a (bucket, level) keeps: its first `wanted` by candidate index, whatever
+    order they arrive in (all of them when there are fewer)."""
+    return sorted(refs, key=lambda ref: ref.index)[:wanted]
 
 
 def duplicate_reason(kept: StagedRef, dropped: StagedRef) -> str:

@@ -96,8 +96,9 @@ def staged_refs(path: Path | str) -> list[StagedRef]:
                                                              strict=True)]
 
 
-def staged_path(directory: Path, round_number: int) -> Path:
-    return directory / f"round-{round_number:02d}-part-{uuid.uuid4().hex}.parquet"
+def staged_path(directory: Path, round_number: int, name: str) -> Path:
+    """The staged file of round `round_number` named `name` (a wave's key)."""
+    return directory / f"round-{round_number:02d}-part-{name}.parquet"
 
 
 def staged_files(directory: Path, through_round: int) -> list[Path]:

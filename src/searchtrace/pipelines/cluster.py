@@ -1,0 +1,65 @@
+"""Runner flags: the in-process FnApiRunner by default, a local Dask cluster for
+`--workers N`, and Dask partitioning that spreads a round's waves over the workers.
+
+`--workers N` runs the same pipeline as a cluster build: Beam's DaskRunner on a Dask
+cluster of N worker processes (one thread each) that this process starts for the build and
+stops after it. The worker processes are forked from the driver, so they start with every
+module already imported (milliseconds, where spawned ones would import Beam and the tasks
+again, about 2 s each on this machine); where fork is unavailable they are spawned.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from searchtrace.errors import UserError
+
+DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
+_PARTITION_FLAGS = ("--dask_npartitions", "--dask_partition_size")
+
+
+def names_runner(beam_args: Sequence[str]) -> bool:
+    return any(flag.startswith("--runner") for flag in beam_args)
+
+
+def runs_on_dask(beam_args: Sequence[str]) -> bool:
+    return any(flag.startswith("--runner") and flag.endswith("DaskRunner")
+               for flag in beam_args)
+
+
+def round_flags(beam_args: Sequence[str], waves: int) -> list[str]:
+    """The Beam flags of one round: the FnApiRunner unless a runner is named; on Dask,
+    one partition per wave unless the caller chose the partitioning (Beam's DaskRunner
+    puts up to 128 elements in a partition by default, so a round's waves would all run
+    in one task on one worker)."""
+    flags = list(beam_args)
+    if not names_runner(flags):
+        flags.append("--runner=FnApiRunner")
+    if runs_on_dask(flags) and not any(f.startswith(_PARTITION_FLAGS) for f in flags):
+        flags.append(f"--dask_npartitions={max(1, waves)}")
+    return flags
+
+
+@contextmanager
+def local_dask_cluster(workers: int) -> Iterator[list[str]]:
+    """The Beam flags that run a build on a local Dask cluster of `workers` processes,
+    for as long as the context lasts."""
+    try:
+        import dask
+        from distributed import LocalCluster
+    except ImportError:
+        raise UserError(f"--workers {workers}: a multi-process build runs on a local Dask "
+                        "cluster; install the cluster extra (pip install "
+                        "'searchtrace[cluster]')") from None
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
+                               silence_logs=logging.ERROR)
+    try:
+        yield [f"--runner={DASK_RUNNER}", f"--dask_client_address={cluster.scheduler_address}"]
+    finally:
+        cluster.close()
