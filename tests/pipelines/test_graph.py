@@ -1,6 +1,8 @@
 """Each composite transform of the build graph on Beam's TestPipeline (the in-process
-FnApiRunner), checked with `assert_that`: solving candidates (inline and in a solver pool),
-staging rows, reading staged refs, selecting per bucket and writing shards."""
+FnApiRunner), checked with `assert_that`: solving and staging waves (twice over, as a
+runner retrying a bundle would), reading staged refs, selecting per bucket and writing
+shards; and the shape of a round's graph that other runners rely on (one sink, no side
+inputs)."""
 
 from __future__ import annotations
 
@@ -18,13 +20,14 @@ from searchtrace.config import parse_config
 from searchtrace.pipelines.graph import (
     ReadStagedRefs,
     SelectPerBucket,
-    SolveCandidates,
-    StageRows,
+    StageWaves,
     WriteShards,
+    round_graph,
 )
 from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
 from searchtrace.pipelines.selection import StagedRef
-from searchtrace.pipelines.solver_pool import SolvedBatch, solve_batch, solver_pool
+from searchtrace.pipelines.solve import SolvedBatch, solve_batch
+from searchtrace.pipelines.waves import Wave
 from searchtrace.pipelines.writer import (
     StagedBatches,
     read_staged_batches,
@@ -70,35 +73,75 @@ def refs_of(solved: list[SolvedBatch], path: Path) -> list[StagedRef]:
     return [ref_of(record, path) for batch in solved for record in batch.records]
 
 
-@pytest.mark.parametrize("workers", [0, 2])
-def test_solve_candidates_gives_each_batch_its_rows_and_rejections(
-    plan: BuildPlan, solved: list[SolvedBatch], tmp_path: Path, workers: int
-) -> None:
-    """Inline (no pool) and in a pool of two processes alike."""
+def test_the_batches_solve_to_rows_and_rejections(solved: list[SolvedBatch]) -> None:
     assert sum(len(s.records) for s in solved) == 5
     rejected = BucketReason("train", 1, "linearize:not_enough_sound_dead_ends")
     assert solved[1].rejected == [rejected, rejected]
-    with solver_pool(workers) as token, beam_pipeline() as pipeline:
-        out = (pipeline
-               | beam.Create(BATCHES)
-               | SolveCandidates(plan, str(tmp_path), token))
-        assert_that(out, equal_to(solved))
 
 
-def test_stage_rows_writes_whole_batches_and_passes_on_refs(
-    solved: list[SolvedBatch], tmp_path: Path
-) -> None:
+WAVES = [Wave(tuple(BATCHES[:2])), Wave(tuple(BATCHES[2:]))]
+
+
+def stage(plan: BuildPlan, solved: list[SolvedBatch], stage_dir: Path) -> None:
+    """Run StageWaves on WAVES as round 2 and check it emits a ref for every solved row,
+    naming its wave's file."""
+    first, second = (stage_dir / f"round-02-part-{wave.key}.parquet" for wave in WAVES)
     with beam_pipeline() as pipeline:
-        refs = pipeline | beam.Create(solved) | StageRows(str(tmp_path), 2)
-        assert_that(refs | beam.Map(lambda ref: ref[:5]),
-                    equal_to([ref[:5] for ref in refs_of(solved, tmp_path)]))
-    [path] = staged_files(tmp_path, 2)
-    assert path.name.startswith("round-02-part-")
-    recorded = read_staged_batches(path)
-    assert sorted(recorded.batches) == sorted(batch.key for batch in BATCHES)
-    assert recorded.rejected == Counter(
+        refs = (pipeline | beam.Create(WAVES)
+                | StageWaves(plan, str(stage_dir), 2, str(stage_dir.parent)))
+        assert_that(refs, equal_to(refs_of(solved[:2], first) + refs_of(solved[2:], second)))
+
+
+def test_stage_waves_writes_each_waves_file_and_passes_on_refs_to_it(
+    plan: BuildPlan, solved: list[SolvedBatch], tmp_path: Path
+) -> None:
+    stage_dir = tmp_path / "staged"
+    stage_dir.mkdir()
+    stage(plan, solved, stage_dir)
+    first, second = (stage_dir / f"round-02-part-{wave.key}.parquet" for wave in WAVES)
+    assert staged_files(stage_dir, 2) == sorted([first, second])
+    assert staged_files(stage_dir, 1) == []
+    assert read_staged_batches(first).batches == (BATCHES[0].key, BATCHES[1].key)
+    assert read_staged_batches(first).rejected == Counter(
         {BucketReason("train", 1, "linearize:not_enough_sound_dead_ends"): 2})
-    assert staged_files(tmp_path, 1) == []
+    assert read_staged_batches(second) == StagedBatches((BATCHES[2].key,), Counter())
+
+
+def test_a_wave_staged_twice_leaves_the_same_single_file(
+    plan: BuildPlan, solved: list[SolvedBatch], tmp_path: Path
+) -> None:
+    """A runner may run a bundle again (a retry, a lost worker's work redone): the wave's
+    file is rewritten with the same bytes, never doubled."""
+    stage_dir = tmp_path / "staged"
+    stage_dir.mkdir()
+    stage(plan, solved, stage_dir)
+    written = {path.name: path.read_bytes() for path in stage_dir.iterdir()}
+    assert len(written) == len(WAVES)
+    stage(plan, solved, stage_dir)
+    assert {path.name: path.read_bytes() for path in stage_dir.iterdir()} == written
+
+
+def test_a_round_has_one_sink_and_no_side_inputs(plan: BuildPlan, tmp_path: Path) -> None:
+    """Beam 2.77's DaskRunner computes only what the last transform needs and recomputes
+    side inputs inside the tasks that read them: every transform must feed WriteShards
+    through the main inputs."""
+    pipeline = beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner"))
+    round_graph(pipeline, plan, WAVES, [str(tmp_path / "round-01-part-x.parquet")],
+                stage_dir=tmp_path, round_number=2, data_dir=tmp_path, progress_dir=tmp_path)
+    produced: set[beam.pvalue.PValue] = set()
+    consumed: set[beam.pvalue.PValue] = set()
+    side_inputs: list[str] = []
+
+    class Visitor(beam.pipeline.PipelineVisitor):
+        def visit_transform(self, node: beam.pipeline.AppliedPTransform) -> None:
+            produced.update(node.outputs.values())
+            consumed.update(node.main_inputs.values())
+            side_inputs.extend(node.full_label for _ in node.side_inputs)
+
+    pipeline.visit(Visitor())
+    assert side_inputs == []
+    [sink] = produced - consumed
+    assert sink.producer.full_label == "WriteShards/WriteShard"
 
 
 def test_read_staged_refs_gives_the_refs_of_staged_files(

@@ -1,5 +1,5 @@
 """Which staged rows are kept: one per problem (test split first, then bucket, then
-index), duplicates dropped with their reasons, and the per-bucket cutoff."""
+index), duplicates dropped with their reasons, and each bucket's first rows by index."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from searchtrace.config import SPLITS
-from searchtrace.pipelines.selection import StagedRef, cutoff, first_per_problem, kept_indexes
+from searchtrace.pipelines.selection import (
+    StagedRef,
+    first_by_index,
+    first_per_problem,
+    kept_indexes,
+)
 
 
 def ref(split: str, bucket: int, index: int, problem: str) -> StagedRef:
@@ -64,8 +69,9 @@ def test_kept_indexes_keeps_one_row_per_problem(rows: list[tuple]) -> None:
                           else "dedup:duplicate")
 
 
-def test_cutoff_is_the_wanted_th_smallest_index() -> None:
-    indexes = [17, 3, 9, 40, 1, 22]
-    assert [cutoff(indexes, wanted) for wanted in range(1, 7)] == [1, 3, 9, 17, 22, 40]
-    assert cutoff(indexes, 100) == 40  # too few rows: keep them all
-    assert cutoff(iter([5]), 1) == 5
+def test_first_by_index_keeps_the_wanted_smallest_indexes_in_any_order() -> None:
+    refs = [ref("train", 0, i, f"p{i}") for i in (17, 3, 9, 40, 1, 22)]
+    for order in (refs, refs[::-1], refs[3:] + refs[:3]):
+        assert [r.index for r in first_by_index(order, 4)] == [1, 3, 9, 17]
+    assert [r.index for r in first_by_index(iter(refs), 100)] == [1, 3, 9, 17, 22, 40]
+    assert first_by_index(refs, 0) == []

@@ -55,11 +55,18 @@ def local_dask_cluster(workers: int) -> Iterator[list[str]]:
                         "cluster; install the cluster extra (pip install "
                         "'searchtrace[cluster]')") from None
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None,
-                               silence_logs=logging.ERROR)
+    chatter = logging.getLogger("distributed")
+    level = chatter.level
+    chatter.setLevel(logging.ERROR)  # a line per worker and connection otherwise
     try:
-        yield [f"--runner={DASK_RUNNER}", f"--dask_client_address={cluster.scheduler_address}"]
+        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=False)
+        try:
+            yield [f"--runner={DASK_RUNNER}",
+                   f"--dask_client_address={cluster.scheduler_address}"]
+        finally:
+            cluster.close()
     finally:
-        cluster.close()
+        chatter.setLevel(level)
