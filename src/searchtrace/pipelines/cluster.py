@@ -43,17 +43,23 @@ def round_flags(beam_args: Sequence[str], waves: int) -> list[str]:
     return flags
 
 
+def require_cluster_extra(workers: int) -> None:
+    """Fail early, as a user error, when the local Dask cluster cannot be started."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UserError(f"--workers {workers}: builds with more than one worker run on a "
+                        "local Dask cluster; install the cluster extra (pip install "
+                        "'searchtrace[cluster]')") from None
+
+
 @contextmanager
 def local_dask_cluster(workers: int) -> Iterator[list[str]]:
     """The Beam flags that run a build on a local Dask cluster of `workers` processes,
     for as long as the context lasts."""
-    try:
-        import dask
-        from distributed import LocalCluster
-    except ImportError:
-        raise UserError(f"--workers {workers}: a multi-process build runs on a local Dask "
-                        "cluster; install the cluster extra (pip install "
-                        "'searchtrace[cluster]')") from None
+    import dask
+    from distributed import LocalCluster
+
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     chatter = logging.getLogger("distributed")
     level = chatter.level

@@ -32,7 +32,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError, UserError
-from searchtrace.pipelines.cluster import local_dask_cluster, names_runner, round_flags
+from searchtrace.pipelines.cluster import (
+    local_dask_cluster,
+    names_runner,
+    require_cluster_extra,
+    round_flags,
+)
 from searchtrace.pipelines.graph import round_graph
 from searchtrace.pipelines.outputs import write_outputs
 from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange, difficulty_of_level
@@ -80,10 +85,13 @@ def build_staged(
     finished = staging / "dataset"
     if finished.is_dir():
         return StagedBuild(finished, resumed_batches=0, already_finished=True)
+    local = _local_workers(plan, beam_args, workers, isolate)
+    if local:
+        require_cluster_extra(workers)
     staging.mkdir(parents=True, exist_ok=True)
     plan.write(staging)
     try:
-        with _runner_flags(plan, beam_args, workers, isolate) as flags:
+        with _runner_flags(beam_args, local) as flags:
             dataset, states, rejections, rounds, resumed = _run_rounds(
                 plan, staging, flags, progress)
     except BuildError:
@@ -101,20 +109,29 @@ def build_staged(
     return StagedBuild(finished, resumed)
 
 
-@contextmanager
-def _runner_flags(plan: BuildPlan, beam_args: Sequence[str], workers: int,
-                  isolate: bool) -> Iterator[list[str]]:
-    """The Beam flags of the build: `beam_args` as given when they name a runner (which
-    brings its own parallelism, so `--workers` does not apply), else a local Dask cluster
-    of `workers` processes or, for one worker, the in-process runner."""
+def _local_workers(plan: BuildPlan, beam_args: Sequence[str], workers: int,
+                   isolate: bool) -> int:
+    """The worker processes of the local Dask cluster the build runs on; 0 for none:
+    `beam_args` name a runner (which brings its own parallelism, so `--workers` does not
+    apply), or one worker runs in this process."""
     config = plan.config
-    local_model = config.policy is not None and config.policy.backend == "local"
-    # a local model stays in this process: one copy, forking after torch started is
-    # unsafe, and the model batches the frontier itself
-    if names_runner(beam_args) or local_model or (workers == 1 and not isolate):
+    if config.policy is not None and config.policy.backend == "local":
+        # a local model stays in this process: one copy, forking after torch started is
+        # unsafe, and the model batches the frontier itself
+        return 0
+    if names_runner(beam_args) or (workers == 1 and not isolate):
+        return 0
+    return workers
+
+
+@contextmanager
+def _runner_flags(beam_args: Sequence[str], local_workers: int) -> Iterator[list[str]]:
+    """The Beam flags of the build: `beam_args`, plus a local Dask cluster's for as long
+    as the build runs when it has `local_workers`."""
+    if not local_workers:
         yield list(beam_args)
         return
-    with local_dask_cluster(workers) as flags:
+    with local_dask_cluster(local_workers) as flags:
         yield [*beam_args, *flags]
 
 
