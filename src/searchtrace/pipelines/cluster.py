@@ -65,7 +65,8 @@ def local_dask_cluster(workers: int) -> Iterator[list[str]]:
     level = chatter.level
     chatter.setLevel(logging.ERROR)  # a line per worker and connection otherwise
     try:
-        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        with dask.config.set({"distributed.worker.multiprocessing-method": method,
+                              "distributed.worker.profile.enabled": False}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None,
                                    silence_logs=False)
