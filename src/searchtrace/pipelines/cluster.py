@@ -69,6 +69,8 @@ def local_dask_cluster(workers: int) -> Iterator[list[str]]:
                               "distributed.worker.profile.enabled": False}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address=None,
+                                   # its health and metrics server, on a free port
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                    silence_logs=False)
         try:
             yield [f"--runner={DASK_RUNNER}",
