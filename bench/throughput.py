@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 CHILD = """
@@ -25,8 +26,9 @@ logging.getLogger().setLevel(logging.ERROR)
 from searchtrace.config import parse_config
 from searchtrace.flows.steps import run_build
 raw, out, workers = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+beam_args = json.loads(sys.argv[4])
 started = time.monotonic()
-result = run_build(parse_config(raw), out, workers=workers)
+result = run_build(parse_config(raw), out, workers=workers, beam_args=beam_args)
 seconds = time.monotonic() - started
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
@@ -37,14 +39,19 @@ print(json.dumps({"seconds": seconds, "peak_rss_mib": peak / 1024,
 """
 
 
-def measure(raw: dict, workers: int, cores: int | None) -> dict:
-    """One build in a fresh process (so peak memory is this build's alone)."""
+def measure(raw: dict, workers: int, cores: int | None, beam_args: Sequence[str] = (),
+            src: Path | None = None) -> dict:
+    """One build in a fresh process (so peak memory is this build's alone), with Beam
+    flags `beam_args`, importing searchtrace from `src` when given."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, "-c", CHILD, json.dumps(raw), str(Path(folder) / "out"),
-                   str(workers)]
+                   str(workers), json.dumps(list(beam_args))]
         if cores:
             command = ["taskset", "-c", ",".join(str(c) for c in range(cores)), *command]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
         if done.returncode != 0:
             raise SystemExit(f"build failed:\n{done.stderr[-2000:]}")
         result = json.loads(done.stdout.strip().splitlines()[-1])

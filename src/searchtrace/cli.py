@@ -220,8 +220,9 @@ def build(
     config: Path = typer.Argument(..., help="YAML build config."),
     out: Path = typer.Option(..., "--out", help="Output dataset folder."),
     workers: int = typer.Option(1, "--workers",
-                                help="Solver processes on the local runner (another "
-                                     "--runner brings its own parallelism)."),
+                                help="Worker processes: above 1, a local Dask cluster "
+                                     "runs the build (another --runner brings its own "
+                                     "parallelism)."),
     overwrite: bool = typer.Option(False, "--overwrite",
                                    help="Replace an existing folder holding another "
                                         "searchtrace dataset (never any other folder)."),
@@ -329,7 +330,7 @@ def schedule(
     config: Path = typer.Argument(..., help="YAML build config."),
     cron: str = typer.Option(..., "--cron", help="When to build, e.g. '0 3 * * *'."),
     out: Path = typer.Option(..., "--out", help="Folder of versions: OUT/v-<key>/, OUT/latest."),
-    workers: int = typer.Option(1, "--workers", help="Solver processes per build."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes per build."),
     api_url: str = typer.Option(None, "--api-url",
                                 help="Prefect server API (default: $PREFECT_API_URL, else "
                                      "http://127.0.0.1:4200/api)."),

@@ -1,6 +1,7 @@
 """Each composite transform of the build graph on Beam's TestPipeline (the in-process
-FnApiRunner), checked with `assert_that`: solving candidates (inline and in a solver pool),
-staging rows and writing shards from the selected staged rows."""
+FnApiRunner), checked with `assert_that`: solving and staging waves (twice over, as a
+runner retrying a bundle would) and writing shards from the selected staged rows; and the
+shape of both graphs that other runners rely on (one sink, no side inputs)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.graph import SolveCandidates, StageRows, WriteShards
+from searchtrace.pipelines.graph import StageWaves, WriteShards, round_graph, write_graph
 from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
-from searchtrace.pipelines.solver_pool import SolvedBatch, solve_batch, solver_pool
+from searchtrace.pipelines.solve import SolvedBatch, solve_batch
+from searchtrace.pipelines.waves import Wave
 from searchtrace.pipelines.writer import (
     StagedBatches,
     read_staged_batches,
@@ -55,32 +57,83 @@ def solved(plan: BuildPlan, tmp_path_factory: pytest.TempPathFactory) -> list[So
     return [solve_batch(plan, batch, str(progress)) for batch in BATCHES]
 
 
-@pytest.mark.parametrize("workers", [0, 2])
-def test_solve_candidates_gives_each_batch_its_rows_and_rejections(
-    plan: BuildPlan, solved: list[SolvedBatch], tmp_path: Path, workers: int
-) -> None:
-    """Inline (no pool) and in a pool of two processes alike."""
+def test_the_batches_solve_to_rows_and_rejections(solved: list[SolvedBatch]) -> None:
     assert sum(len(s.records) for s in solved) == 5
     rejected = BucketReason("train", 1, "linearize:not_enough_sound_dead_ends")
     assert solved[1].rejected == [rejected, rejected]
-    with solver_pool(workers) as token, beam_pipeline() as pipeline:
-        out = (pipeline
-               | beam.Create(BATCHES)
-               | SolveCandidates(plan, str(tmp_path), token))
-        assert_that(out, equal_to(solved))
 
 
-def test_stage_rows_writes_whole_batches(solved: list[SolvedBatch], tmp_path: Path) -> None:
+WAVES = [Wave(tuple(BATCHES[:2])), Wave(tuple(BATCHES[2:]))]
+
+
+def stage(plan: BuildPlan, stage_dir: Path) -> None:
+    """Run StageWaves on WAVES as round 2 and check it emits each wave's file, once."""
+    paths = [str(stage_dir / f"round-02-part-{wave.key}.parquet") for wave in WAVES]
     with beam_pipeline() as pipeline:
-        passed_on = pipeline | beam.Create(solved) | StageRows(str(tmp_path), 2)
-        assert_that(passed_on, equal_to([]))
-    [path] = staged_files(tmp_path, 2)
-    assert path.name.startswith("round-02-part-")
-    recorded = read_staged_batches(path)
-    assert sorted(recorded.batches) == sorted(batch.key for batch in BATCHES)
-    assert recorded.rejected == Counter(
+        emitted = (pipeline | beam.Create(WAVES)
+                   | StageWaves(plan, str(stage_dir), 2, str(stage_dir.parent)))
+        assert_that(emitted, equal_to(paths))
+
+
+def test_stage_waves_writes_each_waves_file_with_its_rows(
+    plan: BuildPlan, solved: list[SolvedBatch], tmp_path: Path
+) -> None:
+    stage_dir = tmp_path / "staged"
+    stage_dir.mkdir()
+    stage(plan, stage_dir)
+    first, second = (stage_dir / f"round-02-part-{wave.key}.parquet" for wave in WAVES)
+    assert staged_files(stage_dir, 2) == sorted([first, second])
+    assert staged_files(stage_dir, 1) == []
+    assert read_staged_batches(first).batches == (BATCHES[0].key, BATCHES[1].key)
+    assert read_staged_batches(first).rejected == Counter(
         {BucketReason("train", 1, "linearize:not_enough_sound_dead_ends"): 2})
-    assert staged_files(tmp_path, 1) == []
+    assert read_staged_batches(second) == StagedBatches((BATCHES[2].key,), Counter())
+    keys = [pq.read_table(path, columns=["_key"])["_key"].to_pylist()
+            for path in (first, second)]
+    assert keys == [[r["_key"] for s in solved[:2] for r in s.records],
+                    [r["_key"] for r in solved[2].records]]
+
+
+def test_a_wave_staged_twice_leaves_the_same_single_file(plan: BuildPlan,
+                                                         tmp_path: Path) -> None:
+    """A runner may run a bundle again (a retry, a lost worker's work redone): the wave's
+    file is rewritten with the same bytes, never doubled."""
+    stage_dir = tmp_path / "staged"
+    stage_dir.mkdir()
+    stage(plan, stage_dir)
+    written = {path.name: path.read_bytes() for path in stage_dir.iterdir()}
+    assert len(written) == len(WAVES)
+    stage(plan, stage_dir)
+    assert {path.name: path.read_bytes() for path in stage_dir.iterdir()} == written
+
+
+def sinks_and_side_inputs(pipeline: beam.Pipeline) -> tuple[list[str], list[str]]:
+    """The transforms whose outputs nothing consumes, and those reading side inputs."""
+    produced: set[beam.pvalue.PValue] = set()
+    consumed: set[beam.pvalue.PValue] = set()
+    side_inputs: list[str] = []
+
+    class Visitor(beam.pipeline.PipelineVisitor):
+        def visit_transform(self, node: beam.pipeline.AppliedPTransform) -> None:
+            produced.update(node.outputs.values())
+            consumed.update(node.main_inputs.values())
+            side_inputs.extend(node.full_label for _ in node.side_inputs)
+
+    pipeline.visit(Visitor())
+    return sorted(p.producer.full_label for p in produced - consumed), side_inputs
+
+
+def test_each_graph_has_one_sink_and_no_side_inputs(plan: BuildPlan, tmp_path: Path) -> None:
+    """Beam 2.77's DaskRunner computes only what the last transform needs and recomputes
+    side inputs inside the tasks that read them: in a round and in the writing alike,
+    every transform must feed the one sink through the main inputs."""
+    rounds = beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner"))
+    round_graph(rounds, plan, WAVES, stage_dir=tmp_path, round_number=2,
+                progress_dir=tmp_path)
+    assert sinks_and_side_inputs(rounds) == (["StageWaves/StageWave"], [])
+    writing = beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner"))
+    write_graph(writing, [("a", "b", "c")], tmp_path, {"train": 2, "test": 1})
+    assert sinks_and_side_inputs(writing) == (["WriteShards/WriteShard"], [])
 
 
 def test_write_shards_writes_every_shard_from_selected_rows_and_keeps_one_already_there(

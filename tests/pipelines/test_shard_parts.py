@@ -15,7 +15,7 @@ import pytest
 from searchtrace.config import parse_config
 from searchtrace.pipelines.plan import BuildPlan, CandidateRange
 from searchtrace.pipelines.shard_parts import read_part, split_staged, write_shard_from_parts
-from searchtrace.pipelines.solver_pool import solve_batch
+from searchtrace.pipelines.solve import solve_batch
 from searchtrace.pipelines.writer import (
     StagedBatches,
     apply_drops,

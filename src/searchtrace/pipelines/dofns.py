@@ -1,109 +1,64 @@
-"""The DoFns of a build's Beam graph, each with one job (`pipelines.graph` composes them
+"""The DoFns of a build's Beam graphs, each with one job (`pipelines.graph` composes them
 into named transforms).
 
-SolveBatches solves a group of candidate batches (generate, solve, linearize, render,
-verify); StageBatches parks whole batches' rows in staging files (each file records the
-batches it completes and their rejections, so a resumed build skips them); the driver
-selects the rows to write from their refs (`pipelines.selection`); SplitStaged reads each
-staged file once and sorts its selected rows (their parts dropped) into per-shard parts,
-and WriteShard writes a shard from its parts if it is not already there. None of them
-emits output from `finish_bundle`, which a runner may drop.
+StageWave solves a wave of candidate batches (generate, solve, linearize, render, verify)
+and writes their verified rows to the wave's staged file (which records the batches it
+completes and their rejections, so a resumed build skips them) before it emits the file's
+name; the driver selects the rows to write from the staged files' refs
+(`pipelines.selection`); SplitStaged reads each staged file once and sorts its selected
+rows (their parts dropped) into per-shard parts, and WriteShard writes a shard from its
+parts if it is not already there.
+
+They hold for every runner, not only the in-process one: no output or side effect in
+`finish_bundle` (Beam 2.77's DaskRunner collects a bundle's outputs before calling it), no
+state kept on a DoFn instance between elements or bundles, no side inputs (the DaskRunner
+recomputes them), nothing that depends on bundle boundaries or the order elements arrive
+in, and every file named by its content, so a bundle a runner runs twice writes the same
+file twice rather than two files.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 from pathlib import Path
-from typing import Any
 
 import apache_beam as beam
 import pyarrow.parquet as pq
 
-from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
+from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.shard_parts import (
     Part,
     ShardKey,
     split_staged,
     write_shard_from_parts,
 )
-from searchtrace.pipelines.solver_pool import SolvedBatch, pool_for, solve_batch
+from searchtrace.pipelines.solve import solve_batch
+from searchtrace.pipelines.waves import Wave
 from searchtrace.pipelines.writer import StagedBatches, shard_name, staged_path, write_staged
 
-STAGE_FLUSH_ROWS = 1000
-IN_FLIGHT_PER_WORKER = 4
 
+class StageWave(beam.DoFn):
+    """Wave -> the path of its staged file. The wave's batches are solved and all their
+    rows written to one staged file named by the wave (atomically, recording the batches
+    and their rejections); only then is the path emitted, so nothing downstream ever
+    names a file that is not there, and full rows never travel through the runner."""
 
-class SolveBatches(beam.DoFn):
-    """(wave, batches) -> the SolvedBatch of each batch (verified row records, rejections).
-
-    With a local solver pool (`--workers N` on the default runner) the wave holds every
-    batch of the round, solved in the pool a few in flight per process, results streaming
-    out as batches finish; otherwise a wave is one batch, solved inline, and the runner's
-    own parallelism applies.
-    """
-
-    def __init__(self, plan: BuildPlan, progress_dir: str, pool_token: str | None) -> None:
+    def __init__(self, plan: BuildPlan, stage_dir: str, round_number: int,
+                 progress_dir: str) -> None:
         self.plan = plan
-        self.progress_dir = progress_dir
-        self.pool_token = pool_token
-
-    def setup(self) -> None:
-        self.pool = pool_for(self.pool_token)
-
-    def process(self, wave: tuple[Any, Iterable[CandidateRange]]) -> Iterator[SolvedBatch]:
-        _, batches = wave
-        if self.pool is None:
-            for batch in batches:
-                yield solve_batch(self.plan, batch, self.progress_dir)
-            return
-        pending = []
-        for batch in batches:
-            pending.append(self.pool.executor.submit(solve_batch, self.plan, batch,
-                                                     self.progress_dir))
-            if len(pending) >= IN_FLIGHT_PER_WORKER * self.pool.workers:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in pending if future in done)
-                pending = [future for future in pending if future not in done]
-        for future in as_completed(pending):
-            yield future.result()
-
-
-class StageBatches(beam.DoFn):
-    """Write whole batches' verified rows to staging Parquet (about 1,000 rows a file, at
-    the latest at the end of a bundle); nothing passes on through the runner, so rows
-    and refs never grow its memory. A file records the batches it completes: the round
-    is done when the pipeline is, and the driver reads the staged files after it."""
-
-    def __init__(self, stage_dir: str, round_number: int) -> None:
         self.stage_dir = stage_dir
         self.round_number = round_number
+        self.progress_dir = progress_dir
 
-    def start_bundle(self) -> None:
-        self._open()
-
-    def process(self, solved: SolvedBatch) -> None:
-        self.records += solved.records
-        self.batches.append(solved.batch.key)
-        self.rejected.update(solved.rejected)
-        if len(self.records) >= STAGE_FLUSH_ROWS:
-            self._flush()
-            self._open()
-
-    def finish_bundle(self) -> None:
-        self._flush()
-
-    def _open(self) -> None:
-        self.records: list[dict[str, Any]] = []
-        self.batches: list[str] = []
-        self.rejected: Counter[BucketReason] = Counter()
-        self.path = staged_path(Path(self.stage_dir), self.round_number)
-
-    def _flush(self) -> None:
-        if self.batches:
-            write_staged(self.records, self.path, StagedBatches(tuple(self.batches),
-                                                                self.rejected))
+    def process(self, wave: Wave) -> Iterator[str]:
+        solved = [solve_batch(self.plan, batch, self.progress_dir) for batch in wave.batches]
+        records = [record for batch in solved for record in batch.records]
+        rejected = Counter(reason for batch in solved for reason in batch.rejected)
+        path = staged_path(Path(self.stage_dir), self.round_number, wave.key)
+        write_staged(records, path, StagedBatches(tuple(b.key for b in wave.batches),
+                                                  rejected))
+        yield str(path)
 
 
 class SplitStaged(beam.DoFn):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from searchtrace.config import BuildConfig
 from searchtrace.errors import BuildError, UserError
+from searchtrace.pipelines.cluster import (
+    local_dask_cluster,
+    names_runner,
+    require_cluster_extra,
+    round_flags,
+)
 from searchtrace.pipelines.graph import round_graph, write_graph
 from searchtrace.pipelines.outputs import write_outputs
 from searchtrace.pipelines.plan import (
@@ -43,7 +50,7 @@ from searchtrace.pipelines.plan import (
     difficulty_of_level,
     plan_drops,
 )
-from searchtrace.pipelines.progress import ProgressCallback, run_with_progress
+from searchtrace.pipelines.progress import ProgressCallback, run_to_end, run_with_progress
 from searchtrace.pipelines.selection import Kept, first_per_problem, run_starts, runs, select
 from searchtrace.pipelines.sizing import (
     BucketState,
@@ -51,7 +58,7 @@ from searchtrace.pipelines.sizing import (
     hopeless,
     pilot_success_rates,
 )
-from searchtrace.pipelines.solver_pool import solver_pool
+from searchtrace.pipelines.waves import into_waves
 from searchtrace.pipelines.writer import read_staged_batches, staged_files, staged_refs
 from searchtrace.solvers.policy import PolicyError
 
@@ -67,19 +74,6 @@ class StagedBuild:
     already_finished: bool = False  # an earlier attempt had finished it all
 
 
-def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
-    """The in-process FnApiRunner unless a `--runner` is given; any Beam flag (e.g.
-    `--runner=PortableRunner --job_endpoint=...`) passes through."""
-    flags = list(beam_args)
-    if not _names_runner(flags):
-        flags.append("--runner=FnApiRunner")
-    return PipelineOptions(flags=flags)
-
-
-def _names_runner(beam_args: Sequence[str]) -> bool:
-    return any(f.startswith("--runner") for f in beam_args)
-
-
 def build_staged(
     plan: BuildPlan,
     staging: Path,
@@ -90,31 +84,25 @@ def build_staged(
     progress: ProgressCallback | None = None,
 ) -> StagedBuild:
     """Build the dataset in `staging/dataset`, resuming what an earlier attempt finished
-    there. `workers` solver processes serve the default runner (with `isolate`, even one
-    worker solves in its own process, so concurrent builds in one process run in
-    parallel). The plan is recorded there as plan.json. A build that cannot meet its mix
-    removes its staging folder."""
+    there. Without a `--runner` in `beam_args`, `workers` > 1 runs the build on a local
+    Dask cluster of that many processes (with `isolate`, even one worker gets its own
+    process, so concurrent builds in one process run in parallel); one worker runs it in
+    this process. The plan is recorded there as plan.json. A build that cannot meet its
+    mix removes its staging folder."""
     if workers < 1:
         raise UserError(f"--workers: must be at least 1, got {workers}")
     finished = staging / "dataset"
     if finished.is_dir():
         return StagedBuild(finished, resumed_batches=0, already_finished=True)
+    local = _local_workers(plan, beam_args, workers, isolate)
+    if local:
+        require_cluster_extra(workers)
     staging.mkdir(parents=True, exist_ok=True)
     plan.write(staging)
-    config = plan.config
-    # A solver pool serves the default in-process runner; other runners bring their own
-    # parallelism, so `--workers` applies to the local runner only.
-    pool_workers = 0 if _names_runner(beam_args) else workers
-    if pool_workers == 1 and not isolate:
-        pool_workers = 0
-    if config.policy is not None and config.policy.backend == "local":
-        # one copy of the model, in this process: forking after torch started is unsafe,
-        # and the model batches the frontier itself
-        pool_workers = 0
     try:
-        with solver_pool(pool_workers) as pool_token:
+        with _runner_flags(beam_args, local) as flags:
             dataset, states, rejections, rounds, resumed = _run_rounds(
-                plan, staging, pipeline_options(beam_args), pool_token, progress)
+                plan, staging, flags, progress)
     except BuildError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -128,6 +116,32 @@ def build_staged(
     write_outputs(plan, dataset, _bucket_summary(states), rejections, rounds=rounds)
     dataset.rename(finished)
     return StagedBuild(finished, resumed)
+
+
+def _local_workers(plan: BuildPlan, beam_args: Sequence[str], workers: int,
+                   isolate: bool) -> int:
+    """The worker processes of the local Dask cluster the build runs on; 0 for none:
+    `beam_args` name a runner (which brings its own parallelism, so `--workers` does not
+    apply), or one worker runs in this process."""
+    config = plan.config
+    if config.policy is not None and config.policy.backend == "local":
+        # a local model stays in this process: one copy, forking after torch started is
+        # unsafe, and the model batches the frontier itself
+        return 0
+    if names_runner(beam_args) or (workers == 1 and not isolate):
+        return 0
+    return workers
+
+
+@contextmanager
+def _runner_flags(beam_args: Sequence[str], local_workers: int) -> Iterator[list[str]]:
+    """The Beam flags of the build: `beam_args`, plus a local Dask cluster's for as long
+    as the build runs when it has `local_workers`."""
+    if not local_workers:
+        yield list(beam_args)
+        return
+    with local_dask_cluster(local_workers) as flags:
+        yield [*beam_args, *flags]
 
 
 def _innermost(error: BaseException, kind: type[Exception]) -> BaseException | None:
@@ -150,8 +164,7 @@ def _bucket_summary(states: list[BucketState]) -> list[dict[str, Any]]:
 
 
 def _run_rounds(
-    plan: BuildPlan, staging: Path, options: PipelineOptions, pool_token: str | None,
-    progress: ProgressCallback | None,
+    plan: BuildPlan, staging: Path, beam_args: list[str], progress: ProgressCallback | None,
 ) -> tuple[Path, list[BucketState], dict[str, dict[str, int]], int, int]:
     """Run round pipelines until every bucket has its rows; returns the dataset folder,
     the buckets, the rejections, the rounds run and the batches found already done."""
@@ -176,12 +189,11 @@ def _run_rounds(
         resumed += len(batches) - len(fresh)
         round_dir = staging / f"round-{round_number}"
         if fresh:
-            _run_round(plan, fresh, stage_dir, round_number, round_dir, options, pool_token,
-                       progress)
+            _run_round(plan, fresh, stage_dir, round_number, round_dir, beam_args, progress)
         kept = _count_verified(states, stage_dir, round_number)
         rejections = _rejections(plan, stage_dir, round_number, kept.dropped)
         if all(s.short == 0 for s in states):
-            dataset = _write_shards(plan, kept, stage_dir, round_number, round_dir, options)
+            dataset = _write_shards(plan, kept, stage_dir, round_number, round_dir, beam_args)
             return dataset, states, rejections, round_number, resumed
         stuck = hopeless(states)
         if stuck:
@@ -281,22 +293,22 @@ def _count_verified(states: list[BucketState], stage_dir: Path, round_number: in
 
 def _run_round(
     plan: BuildPlan, batches: list[CandidateRange], stage_dir: Path, round_number: int,
-    round_dir: Path, options: PipelineOptions, pool_token: str | None,
-    progress: ProgressCallback | None,
+    round_dir: Path, beam_args: list[str], progress: ProgressCallback | None,
 ) -> None:
     """One Beam run: process new candidates and stage their verified rows."""
     progress_dir = round_dir / "progress"
     shutil.rmtree(progress_dir, ignore_errors=True)
     progress_dir.mkdir(parents=True)
-    pipeline = beam.Pipeline(options=options)
-    round_graph(pipeline, plan, batches, stage_dir=stage_dir, round_number=round_number,
-                progress_dir=progress_dir, pool_token=pool_token)
+    waves = into_waves(batches)
+    pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(waves))))
+    round_graph(pipeline, plan, waves, stage_dir=stage_dir, round_number=round_number,
+                progress_dir=progress_dir)
     total = sum(batch.stop - batch.start for batch in batches)
     run_with_progress(pipeline, progress_dir, total, progress, f"round {round_number}")
 
 
 def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: int,
-                  round_dir: Path, options: PipelineOptions) -> Path:
+                  round_dir: Path, beam_args: list[str]) -> Path:
     """Select each bucket's first requested rows and write every shard from them into
     `round_dir/dataset` in one Beam run; returns the dataset folder. Each staged file with
     a selected row gets a small selection file (its rows' keys and drop levels) and is
@@ -317,9 +329,9 @@ def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: in
     dataset = round_dir / "dataset"
     data_dir = dataset / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = beam.Pipeline(options=options)
+    pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(files))))
     write_graph(pipeline, files, data_dir, plan.shards)
-    pipeline.run().wait_until_finish()
+    run_to_end(pipeline)
     shutil.rmtree(work)
     _remove_partial_files(data_dir)
     return dataset

@@ -1,14 +1,18 @@
 """The Beam graphs of a build, as named composite transforms.
 
-    a round:      candidate batches ─ SolveCandidates ─ StageRows
+    a round:      waves of candidate batches ─ StageWaves
     the writing:  selected staged files ─ WriteShards
 
-SolveCandidates generates, solves, linearizes, renders and verifies each batch of
-candidates; StageRows parks their verified rows in staging files. Once every bucket is
-full the driver selects the rows to write (`pipelines.selection`) and WriteShards reads
-each staged file once, sorting its selected rows into per-shard parts, and writes every
-shard from its parts. The driver (`pipelines.driver`) decides which batches a round runs;
-shards are written once, after the last round.
+StageWaves generates, solves, linearizes, renders and verifies each wave's candidates and
+writes their verified rows to the wave's staged file. Once every bucket is full the driver
+selects the rows to write (`pipelines.selection`) and WriteShards reads each staged file
+once, sorting its selected rows into per-shard parts, and writes every shard from its
+parts. The driver (`pipelines.driver`) decides which batches a round runs and cuts them
+into waves (`pipelines.waves`); shards are written once, after the last round.
+
+Each graph has one sink and no side input: Beam 2.77's DaskRunner computes only what its
+last transform depends on and recomputes side inputs inside the tasks that read them. The
+writing graph feeds every shard key into WriteShard through one grouping.
 """
 
 from __future__ import annotations
@@ -19,45 +23,28 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from searchtrace.pipelines.dofns import SolveBatches, SplitStaged, StageBatches, WriteShard
-from searchtrace.pipelines.plan import BuildPlan, CandidateRange
+from searchtrace.pipelines.dofns import SplitStaged, StageWave, WriteShard
+from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.shard_parts import Part, ShardKey
+from searchtrace.pipelines.waves import Wave
 
 
-class SolveCandidates(beam.PTransform):
-    """CandidateRange -> SolvedBatch. With a local solver pool (`pool_token`) every batch
-    goes to one wave that the pool works through; otherwise each batch is its own wave,
-    spread over the runner's workers."""
+class StageWaves(beam.PTransform):
+    """Wave -> the path of its staged file: each wave's candidates solved and its verified
+    rows written to its staged file in `stage_dir` (named by round and wave)."""
 
-    def __init__(self, plan: BuildPlan, progress_dir: str, pool_token: str | None) -> None:
+    def __init__(self, plan: BuildPlan, stage_dir: str, round_number: int,
+                 progress_dir: str) -> None:
         super().__init__()
         self.plan = plan
-        self.progress_dir = progress_dir
-        self.pool_token = pool_token
-
-    def expand(self, batches: PCollection) -> PCollection:
-        pooled = self.pool_token is not None
-        return (
-            batches
-            | "IntoWaves" >> beam.Map(lambda batch: ("pool" if pooled else batch.key, batch))
-            | "GroupWaves" >> beam.GroupByKey()
-            | "SolveBatches" >> beam.ParDo(SolveBatches(self.plan, self.progress_dir,
-                                                        self.pool_token))
-        )
-
-
-class StageRows(beam.PTransform):
-    """SolvedBatch -> nothing: the verified rows are written to staging files in
-    `stage_dir` (named by round)."""
-
-    def __init__(self, stage_dir: str, round_number: int) -> None:
-        super().__init__()
         self.stage_dir = stage_dir
         self.round_number = round_number
+        self.progress_dir = progress_dir
 
-    def expand(self, solved: PCollection) -> PCollection:
-        return solved | "StageBatches" >> beam.ParDo(StageBatches(self.stage_dir,
-                                                                  self.round_number))
+    def expand(self, waves: PCollection) -> PCollection:
+        return waves | "StageWave" >> beam.ParDo(StageWave(self.plan, self.stage_dir,
+                                                           self.round_number,
+                                                           self.progress_dir))
 
 
 class WriteShards(beam.PTransform):
@@ -83,14 +70,13 @@ class WriteShards(beam.PTransform):
         )
 
 
-def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, batches: list[CandidateRange], *,
-                stage_dir: Path, round_number: int, progress_dir: Path,
-                pool_token: str | None) -> Any:
-    """Add one round to `pipeline`: solve and stage `batches`."""
+def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, waves: list[Wave], *,
+                stage_dir: Path, round_number: int, progress_dir: Path) -> Any:
+    """Add one round to `pipeline`: solve and stage `waves`."""
     return (pipeline
-            | "CandidateBatches" >> beam.Create(batches)
-            | "SolveCandidates" >> SolveCandidates(plan, str(progress_dir), pool_token)
-            | "StageRows" >> StageRows(str(stage_dir), round_number))
+            | "CandidateWaves" >> beam.Create(waves)
+            | "StageWaves" >> StageWaves(plan, str(stage_dir), round_number,
+                                         str(progress_dir)))
 
 
 def write_graph(pipeline: beam.Pipeline, files: list[tuple[str, str, str]], data_dir: Path,

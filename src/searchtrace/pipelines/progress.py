@@ -1,5 +1,6 @@
-"""Progress of a running round: solver processes count the candidates they finished in
-heartbeat files (`solver_pool`), and the driver sums them while the pipeline runs."""
+"""Progress of a running round: the processes that solve count the candidates they
+finished in heartbeat files (`pipelines.solve`), and the driver sums them while the
+pipeline runs."""
 
 from __future__ import annotations
 
@@ -22,9 +23,7 @@ def run_with_progress(
 
     def target() -> None:
         try:
-            result = pipeline.run()
-            result.wait_until_finish()
-            outcome["result"] = result
+            outcome["result"] = run_to_end(pipeline)
         except BaseException as error:  # handed to the caller's thread below
             outcome["error"] = error
 
@@ -39,6 +38,25 @@ def run_with_progress(
     if progress is not None:
         progress(label, total, total)
     return outcome["result"]
+
+
+def run_to_end(pipeline: beam.Pipeline) -> Any:
+    """Run the pipeline and wait for it; the runner's Dask client, if any, is closed
+    whatever the outcome."""
+    result = pipeline.run()
+    try:
+        result.wait_until_finish()
+    finally:
+        _close_client(result)
+    return result
+
+
+def _close_client(result: Any) -> None:
+    """Beam's DaskRunner opens a Dask client for every run and never closes it (its
+    result keeps it as `client`); without this a build leaks one connection per round."""
+    client = getattr(result, "client", None)
+    if client is not None:
+        client.close()
 
 
 def processed(progress_dir: Path) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from searchtrace.pipelines.plan import Bucket, BuildPlan, Candidate
 from searchtrace.pipelines.process import Generated, build_row, generate_candidate
-from searchtrace.pipelines.solver_pool import row_level
+from searchtrace.pipelines.solve import row_level
 from searchtrace.schemas.rows import TraceRow
 from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks import get_task

@@ -93,8 +93,9 @@ def staged_refs(paths: list[Path]) -> pa.Table:
     return pa.concat_tables(tables).cast(REF_SCHEMA) if tables else REF_SCHEMA.empty_table()
 
 
-def staged_path(directory: Path, round_number: int) -> Path:
-    return directory / f"round-{round_number:02d}-part-{uuid.uuid4().hex}.parquet"
+def staged_path(directory: Path, round_number: int, name: str) -> Path:
+    """The staged file of round `round_number` named `name` (a wave's key)."""
+    return directory / f"round-{round_number:02d}-part-{name}.parquet"
 
 
 def staged_files(directory: Path, through_round: int) -> list[Path]:

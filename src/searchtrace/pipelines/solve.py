@@ -1,22 +1,13 @@
-"""Worker processes for `--workers N` on the local runner.
-
-The in-process Beam runner keeps the pipeline (cheap: only small refs move), and the CPU
-work of solving, rendering and verifying goes to N processes forked once at the start of
-the build. Forked children inherit every imported module, so they start in milliseconds
-(where fork is unavailable, spawned children import what they need),
-where Beam's own multi-processing workers each import Beam and the task code again (about
-2 s each) and pay for a gRPC data plane. The pool is found by a token that the DoFn
-carries; a DoFn running anywhere the pool does not exist (another runner, another
-process) solves inline instead.
+"""Solving a batch of candidates, free of Beam: generate, solve, linearize, render and
+verify each, and keep the verified rows (with their candidate and difficulty level) and the
+reason every other candidate failed. Runs wherever the runner runs a DoFn (this process,
+a Beam worker, a Dask worker); what it keeps per process (a policy client, a heartbeat
+file) is keyed by build and round, so one worker process can serve many builds.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,15 +28,6 @@ from searchtrace.tasks import get_task
 
 
 @dataclass(frozen=True)
-class SolverPool:
-    executor: Executor
-    workers: int
-
-
-_POOLS: dict[str, SolverPool] = {}
-
-
-@dataclass(frozen=True)
 class SolvedBatch:
     """A batch's verified row records (each with its candidate's bucket, index and key and
     its difficulty level), and the bucket and reason of every candidate that failed."""
@@ -53,29 +35,6 @@ class SolvedBatch:
     batch: CandidateRange
     records: list[dict[str, Any]]
     rejected: list[BucketReason]
-
-
-@contextmanager
-def solver_pool(workers: int) -> Iterator[str | None]:
-    """A token for a pool of `workers` forked processes (None for none: solve inline)."""
-    if workers < 1:
-        yield None
-        return
-    token = uuid.uuid4().hex
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-    for _ in range(workers):
-        pool.submit(int)  # start the processes now, while the driver plans
-    _POOLS[token] = SolverPool(pool, workers)
-    try:
-        yield token
-    finally:
-        del _POOLS[token]
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def pool_for(token: str | None) -> SolverPool | None:
-    return _POOLS.get(token) if token else None
 
 
 _POLICIES: dict[str, Policy] = {}
@@ -117,7 +76,7 @@ def row_level(config: BuildConfig, record: dict[str, Any]) -> int | None:
 
 
 def solve_batch(plan: BuildPlan, batch: CandidateRange, progress_dir: str) -> SolvedBatch:
-    """The batch's verified rows and rejections. Runs in a pool process or inline."""
+    """The batch's verified rows and rejections."""
     config, task_config = plan.config, plan.task_config
     task = get_task(config.task.name)
     records: list[dict[str, Any]] = []

@@ -1,0 +1,85 @@
+"""The engines `--workers N` could run on, compared on the same build, interleaved.
+
+Each setting is a whole build in a fresh process (`throughput.CHILD`), and the settings
+alternate within each repeat, so a drift in a shared machine's speed hits them alike:
+
+    1          one worker: the in-process FnApiRunner (this tree)
+    dask-N     `--workers N`: a local Dask cluster of N forked processes (this tree)
+    beam-mp-N  Beam's own multi-processing FnApiRunner, N workers
+               (`--direct_num_workers=N --direct_running_mode=multi_processing`)
+    pool-1, pool-N   with `--baseline-src DIR`: `--workers 1` and `--workers N` of another
+               source tree (e.g. a checkout from before this engine, with its solver pool)
+
+    python bench/engines.py configs/countdown.yaml --train 9000 --test 1000 --repeat 3
+    python bench/engines.py configs/countdown.yaml --train 9000 --test 1000 --repeat 3 \\
+        --workers 2 --baseline-src /path/to/old/checkout/src
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import time
+from pathlib import Path
+
+from throughput import measure
+
+
+def settings(workers: int, baseline: Path | None) -> dict[str, dict]:
+    """Each setting's `measure` arguments, by name."""
+    named = {
+        "1": {"workers": 1},
+        f"dask-{workers}": {"workers": workers},
+        f"beam-mp-{workers}": {"workers": 1, "beam_args": [
+            "--runner=FnApiRunner", f"--direct_num_workers={workers}",
+            "--direct_running_mode=multi_processing"]},
+    }
+    if baseline is not None:
+        named["pool-1"] = {"workers": 1, "src": baseline}
+        named[f"pool-{workers}"] = {"workers": workers, "src": baseline}
+    return named
+
+
+def main() -> None:
+    import yaml
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", type=Path)
+    parser.add_argument("--train", type=int, help="override the train row count")
+    parser.add_argument("--test", type=int, help="override the test row count")
+    parser.add_argument("--workers", type=int, default=2, help="N of the parallel settings")
+    parser.add_argument("--cores", type=int, help="pin to this many cores (taskset)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline-src", type=Path,
+                        help="another tree's src folder, measured as pool-1 and pool-N")
+    parser.add_argument("--only", nargs="+", help="run only these settings")
+    args = parser.parse_args()
+    logging.getLogger().setLevel(logging.ERROR)
+    raw = yaml.safe_load(args.config.read_text())
+    if args.train is not None:
+        raw["splits"]["train"] = args.train
+    if args.test is not None:
+        raw["splits"]["test"] = args.test
+    named = settings(args.workers, args.baseline_src)
+    if args.only:
+        named = {name: named[name] for name in args.only}
+    runs: dict[str, list[float]] = {name: [] for name in named}
+    for repeat in range(args.repeat):
+        for name, setting in named.items():
+            seconds = measure(raw, cores=args.cores, **setting)["seconds"]
+            runs[name].append(seconds)
+            print(f"repeat {repeat + 1}: {name:<12} {seconds:>7.2f} s", flush=True)
+    base = runs.get("1")
+    print(f"{'setting':<12} {'best s':>7} {'median s':>9} {'x over 1 (per repeat)':>24}")
+    for name, seconds in runs.items():
+        ratios = ", ".join(f"{b / s:.2f}" for b, s in zip(base, seconds, strict=True)) \
+            if base else ""
+        print(f"{name:<12} {min(seconds):>7.2f} {statistics.median(seconds):>9.2f} {ratios:>24}")
+    print(json.dumps({"config": str(args.config), "rows": sum(raw["splits"].values()),
+                      "runs": runs, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+
+
+if __name__ == "__main__":
+    main()
