@@ -24,7 +24,7 @@ import statistics
 import time
 from pathlib import Path
 
-from throughput import measure
+from throughput import add_config_arguments, measure, sized_config
 
 
 def settings(workers: int, baseline: Path | None) -> dict[str, dict]:
@@ -43,12 +43,8 @@ def settings(workers: int, baseline: Path | None) -> dict[str, dict]:
 
 
 def main() -> None:
-    import yaml
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config", type=Path)
-    parser.add_argument("--train", type=int, help="override the train row count")
-    parser.add_argument("--test", type=int, help="override the test row count")
+    add_config_arguments(parser)
     parser.add_argument("--workers", type=int, default=2, help="N of the parallel settings")
     parser.add_argument("--cores", type=int, help="pin to this many cores (taskset)")
     parser.add_argument("--repeat", type=int, default=3)
@@ -57,11 +53,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", help="run only these settings")
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.ERROR)
-    raw = yaml.safe_load(args.config.read_text())
-    if args.train is not None:
-        raw["splits"]["train"] = args.train
-    if args.test is not None:
-        raw["splits"]["test"] = args.test
+    raw = sized_config(args)
     named = settings(args.workers, args.baseline_src)
     if args.only:
         named = {name: named[name] for name in args.only}

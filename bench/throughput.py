@@ -63,23 +63,33 @@ def measure(raw: dict, workers: int, cores: int | None, beam_args: Sequence[str]
             "completion_chars": round(result["completion_chars"], 1)}
 
 
-def main() -> None:
-    import yaml
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The config to build and its optional row counts (shared by the bench scripts)."""
     parser.add_argument("config", type=Path)
     parser.add_argument("--train", type=int, help="override the train row count")
     parser.add_argument("--test", type=int, help="override the test row count")
+
+
+def sized_config(args: argparse.Namespace) -> dict:
+    """The config file's contents with --train and --test applied."""
+    import yaml
+
+    raw = yaml.safe_load(args.config.read_text())
+    for split in ("train", "test"):
+        if getattr(args, split) is not None:
+            raw["splits"][split] = getattr(args, split)
+    return raw
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_config_arguments(parser)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--cores", type=int, help="pin to this many cores (taskset)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per setting; best is kept")
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.ERROR)
-    raw = yaml.safe_load(args.config.read_text())
-    if args.train is not None:
-        raw["splits"]["train"] = args.train
-    if args.test is not None:
-        raw["splits"]["test"] = args.test
+    raw = sized_config(args)
     # Settings alternate within each repeat, so a drift in the machine's speed (a shared
     # VM) hits every setting alike; each repeat's ratio is reported as well as the best run.
     rounds = [[measure(raw, workers, args.cores) for workers in args.workers]

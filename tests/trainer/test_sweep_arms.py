@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from searchtrace.errors import UserError
 from searchtrace.trainer.data import load_split
 from searchtrace.trainer.experiment import load_sweep
 from searchtrace.trainer.intervals import bootstrap_mean
+from tests.trainer.support import kill_after_first_run
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKETS = {"direct": (0, 1), "guessing": (1, None)}  # the reference DFS's guesses
@@ -200,15 +199,9 @@ def test_a_sweep_with_arms_killed_after_its_first_run_resumes_to_the_same_result
     config_path, out, results = _run(config, tmp_path / "first")
     _check_results(config, out, results)
     again = tmp_path / "again"
-    process = subprocess.Popen(sweep_cli(config_path, again), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
     first_run = again / "runs" / "sft-k0-direct-s0" / "run.json"
-    while not first_run.is_file() and process.poll() is None:
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert first_run.is_file() and not (again / "results.json").exists()
-    finished = first_run.read_text()
+    finished = kill_after_first_run(sweep_cli(config_path, again), first_run)
+    assert not (again / "results.json").exists()
     result = subprocess.run(sweep_cli(config_path, again), capture_output=True, text=True,
                             timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -10,10 +10,8 @@ import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from searchtrace.trainer.models import MARKUP, build_tiny_model, parameter_count
 from searchtrace.trainer.rl import RlSettings, run_rl
 from searchtrace.trainer.runs import finished_run, write_run_record
 from searchtrace.trainer.sft import SftSettings, run_sft
+from tests.trainer.support import kill_after_first_run
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_DATA = {
@@ -289,15 +288,9 @@ def test_a_sweep_killed_after_its_first_run_resumes_to_the_same_results(tmp_path
     run is reused, the rest is done again, and the results are the same."""
     sweep, _, results, table = _run_sweep(tmp_path)
     again = tmp_path / "again"
-    process = subprocess.Popen(sweep_cli(sweep, again), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
     first_run = again / "runs" / "sft-k0-s0" / "run.json"
-    while not first_run.is_file() and process.poll() is None:
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert first_run.is_file() and not (again / "results.json").exists()
-    finished = first_run.read_text()
+    finished = kill_after_first_run(sweep_cli(sweep, again), first_run)
+    assert not (again / "results.json").exists()
     result = subprocess.run(sweep_cli(sweep, again), capture_output=True, text=True,
                             timeout=900)
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,22 @@
+"""Helpers shared by the sweep tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+def kill_after_first_run(command: list[str], first_run: Path) -> str:
+    """Start a sweep `command`, SIGKILL its process group as soon as `first_run` (a run
+    record) is written, and return that record's text, for the resumed sweep to reuse."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    while not first_run.is_file() and process.poll() is None:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert first_run.is_file(), f"the sweep stopped before writing {first_run}"
+    return first_run.read_text()
