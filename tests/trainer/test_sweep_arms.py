@@ -53,6 +53,7 @@ def sweep_cli(config: Path, out: Path) -> list[str]:
 
 def _run(config: dict[str, Any], tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
     """Run `config` as a sweep under `tmp_path`: (its file, out folder, results.json)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(config))
     out = tmp_path / "out"
