@@ -138,3 +138,21 @@ def test_an_unmeetable_mix_exits_1_naming_the_bucket(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "bucket train k=40 has 0 of 42 rows" in error_line(result)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_progress_lines_show_only_long_rounds_every_interval_and_once_done() -> None:
+    from searchtrace.cli import progress_lines
+
+    now = [0.0]
+    lines: list[str] = []
+    report = progress_lines(lines.append, clock=lambda: now[0], every=30)
+    train, test = "train round 1", "test round 1"
+    calls = [(0, train, 0, 1000), (10, train, 100, 1000), (29, train, 290, 1000),
+             (31, train, 310, 1000), (45, train, 450, 1000), (5, test, 0, 10), (6, test, 10, 10),
+             (62, train, 620, 1000), (70, train, 1000, 1000), (71, train, 1000, 1000)]
+    for t, label, done, total in calls:
+        now[0] = t
+        report(label, done, total)
+    assert lines == ["train round 1: 310/1,000 candidates (31%) after 31 s",
+                     "train round 1: 620/1,000 candidates (62%) after 62 s",
+                     "train round 1: 1,000/1,000 candidates (100%) after 70 s"]

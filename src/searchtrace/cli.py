@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -113,10 +114,48 @@ MAX_REJECTION_RATE = typer.Option(0.5, "--max-rejection-rate",
                                   help="Gate ceiling on the share of rejected candidates.")
 
 
+PROGRESS_LINE_SECONDS = 30.0  # off a terminal, at most one progress line per label this often
+
+
+def progress_lines(write: Callable[[str], None], clock: Callable[[], float] = time.monotonic,
+                   every: float = PROGRESS_LINE_SECONDS) -> Callable[[str, int, int], None]:
+    """A progress reporter for logs (no terminal, so no bars): a (build, round) label that
+    runs longer than `every` seconds gets a line every `every` seconds and one when it is
+    done, so a long build piped to a file shows that it is alive and how far it got, while
+    a short one (or a failure's one-line error) prints nothing more."""
+    started: dict[str, float] = {}
+    last_line: dict[str, float] = {}
+    finished: set[str] = set()
+
+    def line(label: str, done: int, total: int, now: float) -> None:
+        share = min(done, total) / total if total else 1.0
+        write(f"{label}: {min(done, total):,}/{total:,} candidates ({share:.0%}) "
+              f"after {now - started[label]:.0f} s")
+
+    def report(label: str, done: int, total: int) -> None:
+        if label in finished:
+            return
+        now = clock()
+        started.setdefault(label, now)
+        if done >= total:
+            finished.add(label)
+            if label in last_line:
+                line(label, done, total, now)
+        elif now >= last_line.get(label, started[label]) + every:
+            last_line[label] = now
+            line(label, done, total, now)
+
+    return report
+
+
 @contextmanager
 def _progress_bars() -> Iterator[Callable[[str, int, int], None]]:
-    """Rich progress bars, one per (build, round) label, on a terminal only (the labels,
-    which hold the config's name, are literal text)."""
+    """Rich progress bars, one per (build, round) label, on a terminal; off a terminal,
+    plain progress lines on stderr (the labels, which hold the config's name, are literal
+    text)."""
+    if not console.is_terminal:
+        yield progress_lines(lambda line: print(line, file=sys.stderr, flush=True))
+        return
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True,
                   disable=not console.is_terminal) as bar:
