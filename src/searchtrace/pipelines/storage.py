@@ -53,10 +53,15 @@ ALLOWED = "a local folder, s3://BUCKET/PREFIX or gs://BUCKET/PREFIX"
 COMMIT_MARKER = ".searchtrace-committed"
 
 
-@cache
 def filesystem(protocol: str) -> Any:
     """The fsspec filesystem of `protocol`, listings uncached; a UserError naming the
-    extra to install when its package is missing."""
+    extra to install when its package is missing. One per process: an async filesystem
+    inherited through a fork (a local Dask worker) refuses to run in the child."""
+    return _filesystem(protocol, os.getpid())
+
+
+@cache
+def _filesystem(protocol: str, pid: int) -> Any:
     import fsspec
 
     try:
@@ -64,6 +69,19 @@ def filesystem(protocol: str) -> Any:
     except ImportError:
         raise UserError(f"{protocol}:// outputs need {PROTOCOLS[protocol]}: pip install "
                         "'searchtrace[cloud]' (or pip install -e '.[cloud]')") from None
+
+
+def forget_filesystems() -> None:
+    """Drop this process's filesystem objects, so the next use reads the credentials and
+    endpoint (AWS_ENDPOINT_URL, ...) from the environment again."""
+    import fsspec
+
+    _filesystem.cache_clear()
+    for protocol in PROTOCOLS:
+        try:
+            fsspec.get_filesystem_class(protocol).clear_instance_cache()
+        except ImportError:
+            continue  # its package is not installed: nothing of it is cached
 
 
 @dataclass(frozen=True, order=True)
