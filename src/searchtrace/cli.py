@@ -303,7 +303,8 @@ def _report_built(out: Any, manifest: dict[str, Any], name: str, versioned: bool
 @app.command()
 def suite(
     suite_file: Path = typer.Argument(..., help="YAML suite: a list of builds."),
-    out: Path = typer.Option(..., "--out", help="Folder for the builds (OUT/<name>)."),
+    out: str = typer.Option(..., "--out", help="Folder for the builds (OUT/<name>): a "
+                            "local path, s3://BUCKET/PREFIX or gs://BUCKET/PREFIX."),
     overwrite: bool = typer.Option(False, "--overwrite",
                                    help="Replace existing folders holding other "
                                         "searchtrace datasets (never any other folder)."),
@@ -317,25 +318,31 @@ def suite(
     from searchtrace.flows.build import reporting_progress
     from searchtrace.flows.suite import load_suite, run_suite
     from searchtrace.pipelines.outdir import check_out_path
+    from searchtrace.pipelines.storage import check_reachable, location
 
     try:
         load_suite(suite_file)
-        check_out_path(out, inputs=(suite_file,))
+        target = location(out)
+        check_out_path(target, inputs=(suite_file,))
+        check_reachable(target)
     except UserError as error:
         _fail(str(error), 2)
+    except BuildError as error:
+        _fail(str(error), 1)
     started = datetime.now(UTC)
     with _progress_bars() as report, reporting_progress(report):
-        manifests = _run_flow(lambda: run_suite(suite_file, out, force=force,
+        manifests = _run_flow(lambda: run_suite(suite_file, target, force=force,
                                                 overwrite=overwrite, versioned=versioned))
     for name, manifest in manifests.items():
-        _report_built(out / name, manifest, name, versioned, started)
+        _report_built(target / name, manifest, name, versioned, started)
 
 
 @app.command()
 def schedule(
     config: Path = typer.Argument(..., help="YAML build config."),
     cron: str = typer.Option(..., "--cron", help="When to build, e.g. '0 3 * * *'."),
-    out: Path = typer.Option(..., "--out", help="Folder of versions: OUT/v-<key>/, OUT/latest."),
+    out: str = typer.Option(..., "--out", help="Folder of versions: OUT/v-<key>/, OUT/latest "
+                            "(a local path, s3:// or gs://)."),
     workers: int = typer.Option(1, "--workers", help="Worker processes per build."),
     api_url: str = typer.Option(None, "--api-url",
                                 help="Prefect server API (default: $PREFECT_API_URL, else "
