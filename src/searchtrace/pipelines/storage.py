@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import os
 import posixpath
 import shutil
@@ -54,8 +55,8 @@ COMMIT_MARKER = ".searchtrace-committed"
 
 
 def filesystem(protocol: str) -> Any:
-    """The fsspec filesystem of `protocol`, listings uncached; a UserError naming the
-    extra to install when its package is missing. One per process: an async filesystem
+    """The fsspec filesystem of `protocol`, listings uncached (a UserError naming the
+    extra to install when its package is missing). One per process: an async filesystem
     inherited through a fork (a local Dask worker) refuses to run in the child."""
     return _filesystem(protocol, os.getpid())
 
@@ -64,8 +65,15 @@ def filesystem(protocol: str) -> Any:
 def _filesystem(protocol: str, pid: int) -> Any:
     import fsspec
 
+    _require(protocol)
+    return fsspec.filesystem(protocol, use_listings_cache=False)
+
+
+def _require(protocol: str) -> None:
+    """A UserError naming the extra to install unless the package of `protocol` imports
+    (imported only: making a filesystem may look for credentials, which can take long)."""
     try:
-        return fsspec.filesystem(protocol, use_listings_cache=False)
+        importlib.import_module(PROTOCOLS[protocol])
     except ImportError:
         raise UserError(f"{protocol}:// outputs need {PROTOCOLS[protocol]}: pip install "
                         "'searchtrace[cloud]' (or pip install -e '.[cloud]')") from None
@@ -196,7 +204,7 @@ def location(where: str | Path | ObjectPath) -> Location:
     path = rest.strip("/")
     if not path:
         raise UserError(f"{text}: no bucket named; give {ALLOWED}")
-    filesystem(scheme)  # a missing package is said now, not at the first write
+    _require(scheme)  # a missing package is said now, not at the first write
     return ObjectPath(scheme, path)
 
 
