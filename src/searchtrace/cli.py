@@ -502,7 +502,8 @@ def validate(
 
 @app.command("export")
 def export_command(
-    dataset: Path = typer.Argument(..., help="Published dataset folder."),
+    dataset: str = typer.Argument(..., help="Published dataset folder (a path, s3:// or "
+                                            "gs://)."),
     out: Path = typer.Option(..., "--out", help="Folder for the exported files."),
     fmt: str = typer.Option(..., "--format", help="verl (RL Parquet), openrlhf (prompt JSONL "
                             "with labels) or jsonl (every column)."),

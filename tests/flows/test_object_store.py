@@ -2,7 +2,8 @@
 127.0.0.1. A build to s3:// gives the bytes a local build gives, leaves no staging
 behind, and validates, verifies and loads from the bucket; a build SIGKILLed mid-way
 resumes from what it staged there to the same bytes; a folder without its commit marker
-is no dataset to any reader."""
+is no dataset to any reader. The builds through the CLI's Prefect flow (SIGKILL and
+resume, versioned) take a minute or more here and are marked slow."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pytest
 import yaml
 
 from searchtrace.config import parse_config
+from searchtrace.export import export
 from searchtrace.flows.destination import locate
 from searchtrace.flows.steps import run_build
 from searchtrace.flows.versions import LATEST, is_cached, latest_version, published_files
@@ -36,8 +38,6 @@ from tests.conftest import SMALL_COUNTDOWN
 from tests.flows.conftest import free_port
 from tests.pipelines.test_driver_resume import kill_when
 from tests.support import folder_digest
-
-pytestmark = pytest.mark.usefixtures("prefect_api")
 
 BUCKET = "searchtrace-test"
 # Large enough that a round is cut into many waves (each a staged object), so a kill lands
@@ -139,6 +139,15 @@ def test_validate_verify_and_inspect_read_from_s3(built: tuple[str, Path]) -> No
     assert "verified 55 rows: 55 ok, 0 failed" in verified.stdout
 
 
+def test_export_reads_a_dataset_from_s3(built: tuple[str, Path], tmp_path: Path) -> None:
+    url, local = built
+    assert export(url, tmp_path / "from-s3", "jsonl") == {"train": 42, "test": 13}
+    export(local, tmp_path / "from-local", "jsonl")
+    for split in ("train", "test"):
+        assert (tmp_path / "from-s3" / f"{split}.jsonl").read_bytes() == \
+            (tmp_path / "from-local" / f"{split}.jsonl").read_bytes()
+
+
 def test_load_dataset_reads_the_published_shards_from_s3(built: tuple[str, Path]) -> None:
     """`datasets.load_dataset` through fsspec, in a process of its own: datasets refuses
     every remote filesystem while HF_HUB_OFFLINE is set, and the tests set it."""
@@ -205,7 +214,7 @@ def test_bad_object_store_outputs_are_one_line(tmp_path: Path, s3_server: str) -
 
 
 @pytest.mark.slow
-def test_a_versioned_build_on_s3_names_its_latest_version(s3_server: str,
+def test_a_versioned_build_on_s3_names_its_latest_version(s3_server: str, prefect_api: str,
                                                          tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(SMALL_COUNTDOWN))
@@ -239,13 +248,14 @@ def resumable_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     return folder_digest(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers, kill_point", [
     (1, "mid-solve"),
-    pytest.param(2, "mid-write", marks=pytest.mark.slow),  # Dask workers write the objects
+    (2, "mid-write"),  # two Dask workers write the staged objects and the shards
 ])
 def test_a_build_killed_on_s3_resumes_to_the_same_bytes(
-    workers: int, kill_point: str, s3_server: str, resumable_reference: dict[str, str],
-    tmp_path: Path,
+    workers: int, kill_point: str, s3_server: str, prefect_api: str,
+    resumable_reference: dict[str, str], tmp_path: Path,
 ) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(RESUMABLE))
