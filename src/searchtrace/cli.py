@@ -242,14 +242,13 @@ def build(
     `--flag=value` arguments go to Beam (e.g. `--runner=...`)."""
     from searchtrace.config import load_config
     from searchtrace.pipelines.outdir import check_out_path
-    from searchtrace.pipelines.storage import check_reachable, location
+    from searchtrace.pipelines.storage import location
 
     beam_args = _beam_args(ctx)
     try:
         cfg = load_config(config)  # bad input fails here, before Prefect starts
         target = location(out)
         check_out_path(target, inputs=(config,))
-        check_reachable(target)
         if workers < 1:
             raise UserError(f"--workers: must be at least 1, got {workers}")
         if retries < 0:
@@ -318,13 +317,12 @@ def suite(
     from searchtrace.flows.build import reporting_progress
     from searchtrace.flows.suite import load_suite, run_suite
     from searchtrace.pipelines.outdir import check_out_path
-    from searchtrace.pipelines.storage import check_reachable, location
+    from searchtrace.pipelines.storage import location
 
     try:
         load_suite(suite_file)
         target = location(out)
         check_out_path(target, inputs=(suite_file,))
-        check_reachable(target)
     except UserError as error:
         _fail(str(error), 2)
     except BuildError as error:

@@ -189,18 +189,32 @@ def test_a_folder_without_its_commit_marker_is_no_dataset(
         assert "not a committed searchtrace dataset" in result.stderr
     with pytest.raises(Exception, match="no committed searchtrace dataset"):
         published_files(folder)
-    # a plain build finds no finished dataset there; it may replace the copy (a dataset)
+    # a plain build finds no finished dataset there; it may replace the copy (a dataset),
+    # and does, to a committed dataset with the bytes of the first
     destination = locate(plan, folder, overwrite=True)
     assert not destination.cached and destination.replace
+    run_build(parse_config(SMALL_COUNTDOWN), broken, overwrite=True)
+    assert is_cached(folder, plan.key)
+    assert remote_digest(broken) == remote_digest(url)
+    assert hidden_objects("uncommitted") == []
+
+
+def test_building_again_to_s3_is_a_cache_hit(built: tuple[str, Path], tmp_path: Path) -> None:
+    """Answered from the bucket's manifest and shards, without building."""
+    url, _ = built
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(SMALL_COUNTDOWN))
+    result = searchtrace("build", str(config), "--out", url)
+    assert result.returncode == 0, result.stderr
+    assert f"countdown-test: {url} (train: 42, test: 13) built earlier (cache hit" in \
+        result.stdout
 
 
 def test_bad_object_store_outputs_are_one_line(tmp_path: Path, s3_server: str) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(SMALL_COUNTDOWN))
+    # (another scheme and a bucket's root: tests/pipelines/test_storage.py)
     cases: list[tuple[list[str], dict[str, str], int, str]] = [
-        (["--out", "ftp://host/out"], {}, 2, "unknown scheme ftp://; give a local folder, "
-                                             "s3://BUCKET/PREFIX or gs://BUCKET/PREFIX"),
-        (["--out", f"s3://{BUCKET}"], {}, 2, "refusing to build into a bucket's root"),
         (["--out", "s3://no-such-bucket/out"], {}, 2, "bucket 'no-such-bucket' does not exist"),
         (["--out", f"s3://{BUCKET}/x"], {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
                                          "AWS_MAX_ATTEMPTS": "1"},

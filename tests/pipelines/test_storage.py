@@ -62,7 +62,6 @@ def test_a_bucket_root_is_no_output(url: str) -> None:
     with pytest.raises(UserError, match="refusing to build into a bucket's root; give a "
                                         "prefix inside it"):
         check_out_path(location(url))
-    check_out_path(location(f"{url.rstrip('/')}/dataset"))
 
 
 def test_a_missing_gcsfs_asks_for_the_cloud_extra(tmp_path: Path) -> None:

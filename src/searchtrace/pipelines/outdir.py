@@ -30,6 +30,7 @@ from searchtrace.pipelines.storage import (
     COMMIT_MARKER,
     Location,
     ObjectPath,
+    check_reachable,
     is_remote,
     lock_file,
 )
@@ -46,11 +47,13 @@ LEGACY_MANIFEST_KEYS = frozenset({"build_key", "code_version", "schema_version",
 def check_out_path(out: Location, *, inputs: Sequence[Path] = ()) -> None:
     """Refuse an output path a build must never replace or fill: the current folder (`.`,
     `""`), the root or home folder, a folder holding any of them, or a folder holding one of
-    `inputs` (the config or suite file); on an object store, a bucket's root."""
+    `inputs` (the config or suite file); on an object store, a bucket's root, a bucket
+    that does not exist (UserError) or a store that cannot be reached (BuildError)."""
     if isinstance(out, ObjectPath):
         if "/" not in out.path:
             raise UserError(f"--out {out}: refusing to build into a bucket's root; give a "
                             f"prefix inside it, e.g. {out}/my-dataset")
+        check_reachable(out)
         return
     target = Path(out).resolve()
     cwd = Path.cwd().resolve()

@@ -19,11 +19,12 @@ what differs between a POSIX folder and an object store is a function here:
 - `read_table` and friends: Parquet read through a local path as before, or through an
   fsspec file on an object store.
 
-fsspec rather than Beam's FileSystems: pyarrow and `datasets` read fsspec files, so the
-shards, `load_dataset` and the build share one filesystem object and one set of
-credentials; Beam's FileSystems is reachable only inside a pipeline's options and has no
-conditional or listing cache control. Listings are never cached: another process (a
-Dask worker, a killed earlier attempt) may have written since.
+fsspec rather than Beam's FileSystems: `datasets` loads through fsspec and pyarrow reads
+its file objects, so the build, the gate and `load_dataset` share one filesystem stack and
+one way to set credentials and endpoints (Beam's S3 and GCS filesystems take theirs from
+pipeline options, and would be a second stack beside the one `datasets` uses). Listings
+are never cached: another process (a Dask worker, a killed earlier attempt) may have
+written since.
 """
 
 from __future__ import annotations
