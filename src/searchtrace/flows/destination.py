@@ -12,14 +12,13 @@ reader sees the old dataset, no dataset, or the new one, never a mixture.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from searchtrace.errors import BuildError, UserError
 from searchtrace.flows.versions import LATEST, has_latest, is_cached, version_folder
 from searchtrace.pipelines.outdir import check_replaceable, occupied
 from searchtrace.pipelines.plan import BuildPlan
-from searchtrace.pipelines.storage import Location, commit_folder, is_remote, remove_tree
+from searchtrace.pipelines.storage import Location, remove_tree, replace_folder
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,4 @@ def publish(dataset: Location, out: Location, *, replace: bool) -> None:
                             f"finished dataset waits in {dataset.parent}: run again with "
                             "--overwrite to publish it there, or choose another --out")
         check_replaceable(out)
-    if is_remote(out):
-        commit_folder(dataset, out)
-        return
-    previous = None
-    if out.exists():
-        previous = out.parent / f".{out.name}.replaced-{uuid.uuid4().hex[:8]}"
-        out.rename(previous)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    dataset.rename(out)
-    if previous is not None:
-        remove_tree(previous)
+    replace_folder(dataset, out)

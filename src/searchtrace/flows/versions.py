@@ -12,11 +12,15 @@ every listed shard is there with its sha256.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 
 from searchtrace.errors import UserError
-from searchtrace.pipelines.storage import Location, ObjectPath, is_committed, sha256_of
+from searchtrace.pipelines.storage import (
+    Location,
+    is_committed,
+    point_to,
+    pointed_to,
+    sha256_of,
+)
 
 LATEST = "latest"
 VERSION_PREFIX = "v-"
@@ -28,26 +32,18 @@ def version_folder(root: Location, key: str) -> Location:
 
 def has_latest(root: Location) -> bool:
     """`root` is a folder of versions: it has `latest`."""
-    link = root / LATEST
-    return link.is_file() if isinstance(link, ObjectPath) else link.is_symlink()
+    return pointed_to(root / LATEST) is not None
 
 
 def latest_version(root: Location) -> Location | None:
     """The version OUT/latest names, if any."""
-    link = root / LATEST
-    if isinstance(link, ObjectPath):
-        return root / link.read_text().strip() if link.is_file() else None
-    return (root / os.readlink(link)) if link.is_symlink() else None
+    name = pointed_to(root / LATEST)
+    return None if name is None else root / name
 
 
 def point_latest(root: Location, version: Location) -> None:
     """Move OUT/latest to `version` atomically (a relative name, so OUT can move)."""
-    if isinstance(root, ObjectPath):
-        (root / LATEST).write_text(version.name + "\n")
-        return
-    temporary = root / f".{LATEST}.{uuid.uuid4().hex[:8]}"
-    temporary.symlink_to(version.name, target_is_directory=True)
-    os.replace(temporary, root / LATEST)
+    point_to(root / LATEST, version.name)
 
 
 def is_cached(folder: Location, key: str) -> bool:

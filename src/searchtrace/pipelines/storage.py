@@ -15,7 +15,12 @@ what differs between a POSIX folder and an object store is a function here:
   marker (`COMMIT_MARKER`) is written, then the source goes. `is_committed` is what every
   reader asks first: a local folder is whole once it exists, an object-store folder once
   it has its marker. `remove_tree` deletes the marker before anything else, so a folder
-  being removed stops counting as a dataset at once.
+  being removed stops counting as a dataset at once; `replace_folder` publishes over an
+  older folder.
+- `point_to`: `latest` is a relative symlink locally, an object holding the name on an
+  object store (which has no links).
+- `lock_file`: where a build's `flock` lives (beside a local output; in this machine's
+  temporary folder for a URL).
 - `read_table` and friends: Parquet read through a local path as before, or through an
   fsspec file on an object store.
 
@@ -278,6 +283,43 @@ def commit_folder(source: Location, target: Location) -> None:
     if isinstance(source, ObjectPath) or isinstance(target, ObjectPath):
         raise ValueError(f"cannot commit {source} to {target}: one filesystem only")
     source.rename(target)
+
+
+def replace_folder(source: Location, target: Location) -> None:
+    """Put the finished folder `source` at `target`, replacing what is there, so that a
+    reader sees the old folder or the new one: locally the old one is renamed aside, the
+    new one renamed in, and the old one removed only then; on an object store a commit
+    (`commit_folder`: the old one's marker goes first, so between the two a reader sees
+    no folder at all)."""
+    if isinstance(target, ObjectPath):
+        commit_folder(source, target)
+        return
+    previous = None
+    if target.exists():
+        previous = target.parent / f".{target.name}.replaced-{uuid.uuid4().hex[:8]}"
+        target.rename(previous)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    commit_folder(source, target)
+    if previous is not None:
+        remove_tree(previous)
+
+
+def point_to(link: Location, name: str) -> None:
+    """Make `link` name the sibling `name`, atomically: locally a relative symlink
+    swapped into place; on an object store (no links) an object holding `name`."""
+    if isinstance(link, ObjectPath):
+        link.write_text(name + "\n")
+        return
+    temporary = link.with_name(f".{link.name}.{uuid.uuid4().hex[:8]}")
+    temporary.symlink_to(name, target_is_directory=True)
+    os.replace(temporary, link)
+
+
+def pointed_to(link: Location) -> str | None:
+    """The name `link` (made by `point_to`) names, if it is there."""
+    if isinstance(link, ObjectPath):
+        return link.read_text().strip() if link.is_file() else None
+    return os.readlink(link) if link.is_symlink() else None
 
 
 def remove_tree(folder: Location) -> None:
