@@ -257,7 +257,8 @@ def _beam_args(ctx: typer.Context) -> list[str]:
 def build(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="YAML build config."),
-    out: Path = typer.Option(..., "--out", help="Output dataset folder."),
+    out: str = typer.Option(..., "--out", help="Output dataset folder: a local path, "
+                            "s3://BUCKET/PREFIX or gs://BUCKET/PREFIX (the cloud extra)."),
     workers: int = typer.Option(1, "--workers",
                                 help="Worker processes: above 1, a local Dask cluster "
                                      "runs the build (another --runner brings its own "
@@ -280,42 +281,46 @@ def build(
     `--flag=value` arguments go to Beam (e.g. `--runner=...`)."""
     from searchtrace.config import load_config
     from searchtrace.pipelines.outdir import check_out_path
+    from searchtrace.pipelines.storage import location
 
     beam_args = _beam_args(ctx)
     try:
         cfg = load_config(config)  # bad input fails here, before Prefect starts
-        check_out_path(out, inputs=(config,))
+        target = location(out)
+        check_out_path(target, inputs=(config,))
         if workers < 1:
             raise UserError(f"--workers: must be at least 1, got {workers}")
         if retries < 0:
             raise UserError(f"--retries: must be 0 or more, got {retries}")
     except UserError as error:
         _fail(str(error), 2)
+    except BuildError as error:
+        _fail(str(error), 1)
     started = datetime.now(UTC)
-    if not (force or versioned) and _is_cached(out, cfg):
+    if not (force or versioned) and _is_cached(target, cfg):
         # Answered here, without starting Prefect's ephemeral server (~10 s); the flow gives
         # the same answer when called from Python or a schedule.
-        _report_built(out, json.loads((out / "manifest.json").read_text()), cfg.name, False,
-                      started)
+        _report_built(target, json.loads((target / "manifest.json").read_text()), cfg.name,
+                      False, started)
         return
     from searchtrace.flows.build import build_flow, reporting_progress
 
     with _progress_bars() as report, reporting_progress(report):
         manifest = _run_flow(lambda: build_flow(
-            config=cfg, out=str(out), workers=workers, beam_args=beam_args,
+            config=cfg, out=str(target), workers=workers, beam_args=beam_args,
             force=force, overwrite=overwrite, versioned=versioned, sample_rate=sample_rate,
             max_rejection_rate=max_rejection_rate, retries=retries))
-    _report_built(out, manifest, cfg.name, versioned, started)
+    _report_built(target, manifest, cfg.name, versioned, started)
 
 
-def _is_cached(out: Path, config: Any) -> bool:
+def _is_cached(out: Any, config: Any) -> bool:
     from searchtrace.flows.versions import is_cached
     from searchtrace.pipelines.plan import BuildPlan
 
     return is_cached(out, BuildPlan.of(config).key)
 
 
-def _report_built(out: Path, manifest: dict[str, Any], name: str, versioned: bool,
+def _report_built(out: Any, manifest: dict[str, Any], name: str, versioned: bool,
                   started: datetime) -> None:
     """One line per dataset: where, rows, and how fast (or that it was already there)."""
     from searchtrace.flows.versions import version_folder
@@ -336,7 +341,8 @@ def _report_built(out: Path, manifest: dict[str, Any], name: str, versioned: boo
 @app.command()
 def suite(
     suite_file: Path = typer.Argument(..., help="YAML suite: a list of builds."),
-    out: Path = typer.Option(..., "--out", help="Folder for the builds (OUT/<name>)."),
+    out: str = typer.Option(..., "--out", help="Folder for the builds (OUT/<name>): a "
+                            "local path, s3://BUCKET/PREFIX or gs://BUCKET/PREFIX."),
     overwrite: bool = typer.Option(False, "--overwrite",
                                    help="Replace existing folders holding other "
                                         "searchtrace datasets (never any other folder)."),
@@ -350,25 +356,30 @@ def suite(
     from searchtrace.flows.build import reporting_progress
     from searchtrace.flows.suite import load_suite, run_suite
     from searchtrace.pipelines.outdir import check_out_path
+    from searchtrace.pipelines.storage import location
 
     try:
         load_suite(suite_file)
-        check_out_path(out, inputs=(suite_file,))
+        target = location(out)
+        check_out_path(target, inputs=(suite_file,))
     except UserError as error:
         _fail(str(error), 2)
+    except BuildError as error:
+        _fail(str(error), 1)
     started = datetime.now(UTC)
     with _progress_bars() as report, reporting_progress(report):
-        manifests = _run_flow(lambda: run_suite(suite_file, out, force=force,
+        manifests = _run_flow(lambda: run_suite(suite_file, target, force=force,
                                                 overwrite=overwrite, versioned=versioned))
     for name, manifest in manifests.items():
-        _report_built(out / name, manifest, name, versioned, started)
+        _report_built(target / name, manifest, name, versioned, started)
 
 
 @app.command()
 def schedule(
     config: Path = typer.Argument(..., help="YAML build config."),
     cron: str = typer.Option(..., "--cron", help="When to build, e.g. '0 3 * * *'."),
-    out: Path = typer.Option(..., "--out", help="Folder of versions: OUT/v-<key>/, OUT/latest."),
+    out: str = typer.Option(..., "--out", help="Folder of versions: OUT/v-<key>/, OUT/latest "
+                            "(a local path, s3:// or gs://)."),
     workers: int = typer.Option(1, "--workers", help="Worker processes per build."),
     api_url: str = typer.Option(None, "--api-url",
                                 help="Prefect server API (default: $PREFECT_API_URL, else "
@@ -400,7 +411,7 @@ def schedule(
     _say(f"  {deployed.worker_command}")
 
 
-def _open_dataset(path: Path) -> tuple[Path, list[Path]]:
+def _open_dataset(path: Any) -> tuple[Any, list[Any]]:
     stats_path = path / "stats.json"
     if not stats_path.is_file():
         raise UserError(f"not a searchtrace dataset (no stats.json): {path}")
@@ -411,19 +422,24 @@ def _open_dataset(path: Path) -> tuple[Path, list[Path]]:
 
 
 @app.command()
-def inspect(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None:
+def inspect(dataset: str = typer.Argument(..., help="Dataset folder (a path, s3:// or "
+                                                   "gs://).")) -> None:
     """Summary, achieved k-mix and one rendered row."""
-    import pyarrow.parquet as pq
+    from searchtrace.flows.gate import check_dataset
+    from searchtrace.pipelines.storage import is_remote, location, read_table
 
     try:
-        stats_path, files = _open_dataset(dataset)
+        folder = location(dataset)
+        if is_remote(folder):
+            check_dataset(folder)
+        stats_path, files = _open_dataset(folder)
     except UserError as error:
         _fail(str(error), 2)
     try:
         stats = json.loads(stats_path.read_text(encoding="utf-8"))
         table, rejected = _mix_table(stats)
-        first = pq.read_table(files[0]).slice(0, 1).to_pylist()
-        record_path = dataset / "build.json"
+        first = read_table(files[0]).slice(0, 1).to_pylist()
+        record_path = folder / "build.json"
         record = json.loads(record_path.read_text()) if record_path.is_file() else None
         versions = stats["versions"]
         _say(Text.assemble((str(stats["name"]), "bold"), f" task={stats['task']} mode="
@@ -469,22 +485,26 @@ def _mix_table(stats: dict[str, Any]) -> tuple[Table, Counter[str]]:
 
 
 @app.command()
-def verify(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None:
+def verify(dataset: str = typer.Argument(..., help="Dataset folder (a path, s3:// or "
+                                                  "gs://).")) -> None:
     """Re-verify every row from its text; exit 1 if any row fails or a shard cannot be
     read (each named on one line)."""
-    from searchtrace.flows.gate import looks_like_dataset, reverify_rows
+    from searchtrace.flows.gate import check_dataset, reverify_rows
+    from searchtrace.pipelines.storage import location
 
-    if not looks_like_dataset(dataset):
-        _fail(f"not a searchtrace dataset (no manifest.json, stats.json or data/): {dataset}",
-              2)
-    result = reverify_rows(dataset)
+    try:
+        folder = location(dataset)
+        check_dataset(folder)
+    except UserError as error:
+        _fail(str(error), 2)
+    result = reverify_rows(folder)
     for failure in result.unreadable:
         _say(f"FAIL {failure.rule}: {failure.message}", error=True)
     for shard, row_id, verdict in result.failed[:5]:
         _say(f"{shard} row {row_id}: {verdict.code}{_at_line(verdict.line)}: "
              f"{verdict.message}", error=True)
     if not (result.checked or result.unreadable):
-        _fail(f"no rows to verify under {dataset / 'data'}", 1)
+        _fail(f"no rows to verify under {folder / 'data'}", 1)
     failed = len(result.failed)
     codes = dict(Counter(verdict.code for _, _, verdict in result.failed))
     _say(f"verified {result.checked} rows: {result.checked - failed} ok, {failed} failed"
@@ -496,7 +516,7 @@ def verify(dataset: Path = typer.Argument(..., help="Dataset folder.")) -> None:
 
 @app.command()
 def validate(
-    dataset: Path = typer.Argument(..., help="Dataset folder."),
+    dataset: str = typer.Argument(..., help="Dataset folder (a path, s3:// or gs://)."),
     sample_rate: float = SAMPLE_RATE,
     max_rejection_rate: float = MAX_REJECTION_RATE,
 ) -> None:
@@ -519,7 +539,8 @@ def validate(
 
 @app.command("export")
 def export_command(
-    dataset: Path = typer.Argument(..., help="Published dataset folder."),
+    dataset: str = typer.Argument(..., help="Published dataset folder (a path, s3:// or "
+                                            "gs://)."),
     out: Path = typer.Option(..., "--out", help="Folder for the exported files."),
     fmt: str = typer.Option(..., "--format", help="verl (RL Parquet), openrlhf (prompt JSONL "
                             "with labels) or jsonl (every column)."),

@@ -32,6 +32,7 @@ from typing import Any
 
 from searchtrace.errors import UserError
 from searchtrace.pipelines.outdir import check_out_path, is_dataset, occupied, output_lock
+from searchtrace.pipelines.storage import Location, is_committed, is_remote, location, read_table
 from searchtrace.rewards import Reference
 
 EXPORT_FORMAT = "searchtrace-export"
@@ -107,37 +108,41 @@ FORMATS: dict[str, tuple[str, Callable[[list[dict[str, Any]], Path], None]]] = {
 }
 
 
-def read_manifest(dataset: Path) -> dict[str, Any]:
-    """The manifest of a published dataset folder; a UserError for anything else."""
-    if not dataset.is_dir() or not is_dataset(dataset):
+def read_manifest(dataset: Location) -> dict[str, Any]:
+    """The manifest of a published (on an object store, committed) dataset folder; a
+    UserError for anything else."""
+    if not dataset.is_dir() or not is_dataset(dataset) or not is_committed(dataset):
         raise UserError(f"DIR: not a published searchtrace dataset folder (no manifest.json "
-                        f"marks it one): {dataset}")
+                        f"marks it one, or on an object store no commit marker): {dataset}")
     return json.loads((dataset / "manifest.json").read_text())
 
 
-def split_rows(dataset: Path, manifest: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def split_rows(dataset: Location,
+               manifest: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Every split's rows, in the manifest's shard order; a UserError for a missing shard."""
-    import pyarrow.parquet as pq
-
     splits: dict[str, list[dict[str, Any]]] = {}
     for entry in manifest["files"]:
         shard = dataset / entry["path"]
         if not shard.is_file():
             raise UserError(f"DIR: {dataset} lacks the shard its manifest lists: "
                             f"{entry['path']}; `searchtrace validate` checks the folder")
-        splits.setdefault(entry["split"], []).extend(pq.read_table(shard).to_pylist())
+        splits.setdefault(entry["split"], []).extend(read_table(shard).to_pylist())
     return splits
 
 
 def export(dataset: str | Path, out: str | Path, fmt: str, *,
            overwrite: bool = False) -> dict[str, int]:
-    """Write `dataset` in format `fmt` to the folder `out`; the rows written per split."""
-    dataset, out = Path(dataset), Path(out)
+    """Write `dataset` (a local folder, s3:// or gs://) in format `fmt` to the local
+    folder `out`; the rows written per split."""
+    dataset, out = location(dataset), Path(out)
     if fmt not in FORMATS:
         raise UserError(f"--format: unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
     manifest = read_manifest(dataset)
-    check_out_path(out, inputs=[dataset / "manifest.json"])
-    if out.resolve().is_relative_to(dataset.resolve()):
+    if is_remote(dataset):
+        check_out_path(out)
+    else:
+        check_out_path(out, inputs=[dataset / "manifest.json"])
+    if not is_remote(dataset) and out.resolve().is_relative_to(dataset.resolve()):
         raise UserError(f"--out {out}: inside the dataset {dataset}; give a folder outside it")
     with output_lock(out):
         _check_replaceable(out, overwrite)
@@ -151,7 +156,7 @@ def export(dataset: str | Path, out: str | Path, fmt: str, *,
     return counts
 
 
-def _write(dataset: Path, manifest: dict[str, Any], folder: Path, fmt: str) -> dict[str, int]:
+def _write(dataset: Location, manifest: dict[str, Any], folder: Path, fmt: str) -> dict[str, int]:
     suffix, write = FORMATS[fmt]
     counts = {}
     for split, rows in split_rows(dataset, manifest).items():

@@ -8,7 +8,6 @@ import base64
 import json
 import re
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from prefect.artifacts import (
@@ -19,6 +18,7 @@ from prefect.artifacts import (
 
 from searchtrace.pipelines.outputs import RUN_RECORD
 from searchtrace.pipelines.plots import PLOT_PATH
+from searchtrace.pipelines.storage import Location
 
 
 def artifact_key(name: str) -> str:
@@ -26,7 +26,7 @@ def artifact_key(name: str) -> str:
     return "searchtrace-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "dataset")
 
 
-def summary_markdown(dataset: Path, *, cached: bool, gate: str) -> str:
+def summary_markdown(dataset: Location, *, cached: bool, gate: str) -> str:
     stats = json.loads((dataset / "stats.json").read_text())
     record = json.loads((dataset / RUN_RECORD).read_text())
     lines = [f"# {stats['name']}", "",
@@ -57,13 +57,13 @@ def summary_markdown(dataset: Path, *, cached: bool, gate: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def shard_rows(dataset: Path) -> list[dict[str, Any]]:
+def shard_rows(dataset: Location) -> list[dict[str, Any]]:
     manifest = json.loads((dataset / "manifest.json").read_text())
     return [{"path": f["path"], "split": f["split"], "rows": f["rows"],
              "sha256": f["sha256"]} for f in manifest["files"]]
 
 
-def publish_artifacts(dataset: Path, name: str, *, cached: bool, gate: str) -> None:
+def publish_artifacts(dataset: Location, name: str, *, cached: bool, gate: str) -> None:
     key = artifact_key(name)
     create_markdown_artifact(summary_markdown(dataset, cached=cached, gate=gate), key=key,
                              description=f"searchtrace build summary: {name}")

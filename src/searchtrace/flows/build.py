@@ -37,6 +37,7 @@ from searchtrace.flows.versions import point_latest
 from searchtrace.pipelines.driver import StagedBuild, build_staged
 from searchtrace.pipelines.outdir import check_out_path, output_lock
 from searchtrace.pipelines.plan import BuildPlan
+from searchtrace.pipelines.storage import Location, location
 
 ProgressCallback = Callable[[str, int, int], None]
 # Builds in any thread of this process report here; no lock: dict updates are atomic, and a
@@ -75,7 +76,7 @@ def plan_build(config: BuildConfig) -> BuildPlan:
 def choose_destination(plan: BuildPlan, out: str, *, versioned: bool, force: bool,
                        overwrite: bool) -> Destination:
     """Where the build goes, and whether it is already there."""
-    destination = locate(plan, Path(out), versioned=versioned, force=force,
+    destination = locate(plan, location(out), versioned=versioned, force=force,
                          overwrite=overwrite)
     get_run_logger().info("build %s: key %s, %s", plan.config.name, plan.key[:12],
                           "cache hit" if destination.cached
@@ -156,14 +157,14 @@ def build_flow(
     started = time.monotonic()
     if isinstance(config, BuildConfig):
         resolved = config
-        check_out_path(Path(out))
+        check_out_path(location(out))
     else:
         resolved = validate_config(config, overrides)
-        check_out_path(Path(out), inputs=(Path(config),))
+        check_out_path(location(out), inputs=(Path(config),))
     plan = plan_build(resolved)
     # held from choosing the destination to the publish: no other build sees or changes
     # this output
-    with output_lock(final_folder(plan, Path(out), versioned=versioned)):
+    with output_lock(final_folder(plan, location(out), versioned=versioned)):
         destination = choose_destination(plan, out, versioned=versioned, force=force,
                                          overwrite=overwrite)
         if destination.cached:
@@ -184,5 +185,5 @@ def build_flow(
         return _manifest(destination.final)
 
 
-def _manifest(folder: Path) -> dict[str, Any]:
+def _manifest(folder: Location) -> dict[str, Any]:
     return json.loads((folder / "manifest.json").read_text())

@@ -4,45 +4,46 @@ whether the same build is already there, what it may replace, and the move into 
 A build never replaces what is not its own: a folder it replaces must be a searchtrace
 dataset or empty (`pipelines.outdir`), replacing one needs `--overwrite` (or `--force`),
 and what was at the output is checked again when the dataset is moved there. The caller
-holds the output's lock throughout.
+holds the output's lock throughout. On an object store the move is a commit
+(`pipelines.storage.commit_folder`): the replaced dataset's commit marker goes first, then
+its objects, then the new dataset's objects are copied in and its marker written, so a
+reader sees the old dataset, no dataset, or the new one, never a mixture.
 """
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from searchtrace.errors import BuildError, UserError
-from searchtrace.flows.versions import LATEST, is_cached, version_folder
+from searchtrace.flows.versions import LATEST, has_latest, is_cached, version_folder
 from searchtrace.pipelines.outdir import check_replaceable, occupied
 from searchtrace.pipelines.plan import BuildPlan
+from searchtrace.pipelines.storage import Location, remove_tree, replace_folder
 
 
 @dataclass(frozen=True)
 class Destination:
     """Where a planned build goes, and what is there already."""
 
-    final: Path  # where the dataset is published
-    staging: Path
-    root: Path | None  # a versioned build's folder of versions (with `latest`)
+    final: Location  # where the dataset is published
+    staging: Location
+    root: Location | None  # a versioned build's folder of versions (with `latest`)
     cached: bool  # `final` already holds this build's dataset
     replace: bool  # `final` holds a folder this build may replace (checked again on publish)
 
 
-def final_folder(plan: BuildPlan, out: Path, *, versioned: bool) -> Path:
+def final_folder(plan: BuildPlan, out: Location, *, versioned: bool) -> Location:
     """Where the dataset is published: `out`, or versioned, `out/v-<key>`."""
     return version_folder(out, plan.key) if versioned else out
 
 
-def staging_folder(final: Path, key: str) -> Path:
+def staging_folder(final: Location, key: str) -> Location:
     """Where the build with `key` for `final` is made: hidden beside it, one per key, so a
     second attempt finds the first one's work."""
     return final.parent / f".{final.name}.staging-{key[:16]}"
 
 
-def locate(plan: BuildPlan, out: Path, *, versioned: bool = False, force: bool = False,
+def locate(plan: BuildPlan, out: Location, *, versioned: bool = False, force: bool = False,
            overwrite: bool = False, reuse: bool = True) -> Destination:
     """Where the build of `plan` goes, given `--out` and the flags, after checking that it
     may go there. With `reuse`, a folder already holding this build's intact dataset is
@@ -54,7 +55,7 @@ def locate(plan: BuildPlan, out: Path, *, versioned: bool = False, force: bool =
     if root is not None and (root / "manifest.json").exists():
         raise UserError(f"{root} is a dataset folder, not a folder of versions; give "
                         "--versioned builds their own --out")
-    if root is None and (final / LATEST).is_symlink():
+    if root is None and has_latest(final):
         raise UserError(f"{final} is a folder of versions (it has `{LATEST}`); build into it "
                         "with --versioned or choose another --out")
     cached = reuse and not force and is_cached(final, plan.key)
@@ -73,11 +74,11 @@ def locate(plan: BuildPlan, out: Path, *, versioned: bool = False, force: bool =
                             "it, or build with --versioned to keep both")
     staging = staging_folder(final, plan.key)
     if force:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
     return Destination(final, staging, root, cached, replace)
 
 
-def publish(dataset: Path, out: Path, *, replace: bool) -> None:
+def publish(dataset: Location, out: Location, *, replace: bool) -> None:
     """Move the finished dataset into place; a replaced one is removed only afterwards.
 
     The caller holds the output lock and says what its plan saw at `out`: nothing, or
@@ -90,11 +91,4 @@ def publish(dataset: Path, out: Path, *, replace: bool) -> None:
                             f"finished dataset waits in {dataset.parent}: run again with "
                             "--overwrite to publish it there, or choose another --out")
         check_replaceable(out)
-    previous = None
-    if out.exists():
-        previous = out.parent / f".{out.name}.replaced-{uuid.uuid4().hex[:8]}"
-        out.rename(previous)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    dataset.rename(out)
-    if previous is not None:
-        shutil.rmtree(previous, ignore_errors=True)
+    replace_folder(dataset, out)

@@ -26,18 +26,16 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from searchtrace.config import SPLITS, BuildConfig, parse_config, parse_yaml
 from searchtrace.errors import UserError
-from searchtrace.pipelines.outputs import DATASET_FORMAT, sha256_of
+from searchtrace.pipelines.outputs import DATASET_FORMAT
 from searchtrace.pipelines.plan import (
     NATURAL,
     Bucket,
@@ -48,6 +46,16 @@ from searchtrace.pipelines.plan import (
     plan_buckets,
 )
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
+from searchtrace.pipelines.storage import (
+    Location,
+    is_committed,
+    is_remote,
+    location,
+    parquet_rows,
+    read_schema,
+    read_table,
+    sha256_of,
+)
 from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
 from searchtrace.solvers.registry import solver_of_tree
 from searchtrace.tasks import get_task
@@ -150,13 +158,26 @@ def default_sample_rate(rows: int) -> float:
     return 1.0 if rows < FULL_CHECK_BELOW_ROWS else SAMPLED_RATE
 
 
-def looks_like_dataset(dataset: Path) -> bool:
+def looks_like_dataset(dataset: Location) -> bool:
     """A folder holding any of a dataset's parts; anything else is not one at all (bad
     input), while a folder with broken or missing parts is a dataset that fails."""
     return any((dataset / name).exists() for name in ("manifest.json", "stats.json", "data"))
 
 
-def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
+def check_dataset(dataset: Location) -> None:
+    """A UserError unless `dataset` looks like a dataset (`looks_like_dataset`) and, on an
+    object store, is committed: a prefix without its commit marker is a publish under way
+    or interrupted, which no reader takes for a dataset."""
+    if not looks_like_dataset(dataset):
+        raise UserError(f"not a searchtrace dataset (no manifest.json, stats.json or data/): "
+                        f"{dataset}")
+    if is_remote(dataset) and not is_committed(dataset):
+        raise UserError(f"not a committed searchtrace dataset (no commit marker: a build is "
+                        f"publishing it or was interrupted; build again to finish it): "
+                        f"{dataset}")
+
+
+def run_gate(dataset: str | Location, *, plan: BuildPlan | None = None,
              sample_rate: float | None = None, max_rejection_rate: float = 0.5) -> GateReport:
     """Check `dataset`; a rule that fails adds a GateFailure. Every rule runs whose inputs
     could be read; a folder that is no dataset at all, or bad arguments, raise UserError.
@@ -164,14 +185,12 @@ def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
     A build gating what it made passes its `plan`: the dataset must then be that plan's
     (config.yaml records its build key) and meet its buckets. Without one, the buckets
     are planned from the dataset's config.yaml."""
-    dataset = Path(dataset)
+    dataset = location(dataset)
     if sample_rate is not None and not 0 < sample_rate <= 1:
         raise UserError(f"--sample-rate: must be in (0, 1], got {sample_rate}")
     if not 0 <= max_rejection_rate <= 1:
         raise UserError(f"--max-rejection-rate: must be in [0, 1], got {max_rejection_rate}")
-    if not looks_like_dataset(dataset):
-        raise UserError(f"not a searchtrace dataset (no manifest.json, stats.json or data/): "
-                        f"{dataset}")
+    check_dataset(dataset)
     failures: list[GateFailure] = []
     recorded = _read(failures, "config", dataset / "config.yaml", _config)
     manifest = _read(failures, "manifest", dataset / "manifest.json",
@@ -214,7 +233,7 @@ def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
     return GateReport(tally.rows, scan.replayed.checked, tuple(failures))
 
 
-def _read(failures: list[GateFailure], rule: str, path: Path, reader: Any) -> Any:
+def _read(failures: list[GateFailure], rule: str, path: Location, reader: Any) -> Any:
     """`reader(path)`, or None with one failure naming the file and what is wrong."""
     name = path.name
     if not path.exists():
@@ -247,11 +266,11 @@ def _first_error(error: ValidationError) -> str:
                                         if error.error_count() > 1 else "")
 
 
-def _json(path: Path) -> Any:
+def _json(path: Location) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _config(path: Path) -> _Recorded:
+def _config(path: Location) -> _Recorded:
     raw = parse_yaml(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
         raise UserError("the top level must be a mapping of sections")
@@ -317,7 +336,7 @@ class ShardScan:
     replayed: Reverification
 
 
-def scan_shards(dataset: Path, recorded: _Recorded | None,
+def scan_shards(dataset: Location, recorded: _Recorded | None,
                 sample_rate: float | None) -> ShardScan:
     """Read each shard once, one at a time: check its rows against config.yaml's build
     (`recorded`, when it could be read), tally them and replay the sampled ones (at
@@ -348,18 +367,18 @@ def scan_shards(dataset: Path, recorded: _Recorded | None,
     return ShardScan(tuple(readable), tuple(unreadable), tuple(mismatches), tally, replayed)
 
 
-def _declared_rows(dataset: Path) -> int:
+def _declared_rows(dataset: Location) -> int:
     """The rows the shards' footers declare (shards that cannot be read count none)."""
     total = 0
     for path in _shard_paths(dataset):
         try:
-            total += pq.ParquetFile(path).metadata.num_rows
+            total += parquet_rows(path)
         except (pa.ArrowException, OSError, ValueError):
             continue
     return total
 
 
-def iter_shards(dataset: Path, columns: list[str]) -> Iterator[tuple[str, pa.Table |
+def iter_shards(dataset: Location, columns: list[str]) -> Iterator[tuple[str, pa.Table |
                                                                      GateFailure]]:
     """Each shard under data/ by file name, one at a time: its `columns`, or a failure if
     it is not a readable Parquet file with the declared row schema and no nulls."""
@@ -369,16 +388,16 @@ def iter_shards(dataset: Path, columns: list[str]) -> Iterator[tuple[str, pa.Tab
         yield path.name, _read_shard(path, columns)
 
 
-def _read_shard(path: Path, columns: list[str]) -> pa.Table | GateFailure:
+def _read_shard(path: Location, columns: list[str]) -> pa.Table | GateFailure:
     name = f"data/{path.name}"
     if not path.is_file():
         return GateFailure("shard", f"{name} is not a file")
     try:
-        schema = pq.read_schema(path).remove_metadata()
+        schema = read_schema(path).remove_metadata()
         if schema != ROW_SCHEMA:
             return GateFailure("schema", f"{name}: {_schema_difference(schema)}; not the "
                                          f"declared row schema (version {SCHEMA_VERSION})")
-        table = pq.read_table(path, columns=columns)
+        table = read_table(path, columns=columns)
     except (pa.ArrowException, OSError, ValueError) as error:
         return GateFailure("shard", f"{name} is not a readable Parquet file: "
                                     f"{_first_line(error)}")
@@ -389,7 +408,7 @@ def _read_shard(path: Path, columns: list[str]) -> pa.Table | GateFailure:
     return table
 
 
-def _shard_paths(dataset: Path) -> list[Path]:
+def _shard_paths(dataset: Location) -> list[Location]:
     data = dataset / "data"
     return sorted(data.glob("*.parquet")) if data.is_dir() else []
 
@@ -414,7 +433,7 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _manifest_matches(dataset: Path, manifest: Manifest,
+def _manifest_matches(dataset: Location, manifest: Manifest,
                       unreadable: set[str]) -> list[GateFailure]:
     """Listed shards exist with their sha256 and row count, and none is unlisted; a shard
     that cannot be read is left out (its own failure says so)."""
@@ -431,7 +450,7 @@ def _manifest_matches(dataset: Path, manifest: Manifest,
         if sha256_of(path) != entry.sha256:
             failures.append(GateFailure("manifest", f"{entry.path}: sha256 differs from the "
                                                     "manifest"))
-        if pq.ParquetFile(path).metadata.num_rows != entry.rows:
+        if parquet_rows(path) != entry.rows:
             failures.append(GateFailure("manifest", f"{entry.path}: row count differs from "
                                                     "the manifest"))
     for path in _shard_paths(dataset):
@@ -628,7 +647,7 @@ class Reverification:
     unreadable: tuple[GateFailure, ...]
 
 
-def reverify_rows(dataset: Path, rate: float = 1.0) -> Reverification:
+def reverify_rows(dataset: Location, rate: float = 1.0) -> Reverification:
     """Replay the (sampled) rows of the readable shards through their task's rules (a
     row whose task or problem cannot be read fails as `malformed_row`)."""
     checked, failed, unreadable = 0, [], []

@@ -21,6 +21,7 @@ from searchtrace.config import BuildConfig, load_config
 from searchtrace.errors import UserError
 from searchtrace.flows.pool import check_pool_name, ensure_process_pool, worker_command
 from searchtrace.pipelines.outdir import check_out_path
+from searchtrace.pipelines.storage import location
 
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 
@@ -61,7 +62,7 @@ class DeployedSchedule:
 def _checked(config: str | Path, out: str | Path, cron: str, api_url: str) -> BuildConfig:
     """The validated config, once the output folder, the cron and the server are fine."""
     resolved = load_config(config)
-    check_out_path(Path(out), inputs=(Path(config),))
+    check_out_path(location(out), inputs=(Path(config),))
     check_cron(cron)
     check_server(api_url)
     return resolved
@@ -71,7 +72,8 @@ def _deployment_options(config: str | Path, out: str | Path, resolved: BuildConf
                         workers: int) -> dict[str, Any]:
     """What every scheduled run does: a versioned build of `config` into `out`."""
     return {
-        "parameters": {"config": str(Path(config).resolve()), "out": str(Path(out).resolve()),
+        "parameters": {"config": str(Path(config).resolve()),
+                       "out": str(location(out).resolve()),
                        "versioned": True, "workers": workers},
         "description": f"searchtrace build of {resolved.name} into {out}/v-<key>, then latest",
     }

@@ -7,7 +7,6 @@ way nothing is published that did not pass the validation gate.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from searchtrace.pipelines.outdir import check_out_path, output_lock
 from searchtrace.pipelines.outputs import write_run_record
 from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.progress import ProgressCallback
+from searchtrace.pipelines.storage import Location, location, remove_tree
 
 
 class GateFailed(BuildError):
@@ -32,7 +32,7 @@ class GateFailed(BuildError):
 
 @dataclass(frozen=True)
 class BuildResult:
-    out: Path
+    out: Location
     rows: dict[str, int]
     seconds: float
     record: dict[str, Any]
@@ -66,7 +66,7 @@ def publish_staged(plan: BuildPlan, destination: Destination, staged: StagedBuil
     publish(staged.dataset, destination.final, replace=destination.replace)
     if destination.root is not None:
         point_latest(destination.root, destination.final)
-    shutil.rmtree(destination.staging, ignore_errors=True)
+    remove_tree(destination.staging)
     return record
 
 
@@ -84,7 +84,7 @@ def run_build(
 
     Every rule of the gate applies but the ceiling on rejected candidates, a cost limit
     the flow takes as an option (`--max-rejection-rate`); the library sets none."""
-    out = Path(out)
+    out = location(out)
     check_out_path(out)
     started = time.monotonic()
     plan = BuildPlan.of(config)

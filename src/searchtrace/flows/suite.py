@@ -32,6 +32,7 @@ from searchtrace.errors import BuildError, UserError
 from searchtrace.flows.build import build_flow
 from searchtrace.flows.cluster import check_beam_args, runs_on_cluster
 from searchtrace.pipelines.outdir import check_out_path
+from searchtrace.pipelines.storage import location
 
 
 class SuiteBuild(BaseModel):
@@ -92,7 +93,7 @@ def load_suite(path: str | Path) -> tuple[SuiteConfig, dict[str, SuiteBuild]]:
 @task(name="build-subflow", cache_policy=NO_CACHE, persist_result=False)
 def run_member(name: str, build: SuiteBuild, out: str, options: dict[str, Any]) -> dict[str, Any]:
     """One build subflow; its failure is returned, not raised, so the others go on."""
-    state = build_flow(config=build.config, out=str(Path(out) / name),
+    state = build_flow(config=build.config, out=str(location(out) / name),
                        overrides=build.overrides or None, workers=build.workers, isolate=True,
                        return_state=True, **options)
     if state.is_completed():
@@ -106,7 +107,7 @@ def suite_flow(suite: str, out: str, force: bool = False, overwrite: bool = Fals
                versioned: bool = False) -> dict[str, dict[str, Any]]:
     """Run every build of `suite` into `out/<name>`; returns each build's manifest."""
     config, builds = load_suite(suite)
-    check_out_path(Path(out), inputs=(Path(suite),))
+    check_out_path(location(out), inputs=(Path(suite),))
     options = {"force": force, "overwrite": overwrite, "versioned": versioned,
                "beam_args": config.beam_args}
     futures = [run_member.submit(name, build, out, options) for name, build in builds.items()]
@@ -129,5 +130,5 @@ def run_suite(suite: str | Path, out: str | Path, *, force: bool = False,
     config, _ = load_suite(suite)
     runner = ThreadPoolTaskRunner(max_workers=config.concurrency_limit(os.cpu_count() or 1))
     return suite_flow.with_options(task_runner=runner)(
-        suite=str(Path(suite).resolve()), out=str(Path(out).resolve()), force=force,
+        suite=str(Path(suite).resolve()), out=str(location(out).resolve()), force=force,
         overwrite=overwrite, versioned=versioned)

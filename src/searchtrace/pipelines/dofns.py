@@ -14,17 +14,17 @@ They hold for every runner, not only the in-process one: no output or side effec
 state kept on a DoFn instance between elements or bundles, no side inputs (the DaskRunner
 recomputes them), nothing that depends on bundle boundaries or the order elements arrive
 in, and every file named by its content, so a bundle a runner runs twice writes the same
-file twice rather than two files.
+file twice rather than two files. Folders travel as strings (a local path or an `s3://`
+or `gs://` URL) and every file goes through `pipelines.storage`, so workers need no
+shared POSIX mount when the output is on an object store.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import apache_beam as beam
-import pyarrow.parquet as pq
 
 from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.shard_parts import (
@@ -34,6 +34,7 @@ from searchtrace.pipelines.shard_parts import (
     write_shard_from_parts,
 )
 from searchtrace.pipelines.solve import solve_batch
+from searchtrace.pipelines.storage import location, read_table
 from searchtrace.pipelines.waves import Wave
 from searchtrace.pipelines.writer import StagedBatches, shard_name, staged_path, write_staged
 
@@ -55,7 +56,7 @@ class StageWave(beam.DoFn):
         solved = [solve_batch(self.plan, batch, self.progress_dir) for batch in wave.batches]
         records = [record for batch in solved for record in batch.records]
         rejected = Counter(reason for batch in solved for reason in batch.rejected)
-        path = staged_path(Path(self.stage_dir), self.round_number, wave.key)
+        path = staged_path(location(self.stage_dir), self.round_number, wave.key)
         write_staged(records, path, StagedBatches(tuple(b.key for b in wave.batches),
                                                   rejected))
         yield str(path)
@@ -71,7 +72,7 @@ class SplitStaged(beam.DoFn):
 
     def process(self, files: tuple[str, str, str]) -> Iterator[tuple[ShardKey, Part]]:
         staged, selection, parts = files
-        yield from split_staged(staged, pq.read_table(selection), parts, self.shards)
+        yield from split_staged(staged, read_table(location(selection)), parts, self.shards)
 
 
 class WriteShard(beam.DoFn):
@@ -86,7 +87,7 @@ class WriteShard(beam.DoFn):
     def process(self, keyed: tuple[ShardKey, Iterable[Part | None]]) -> Iterator[str]:
         (split, shard), parts = keyed
         name = shard_name(split, shard, self.shards[split])
-        path = Path(self.data_dir) / name
+        path = location(self.data_dir) / name
         if not path.is_file():
             write_shard_from_parts([part for part in parts if part is not None], path)
         yield name

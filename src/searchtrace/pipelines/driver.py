@@ -9,7 +9,9 @@ build loudly, naming the bucket and why its candidates were rejected. Once every
 is full, the rows are selected (`pipelines.selection`: each bucket's first `requested`
 verified rows by candidate index) and one more Beam run writes every shard, once.
 
-Everything happens in a staging folder beside the output, named by the build key. A build
+Everything happens in a staging folder beside the output, named by the build key, through
+`pipelines.storage` (a local folder or an object-store prefix); the finished dataset is
+committed inside it (`storage.commit_folder`), which is what a resumed build checks. A build
 killed at any point and started again resumes there: the plan is deterministic, staged
 files record the candidate batches they complete, shards already written are kept, and a
 finished dataset is found finished. The caller holds the lock on the output
@@ -20,17 +22,14 @@ dataset is the flow's (`flows`).
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from searchtrace.config import BuildConfig
@@ -58,6 +57,13 @@ from searchtrace.pipelines.sizing import (
     hopeless,
     pilot_success_rates,
 )
+from searchtrace.pipelines.storage import (
+    Location,
+    commit_folder,
+    is_committed,
+    remove_tree,
+    write_parquet,
+)
 from searchtrace.pipelines.waves import into_waves
 from searchtrace.pipelines.writer import read_staged_batches, staged_files, staged_refs
 from searchtrace.solvers.policy import PolicyError
@@ -69,14 +75,14 @@ MAX_ROUNDS = 8
 class StagedBuild:
     """A finished, not yet published dataset inside a staging folder."""
 
-    dataset: Path
+    dataset: Location
     resumed_batches: int  # candidate batches an earlier attempt had finished
     already_finished: bool = False  # an earlier attempt had finished it all
 
 
 def build_staged(
     plan: BuildPlan,
-    staging: Path,
+    staging: Location,
     *,
     workers: int = 1,
     isolate: bool = False,
@@ -92,7 +98,7 @@ def build_staged(
     if workers < 1:
         raise UserError(f"--workers: must be at least 1, got {workers}")
     finished = staging / "dataset"
-    if finished.is_dir():
+    if is_committed(finished):
         return StagedBuild(finished, resumed_batches=0, already_finished=True)
     local = _local_workers(plan, beam_args, workers, isolate)
     if local:
@@ -104,7 +110,7 @@ def build_staged(
             dataset, states, rejections, rounds, resumed = _run_rounds(
                 plan, staging, flags, progress)
     except BuildError:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(staging)
         raise
     except Exception as error:
         # the runner wraps a worker's failure; a policy that failed is said plainly (what
@@ -114,7 +120,7 @@ def build_staged(
             raise
         raise PolicyError(str(failed)) from None
     write_outputs(plan, dataset, _bucket_summary(states), rejections, rounds=rounds)
-    dataset.rename(finished)
+    commit_folder(dataset, finished)
     return StagedBuild(finished, resumed)
 
 
@@ -164,8 +170,8 @@ def _bucket_summary(states: list[BucketState]) -> list[dict[str, Any]]:
 
 
 def _run_rounds(
-    plan: BuildPlan, staging: Path, beam_args: list[str], progress: ProgressCallback | None,
-) -> tuple[Path, list[BucketState], dict[str, dict[str, int]], int, int]:
+    plan: BuildPlan, staging: Location, beam_args: list[str], progress: ProgressCallback | None,
+) -> tuple[Location, list[BucketState], dict[str, dict[str, int]], int, int]:
     """Run round pipelines until every bucket has its rows; returns the dataset folder,
     the buckets, the rejections, the rounds run and the batches found already done."""
     states = [BucketState(b) for b in plan.buckets]
@@ -198,18 +204,18 @@ def _run_rounds(
         stuck = hopeless(states)
         if stuck:
             raise BuildError(_shortfall_message(plan.config, stuck, rejections))
-        shutil.rmtree(round_dir, ignore_errors=True)
+        remove_tree(round_dir)
     raise BuildError(_shortfall_message(plan.config, [s for s in states if s.short],
                                         rejections))
 
 
-def _done_batches(stage_dir: Path) -> set[str]:
+def _done_batches(stage_dir: Location) -> set[str]:
     """The batches an earlier attempt staged completely."""
     return {name for path in staged_files(stage_dir, MAX_ROUNDS)
             for name in read_staged_batches(path).batches}
 
 
-def _drop_duplicate_staged(staging: Path, stage_dir: Path) -> None:
+def _drop_duplicate_staged(staging: Location, stage_dir: Location) -> None:
     """Keep each candidate batch in one staged file: remove a file that cannot be read or
     that records a batch an earlier file already holds (two builds once shared a staging
     folder and staged batches twice, which double-counted rows and rejections on every
@@ -230,10 +236,10 @@ def _drop_duplicate_staged(staging: Path, stage_dir: Path) -> None:
             seen |= batches
     if removed:
         for round_dir in staging.glob("round-*"):
-            shutil.rmtree(round_dir, ignore_errors=True)
+            remove_tree(round_dir)
 
 
-def _rejections(plan: BuildPlan, stage_dir: Path, round_number: int,
+def _rejections(plan: BuildPlan, stage_dir: Location, round_number: int,
                 drops: Counter[BucketReason]) -> dict[str, dict[str, int]]:
     """Rejected candidates by bucket label and reason: those the staged batches recorded,
     and the verified rows deduplication dropped."""
@@ -247,7 +253,7 @@ def _rejections(plan: BuildPlan, stage_dir: Path, round_number: int,
     return _plain(totals)
 
 
-def _remove_partial_files(data_dir: Path) -> None:
+def _remove_partial_files(data_dir: Location) -> None:
     """Temporary files a killed attempt left while writing a shard."""
     for path in data_dir.glob(".*.tmp-*"):
         path.unlink(missing_ok=True)
@@ -280,7 +286,7 @@ def _shortfall_message(config: BuildConfig, states: list[BucketState], rejection
             + f". Change {advice}the task knobs, k values or max_dead_end_length.")
 
 
-def _count_verified(states: list[BucketState], stage_dir: Path, round_number: int) -> Kept:
+def _count_verified(states: list[BucketState], stage_dir: Location, round_number: int) -> Kept:
     """Verified rows per bucket and level that survive deduplication (the rows the shards
     are selected from), and the rows deduplication dropped, by bucket and reason."""
     kept = first_per_problem(staged_refs(staged_files(stage_dir, round_number)))
@@ -292,12 +298,12 @@ def _count_verified(states: list[BucketState], stage_dir: Path, round_number: in
 
 
 def _run_round(
-    plan: BuildPlan, batches: list[CandidateRange], stage_dir: Path, round_number: int,
-    round_dir: Path, beam_args: list[str], progress: ProgressCallback | None,
+    plan: BuildPlan, batches: list[CandidateRange], stage_dir: Location, round_number: int,
+    round_dir: Location, beam_args: list[str], progress: ProgressCallback | None,
 ) -> None:
     """One Beam run: process new candidates and stage their verified rows."""
     progress_dir = round_dir / "progress"
-    shutil.rmtree(progress_dir, ignore_errors=True)
+    remove_tree(progress_dir)
     progress_dir.mkdir(parents=True)
     waves = into_waves(batches)
     pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(waves))))
@@ -307,8 +313,8 @@ def _run_round(
     run_with_progress(pipeline, progress_dir, total, progress, f"round {round_number}")
 
 
-def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: int,
-                  round_dir: Path, beam_args: list[str]) -> Path:
+def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Location, round_number: int,
+                  round_dir: Location, beam_args: list[str]) -> Location:
     """Select each bucket's first requested rows and write every shard from them into
     `round_dir/dataset` in one Beam run; returns the dataset folder. Each staged file with
     a selected row gets a small selection file (its rows' keys and drop levels) and is
@@ -318,12 +324,12 @@ def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: in
     selected = select(kept.refs, requested, plan_drops(plan.config, plan.buckets))
     staged = staged_files(stage_dir, round_number)
     work = round_dir / "write"
-    shutil.rmtree(work, ignore_errors=True)
+    remove_tree(work)
     work.mkdir(parents=True)
     files = []
     for position, rows in _by_file(selected):
         name = staged[position].stem
-        pq.write_table(rows.drop_columns(["file"]), work / f"{name}.selection.parquet")
+        write_parquet(rows.drop_columns(["file"]), work / f"{name}.selection.parquet")
         files.append((str(staged[position]), str(work / f"{name}.selection.parquet"),
                       str(work / f"{name}.parts.arrow")))
     dataset = round_dir / "dataset"
@@ -332,7 +338,7 @@ def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: in
     pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(files))))
     write_graph(pipeline, files, data_dir, plan.shards)
     run_to_end(pipeline)
-    shutil.rmtree(work)
+    remove_tree(work)
     _remove_partial_files(data_dir)
     return dataset
 

@@ -17,7 +17,6 @@ writing graph feeds every shard key into WriteShard through one grouping.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
@@ -26,6 +25,7 @@ from apache_beam.pvalue import PCollection
 from searchtrace.pipelines.dofns import SplitStaged, StageWave, WriteShard
 from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.shard_parts import Part, ShardKey
+from searchtrace.pipelines.storage import Location
 from searchtrace.pipelines.waves import Wave
 
 
@@ -71,7 +71,7 @@ class WriteShards(beam.PTransform):
 
 
 def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, waves: list[Wave], *,
-                stage_dir: Path, round_number: int, progress_dir: Path) -> Any:
+                stage_dir: Location, round_number: int, progress_dir: Location) -> Any:
     """Add one round to `pipeline`: solve and stage `waves`."""
     return (pipeline
             | "CandidateWaves" >> beam.Create(waves)
@@ -79,7 +79,7 @@ def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, waves: list[Wave], *,
                                          str(progress_dir)))
 
 
-def write_graph(pipeline: beam.Pipeline, files: list[tuple[str, str, str]], data_dir: Path,
+def write_graph(pipeline: beam.Pipeline, files: list[tuple[str, str, str]], data_dir: Location,
                 shards: dict[str, int]) -> Any:
     """Add the writing of every shard into `data_dir` to `pipeline`, from `files`: each
     staged file with a selected row, its selection file and the parts file to sort it

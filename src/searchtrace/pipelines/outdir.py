@@ -8,6 +8,11 @@ or an empty folder. Two builds never share an output: each holds an exclusive OS
 lock (`flock`) on `.<name>.lock` beside the output, so a second build for the same path
 stops at once, and the kernel releases the lock of a build that dies, so a killed build
 never blocks its own resume.
+
+An object-store output (`s3://`, `gs://`) has no current or home folder to guard, but it
+must name a prefix inside its bucket, never the bucket itself; its lock is a local file
+named by its URL (`storage.lock_file`): it keeps two builds on one machine apart, not
+builds on two machines.
 """
 
 from __future__ import annotations
@@ -21,20 +26,35 @@ from pathlib import Path
 
 from searchtrace.errors import UserError
 from searchtrace.pipelines.outputs import DATASET_FORMAT
+from searchtrace.pipelines.storage import (
+    COMMIT_MARKER,
+    Location,
+    ObjectPath,
+    check_reachable,
+    is_remote,
+    lock_file,
+)
 
 # What a build writes at the top of a dataset folder; a folder holding anything else
 # holds something of the user's and is never replaced.
 DATASET_ENTRIES = frozenset({"README.md", "build.json", "config.yaml", "data", "manifest.json",
-                             "plots", "stats.json"})
+                             "plots", "stats.json", COMMIT_MARKER})
 # Manifests written before the `format` marker carry exactly these keys.
 LEGACY_MANIFEST_KEYS = frozenset({"build_key", "code_version", "schema_version",
                                   "shards_per_split", "files"})
 
 
-def check_out_path(out: Path, *, inputs: Sequence[Path] = ()) -> None:
+def check_out_path(out: Location, *, inputs: Sequence[Path] = ()) -> None:
     """Refuse an output path a build must never replace or fill: the current folder (`.`,
     `""`), the root or home folder, a folder holding any of them, or a folder holding one of
-    `inputs` (the config or suite file)."""
+    `inputs` (the config or suite file); on an object store, a bucket's root, a bucket
+    that does not exist (UserError) or a store that cannot be reached (BuildError)."""
+    if isinstance(out, ObjectPath):
+        if "/" not in out.path:
+            raise UserError(f"--out {out}: refusing to build into a bucket's root; give a "
+                            f"prefix inside it, e.g. {out}/my-dataset")
+        check_reachable(out)
+        return
     target = Path(out).resolve()
     cwd = Path.cwd().resolve()
     guarded = [("the current folder", cwd), ("the home folder", Path.home().resolve()),
@@ -50,7 +70,7 @@ def check_out_path(out: Path, *, inputs: Sequence[Path] = ()) -> None:
                             "give a new folder or a dataset folder of its own")
 
 
-def is_dataset(folder: Path) -> bool:
+def is_dataset(folder: Location) -> bool:
     """`folder` has a manifest that marks it a searchtrace dataset (or one written before
     the marker, with exactly the keys such manifests had)."""
     try:
@@ -62,14 +82,17 @@ def is_dataset(folder: Path) -> bool:
     return manifest.get("format") == DATASET_FORMAT or set(manifest) == LEGACY_MANIFEST_KEYS
 
 
-def occupied(path: Path) -> bool:
-    """Something is at `path` that a build would replace: anything but an empty folder."""
+def occupied(path: Location) -> bool:
+    """Something is at `path` that a build would replace: anything but an empty folder
+    (on an object store, any object at or under it)."""
+    if is_remote(path):
+        return path.exists()
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         return True
     return path.is_dir() and any(path.iterdir())
 
 
-def check_replaceable(folder: Path) -> None:
+def check_replaceable(folder: Location) -> None:
     """Refuse to replace `folder` unless it is absent, empty, or a searchtrace dataset
     holding nothing but what a build writes."""
     if not occupied(folder):
@@ -89,17 +112,17 @@ def check_replaceable(folder: Path) -> None:
                         f"writes; move them out first ({allowed})")
 
 
-def lock_path(out: Path) -> Path:
-    return out.parent / f".{out.name}.lock"
+def lock_path(out: Location) -> Path:
+    return lock_file(out)
 
 
 @contextmanager
-def output_lock(out: Path) -> Iterator[None]:
+def output_lock(out: Location) -> Iterator[None]:
     """Hold the exclusive lock on `out` (and so on its staging folders) until the block
     ends; another build holding it, or a place that cannot be written, is a UserError."""
     path = lock_path(out)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = _acquire(path, out)
     except OSError as error:
         raise UserError(f"--out {out}: cannot write there ({error.strerror or error}); "
@@ -115,7 +138,7 @@ def output_lock(out: Path) -> Iterator[None]:
         os.close(descriptor)
 
 
-def _acquire(path: Path, out: Path) -> int:
+def _acquire(path: Path, out: Location) -> int:
     """Lock `path`, creating it; retried when the holder removed the file as we opened it."""
     while True:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

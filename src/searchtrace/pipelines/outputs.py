@@ -10,22 +10,26 @@ holds what varies from run to run (time, workers, what was resumed).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import yaml
 
 from searchtrace.pipelines.plan import BuildPlan, difficulty_of_level, drop_counts
 from searchtrace.pipelines.plots import write_mix_plot
+from searchtrace.pipelines.storage import (
+    Location,
+    iter_batches,
+    parquet_rows,
+    read_table,
+    sha256_of,
+)
 from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
 from searchtrace.solvers.registry import get_solver
 from searchtrace.traces.parse import split_completion
@@ -40,7 +44,7 @@ DATASET_FORMAT = "searchtrace-dataset"
 
 
 def write_outputs(
-    plan: BuildPlan, dataset: Path, buckets: list[dict[str, Any]],
+    plan: BuildPlan, dataset: Location, buckets: list[dict[str, Any]],
     rejections: dict[str, dict[str, int]], *, rounds: int,
 ) -> dict[str, Any]:
     stats, difficulties = _stats(plan, dataset, buckets, rejections, rounds)
@@ -59,7 +63,7 @@ def _versions(plan: BuildPlan) -> dict[str, str]:
 
 
 def write_run_record(
-    dataset: Path, plan: BuildPlan, *, seconds: float, workers: int, resumed_batches: int,
+    dataset: Location, plan: BuildPlan, *, seconds: float, workers: int, resumed_batches: int,
     already_finished: bool = False, extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """build.json: when and how fast this run built the dataset, and what it resumed."""
@@ -80,19 +84,11 @@ def write_run_record(
     return record
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _manifest(plan: BuildPlan, dataset: Path) -> dict[str, Any]:
+def _manifest(plan: BuildPlan, dataset: Location) -> dict[str, Any]:
     files = []
-    for path in sorted((dataset / "data").glob("*.parquet")):
+    for path in _shard_files(dataset):
         files.append({"path": f"data/{path.name}", "split": path.name.split("-", 1)[0],
-                      "rows": pq.ParquetFile(path).metadata.num_rows, "sha256": sha256_of(path)})
+                      "rows": parquet_rows(path), "sha256": sha256_of(path)})
     return {"format": DATASET_FORMAT, "build_key": plan.key, "code_version": code_version(),
             "schema_version": SCHEMA_VERSION, "shards_per_split": plan.shards, "files": files}
 
@@ -153,7 +149,7 @@ _MEASURE_TYPES = {field.name: field.type for field in ROW_SCHEMA.field("difficul
 
 
 def _stats(
-    plan: BuildPlan, dataset: Path, buckets: list[dict[str, Any]],
+    plan: BuildPlan, dataset: Location, buckets: list[dict[str, Any]],
     rejections: dict[str, dict[str, int]], rounds: int,
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
     """The stats, and each split's nodes-expanded values for the plot; the shards are
@@ -163,7 +159,7 @@ def _stats(
                *(["corruptions"] if config.traces.corrupt is not None else [])]
     per_split: dict[str, SplitTally] = {}
     for path in _shard_files(dataset):
-        table = pq.read_table(path, columns=columns)
+        table = read_table(path, columns=columns)
         for split in pc.unique(table["split"]).to_pylist():
             per_split.setdefault(split, SplitTally(plan)).add(
                 table.filter(pc.equal(table["split"], split)))
@@ -207,14 +203,14 @@ def _stats(
     return stats, difficulties
 
 
-def _shard_files(dataset: Path) -> list[Path]:
+def _shard_files(dataset: Location) -> list[Location]:
     return sorted((dataset / "data").glob("*.parquet"))
 
 
-def _completions(dataset: Path) -> Iterator[str]:
+def _completions(dataset: Location) -> Iterator[str]:
     """Every row's completion, read a shard at a time."""
     for path in _shard_files(dataset):
-        for batch in pq.ParquetFile(path).iter_batches(columns=["completion"]):
+        for batch in iter_batches(path, ["completion"]):
             yield from batch.column(0).to_pylist()
 
 
@@ -236,16 +232,16 @@ def _quantiles(values: list[int]) -> dict[str, float]:
     return out
 
 
-def length_match_stats(dataset: Path, k: int) -> dict[str, Any]:
+def length_match_stats(dataset: Location, k: int) -> dict[str, Any]:
     """The achieved length match of every split together: the think-body characters of
     the padded k = 0 rows and of the k rows, as quantiles, with the largest gap between
     matching quantiles relative to the k rows' (`max_relative_gap`), and the check lines
     the k = 0 rows carry."""
     lengths: dict[int, list[int]] = {0: [], k: []}
     padding: list[int] = []
-    for path in sorted((dataset / "data").glob("*.parquet")):
-        table = pq.read_table(path, columns=["num_backtracks", "completion",
-                                             "padding_lines"]).to_pydict()
+    for path in _shard_files(dataset):
+        table = read_table(path, columns=["num_backtracks", "completion",
+                                          "padding_lines"]).to_pydict()
         for backtracks, completion, pad in zip(table["num_backtracks"], table["completion"],
                                                table["padding_lines"], strict=True):
             if backtracks in lengths:
@@ -297,7 +293,7 @@ def line_template_counts(style: Style, completions: Iterable[str]) -> dict[str, 
     return {"distinct": len(counts), "counts": dict(ordered), "unread_lines": unread}
 
 
-def _policy_stats(dataset: Path) -> dict[str, Any]:
+def _policy_stats(dataset: Location) -> dict[str, Any]:
     """What the language-model policy did for the written rows: the model, the frontier
     batch sizes its calls reached, and its proposals that broke a rule, by rule."""
     models: set[str] = set()
@@ -305,8 +301,8 @@ def _policy_stats(dataset: Path) -> dict[str, Any]:
     batch_mean: list[float] = []
     proposals = rejected = 0
     by_rule: Counter[str] = Counter()
-    for path in sorted((dataset / "data").glob("*.parquet")):
-        table = pq.read_table(path, columns=["policy", "search_tree"]).to_pydict()
+    for path in _shard_files(dataset):
+        table = read_table(path, columns=["policy", "search_tree"]).to_pydict()
         for policy, tree_json in zip(table["policy"], table["search_tree"], strict=True):
             models.add(json.loads(policy)["model"])
             tree = json.loads(tree_json)

@@ -15,12 +15,12 @@ import json
 import math
 import random
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from searchtrace.config import SPLITS, BuildConfig
+from searchtrace.pipelines.storage import Location
 from searchtrace.solvers.registry import get_solver
 from searchtrace.tasks.base import TaskConfig
 from searchtrace.traces.drops import DROP_LEVELS
@@ -274,7 +274,7 @@ class BuildPlan:
                 "buckets": [asdict(bucket) for bucket in self.buckets],
                 "shards": self.shards, "batch_size": self.batch_size}
 
-    def write(self, folder: Path) -> Path:
+    def write(self, folder: Location) -> Location:
         """Record the plan in `folder` (a build's staging folder) as plan.json."""
         path = folder / PLAN_FILE
         path.write_text(json.dumps(self.to_json(), indent=2) + "\n")

@@ -3,13 +3,15 @@ difficulty per split, as one PNG beside the data."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from typing import Any
+
+from searchtrace.pipelines.storage import Location
 
 PLOT_PATH = "plots/mix.png"
 
 
-def write_mix_plot(dataset: Path, stats: dict[str, Any],
+def write_mix_plot(dataset: Location, stats: dict[str, Any],
                    difficulties: dict[str, list[float]]) -> str:
     """Draw the k-mix and nodes-expanded histograms; returns the path inside the dataset."""
     # Imported here: only a finished build draws, and matplotlib is slow to load. A bare
@@ -44,5 +46,7 @@ def write_mix_plot(dataset: Path, stats: dict[str, Any],
     figure.tight_layout()
     path = dataset / PLOT_PATH
     path.parent.mkdir(exist_ok=True)
-    figure.savefig(path, dpi=90)
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=90)
+    path.write_bytes(image.getvalue())
     return PLOT_PATH

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
+
+from searchtrace.pipelines.storage import Location
 
 ProgressCallback = Callable[[str, int, int], None]  # (label, done, total)
 
 
 def run_with_progress(
-    pipeline: beam.Pipeline, progress_dir: Path, total: int,
+    pipeline: beam.Pipeline, progress_dir: Location, total: int,
     progress: ProgressCallback | None, label: str,
 ) -> Any:
     """Run the pipeline; meanwhile report the candidates processed so far across workers."""
@@ -59,12 +60,12 @@ def _close_client(result: Any) -> None:
         client.close()
 
 
-def processed(progress_dir: Path) -> int:
+def processed(progress_dir: Location) -> int:
     """The candidates the heartbeat files in `progress_dir` count."""
     done = 0
     for path in progress_dir.glob("*.count"):
         try:
             done += int(path.read_text() or 0)
-        except (OSError, ValueError):
+        except (OSError, ValueError):  # FileNotFoundError too: a listed file just removed
             continue  # a heartbeat being rewritten; the next poll reads it
     return done

@@ -1,5 +1,6 @@
 """One pass from staging to shards: each staged file is read once, its selected rows go
-into per-shard parts, and each shard is written from its parts alone.
+into per-shard parts, and each shard is written from its parts alone. Every file goes
+through `pipelines.storage`, so the parts and shards may live on an object store.
 
 Reading every staged file once per shard costs shards x files reads, which grows with the
 square of the row count (1,812 reads at 50,000 rows). Here a staged file's selected rows,
@@ -11,27 +12,29 @@ times whatever the size of the build.
 
 from __future__ import annotations
 
-import os
-import uuid
-from pathlib import Path
-
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from searchtrace.pipelines.selection import run_starts, runs
+from searchtrace.pipelines.storage import (
+    Location,
+    location,
+    read_ipc_batch,
+    read_table,
+    write_atomically,
+)
 from searchtrace.pipelines.writer import apply_drops, shard_of, write_shard
 
 ShardKey = tuple[str, int]  # (split, shard index)
 Part = tuple[str, int]  # (parts file, record batch index)
 
 
-def split_staged(staged: str | Path, selected: pa.Table, parts: str | Path,
+def split_staged(staged: str | Location, selected: pa.Table, parts: str | Location,
                  shards: dict[str, int]) -> list[tuple[ShardKey, Part]]:
     """Write the rows of `staged` whose candidate's key is in `selected` (columns `_key`
     and `drop`) to the IPC file `parts`, one record batch per shard, with their drop
     levels applied; returns each shard's part. Nothing is written when no row is."""
-    table = pq.read_table(staged)
+    table = read_table(location(staged))
     table = table.filter(pc.is_in(table["_key"], value_set=selected["_key"]))
     if table.num_rows == 0:
         return []
@@ -42,37 +45,34 @@ def split_staged(staged: str | Path, selected: pa.Table, parts: str | Path,
                zip(table["split"].to_pylist(), table["problem_id"].to_pylist(), strict=True)]
     table = table.append_column("_shard", pa.array(numbers, pa.int32())).sort_by(
         [("split", "ascending"), ("_shard", "ascending"), ("id", "ascending")])
-    return _write_parts(table, Path(parts))
+    return _write_parts(table, location(parts))
 
 
-def _write_parts(table: pa.Table, path: Path) -> list[tuple[ShardKey, Part]]:
+def _write_parts(table: pa.Table, path: Location) -> list[tuple[ShardKey, Part]]:
     """Write rows sorted by (split, shard) to the IPC file `path` atomically, one record
     batch per shard (LZ4: a reader decompresses only its own batch)."""
-    written = []
-    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    written: list[tuple[ShardKey, Part]] = []
     options = pa.ipc.IpcWriteOptions(compression="lz4")
-    try:
-        with pa.OSFile(str(temporary), "wb") as sink, \
-                pa.ipc.new_file(sink, table.schema, options=options) as writer:
+
+    def write(where: str | object) -> None:
+        with pa.ipc.new_file(where, table.schema, options=options) as writer:
             for batch, (start, length) in enumerate(runs(run_starts(table, ["split", "_shard"]))):
                 rows = table.slice(start, length).combine_chunks()
                 writer.write_batch(rows.to_batches()[0])
                 first = rows.slice(0, 1).select(["split", "_shard"]).to_pylist()[0]
                 written.append(((first["split"], first["_shard"]), (str(path), batch)))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+
+    write_atomically(path, write)
     return written
 
 
 def read_part(part: Part) -> pa.Table:
     """One shard's rows from one parts file."""
     path, batch = part
-    with pa.memory_map(path) as source:
-        return pa.Table.from_batches([pa.ipc.open_file(source).get_batch(batch)])
+    return read_ipc_batch(location(path), batch)
 
 
-def write_shard_from_parts(parts: list[Part], path: Path) -> int:
+def write_shard_from_parts(parts: list[Part], path: Location) -> int:
     """Write the shard `path` from its `parts` (sorted by id, the row schema, atomically:
     the same rows give the same bytes however they were staged); returns its rows."""
     return write_shard([read_part(part) for part in sorted(parts)], path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from searchtrace.config import BuildConfig
@@ -21,6 +20,7 @@ from searchtrace.pipelines.process import (
     build_rows_with_policy,
     generate_candidate,
 )
+from searchtrace.pipelines.storage import location
 from searchtrace.solvers.policies import make_policy
 from searchtrace.solvers.policy import Policy
 from searchtrace.solvers.registry import get_solver
@@ -53,7 +53,7 @@ class _Heartbeat:
     """This process's count of finished candidates, in a file the driver sums."""
 
     def __init__(self, progress_dir: str) -> None:
-        self.path = Path(progress_dir) / f"{uuid.uuid4().hex}.count"
+        self.path = location(progress_dir) / f"{uuid.uuid4().hex}.count"
         self.done = 0
 
     def add(self, count: int) -> None:

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from searchtrace.pipelines.plan import BucketReason
 from searchtrace.pipelines.selection import REF_SCHEMA
+from searchtrace.pipelines.storage import Location, read_schema, read_table, write_parquet
 from searchtrace.schemas.rows import ROW_SCHEMA
 from searchtrace.traces.drops import drop_completion
 
@@ -40,16 +37,7 @@ def shard_name(split: str, index: int, count: int) -> str:
     return f"{split}-{index:05d}-of-{count:05d}.parquet"
 
 
-def _write_atomically(table: pa.Table, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
-    try:
-        pq.write_table(table, temporary, compression="zstd")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def write_shard(tables: list[pa.Table], path: Path) -> int:
+def write_shard(tables: list[pa.Table], path: Location) -> int:
     """Write rows sorted by id with the row schema; returns the row count.
 
     The same rows give the same bytes however they were split across staged files.
@@ -59,7 +47,7 @@ def write_shard(tables: list[pa.Table], path: Path) -> int:
         table = table.sort_by("id").combine_chunks()
     else:
         table = ROW_SCHEMA.empty_table()
-    _write_atomically(table, path)
+    write_parquet(table, path, compression="zstd")
     return table.num_rows
 
 
@@ -81,24 +69,24 @@ def apply_drops(table: pa.Table, drops: dict[str, str]) -> pa.Table:
     return pa.Table.from_pylist(records, schema=table.schema)
 
 
-def staged_refs(paths: list[Path]) -> pa.Table:
+def staged_refs(paths: list[Location]) -> pa.Table:
     """The refs (`selection.REF_SCHEMA`) of every row the staged files `paths` hold, each
     with its file's position in `paths`: a few small columns, read without the rows."""
     columns = [name for name in REF_SCHEMA.names if name != "file"]
     tables = []
     for position, path in enumerate(paths):
-        table = pq.read_table(path, columns=columns)
+        table = read_table(path, columns=columns)
         tables.append(table.append_column(
             "file", pa.array(np.full(table.num_rows, position, dtype=np.int32))))
     return pa.concat_tables(tables).cast(REF_SCHEMA) if tables else REF_SCHEMA.empty_table()
 
 
-def staged_path(directory: Path, round_number: int, name: str) -> Path:
+def staged_path(directory: Location, round_number: int, name: str) -> Location:
     """The staged file of round `round_number` named `name` (a wave's key)."""
     return directory / f"round-{round_number:02d}-part-{name}.parquet"
 
 
-def staged_files(directory: Path, through_round: int) -> list[Path]:
+def staged_files(directory: Location, through_round: int) -> list[Location]:
     """The files staged by rounds 1 to `through_round` (a later round's are ignored, so a
     resumed build selects from exactly what the uninterrupted one did)."""
     return sorted(path for path in directory.glob("round-*-part-*.parquet")
@@ -114,17 +102,17 @@ class StagedBatches:
     rejected: Counter[BucketReason]
 
 
-def write_staged(records: list[dict[str, Any]], path: Path, done: StagedBatches) -> None:
+def write_staged(records: list[dict[str, Any]], path: Location, done: StagedBatches) -> None:
     """Park the verified rows of whole batches (with their candidate and level) until
     selection; the file appears atomically, so its batches are either all done or not."""
     rejected = [[r.split, r.bucket, r.reason, n] for r, n in sorted(done.rejected.items())]
     meta = {STAGED_META: json.dumps({"batches": done.batches, "rejected": rejected})}
     schema = STAGE_SCHEMA.with_metadata(meta)
-    _write_atomically(pa.Table.from_pylist(records, schema=schema), path)
+    write_parquet(pa.Table.from_pylist(records, schema=schema), path, compression="zstd")
 
 
-def read_staged_batches(path: Path) -> StagedBatches:
-    meta = json.loads(pq.read_schema(path).metadata[STAGED_META.encode()])
+def read_staged_batches(path: Location) -> StagedBatches:
+    meta = json.loads(read_schema(path).metadata[STAGED_META.encode()])
     rejected = Counter({BucketReason(split, bucket, reason): count
                         for split, bucket, reason, count in meta["rejected"]})
     return StagedBatches(tuple(meta["batches"]), rejected)
