@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from searchtrace.errors import UserError
-from searchtrace.trainer.data import load_split
+from searchtrace.trainer.chance import chance_accuracy
+from searchtrace.trainer.data import RowFilter, load_split
 from searchtrace.trainer.experiment import load_sweep
 from searchtrace.trainer.intervals import bootstrap_mean
 from tests.trainer.support import kill_after_first_run
@@ -148,6 +149,15 @@ def _check_results(config: dict[str, Any], out: Path, results: dict[str, Any]) -
             assert 0 < entry[f"{mode}_tokens"] <= entry[f"{mode}_tokens_max"]
             assert entry[f"{mode}_tokens_max"] <= entry["budget"]
     table = (out / "results.md").read_text()
+    for test in tests:  # chance on each bucket's test problems, those of its first k
+        rows = load_split(out / "data" / _name(config["k_values"][0], test, None), "test",
+                          RowFilter(limit=config["eval"]["max_problems"]))
+        assert {r["prompt"] for r in rows} == prompts[test]
+        chance = chance_accuracy(rows)
+        assert results["chance"][test] == {
+            "accuracy": None if chance.accuracy is None else round(chance.accuracy, 4),
+            "problems": len(rows), "unsettled": chance.unsettled}
+        assert f"chance (random legal moves) on these {len(rows)} problems: " in table
     assert "## Sequential vs parallel at matched budgets" in table
     assert all(f"## Test problems of bucket `{t}`" in table for t in tests)
     for name in ("results.png", "results-budget.png"):
@@ -183,6 +193,8 @@ def test_a_sweep_with_buckets_a_control_and_compute_matched_runs_end_to_end(
     # Run again on the same folder: every run and evaluation is reused as it is.
     written = {path: path.stat().st_mtime_ns for path in (out / "eval").rglob("eval.json")}
     assert len(written) == 4 * 2 * 2 * 2  # arms x stages x test buckets x (greedy, sampled)
+    written |= {path: path.stat().st_mtime_ns for path in (out / "eval").glob("chance-on-*")}
+    assert len(written) == 4 * 2 * 2 * 2 + 2  # and chance on each test bucket
     again = subprocess.run(sweep_cli(config_path, out), capture_output=True, text=True,
                            timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -27,6 +27,7 @@ from searchtrace.trainer.behaviour import (
     format_reward,
     step_validity_reward,
 )
+from searchtrace.trainer.chance import chance_accuracy
 from searchtrace.trainer.data import RowFilter, load_split
 from searchtrace.trainer.evaluate import evaluate_rows, summarise
 from searchtrace.trainer.experiment import load_sweep
@@ -279,6 +280,10 @@ def test_the_backtrack_sweep_runs_end_to_end_with_seeds_and_intervals(tmp_path: 
     table = (out / "results.md").read_text()
     assert "| k | SFT rows |" in table and "## Differences between arms" in table
     assert "excludes 0" in table and "| SFT | k=2 − k=0 |" in table
+    assert results["stages"] == ["sft", "rl"] and "| RL final reward |" in table
+    chance = chance_accuracy(load_split(out / "data" / "k0", "test", RowFilter(limit=10)))
+    assert results["chance"] == {"accuracy": round(chance.accuracy, 4), "problems": 10,
+                                 "unsettled": 0}
 
 
 @pytest.mark.slow

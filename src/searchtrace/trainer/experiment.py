@@ -1,8 +1,9 @@
 """The backtrack-sweep experiment: for each arm (a k, and optionally a difficulty bucket
 and a control corpus; `arms`), build (or reuse) its dataset, whose every trace has exactly
-k backtracks; for each training seed, SFT one model on it, evaluate it, run GRPO from it,
-evaluate again; then a results table (CSV + markdown) and plots of accuracy before/after RL
-against k, as in "How Much Backtracking is Enough?".
+k backtracks; for each training seed, SFT one model on it, evaluate it, and (unless the
+sweep's `stages` is [sft]) run GRPO from it and evaluate again; then a results table (CSV +
+markdown) and plots of accuracy after each stage against k, as in "How Much Backtracking is
+Enough?", with chance (uniformly random legal moves, `chance`) on the same test problems.
 
 All models are evaluated on the same prompts: the test split of the first k's dataset, or
 with a `difficulty:` section each bucket's (the test split of its first k's dataset), every
@@ -33,10 +34,11 @@ from searchtrace.trainer.sweep_config import SweepConfig, load_sweep
 from searchtrace.trainer.sweep_eval import (
     TestSet,
     budget_values,
+    chance_eval,
     compute_matched_eval,
     greedy_eval,
 )
-from searchtrace.trainer.sweep_report import METRICS, STAGES, Measured, Report, write_results
+from searchtrace.trainer.sweep_report import METRICS, Measured, Report, write_results
 
 __all__ = ["backtrack_sweep", "load_sweep"]
 
@@ -66,8 +68,9 @@ def backtrack_sweep(config: str | Path, out: str | Path) -> list[dict[str, Any]]
                     for key, found in seeds[0].values.items()},
             budgets={key: {q: [s.budgets[key][q] for s in seeds] for q in found}
                      for key, found in seeds[0].budgets.items()}))
+    chance = {t.bucket: chance_eval(out / "eval" / _chance_name(t.bucket), t) for t in tests}
     report = Report(sweep=sweep, factors=Factors.of(sweep), measured=tuple(measured),
-                    problems={t.bucket: len(t.rows) for t in tests})
+                    problems={t.bucket: len(t.rows) for t in tests}, chance=chance)
     return write_results(out, report)
 
 
@@ -82,6 +85,11 @@ def _test_sets(sweep: SweepConfig, data_dirs: dict[ArmSpec, Path]) -> list[TestS
     return found
 
 
+def _chance_name(bucket: str | None) -> str:
+    """The cached chance of a test set: eval/chance.json, or eval/chance-on-BUCKET.json."""
+    return "chance" + (f"-on-{bucket}" if bucket else "") + ".json"
+
+
 @dataclass(frozen=True)
 class SeedResult:
     """One seed of one arm: its summary rows (one per test set) and per-problem values,
@@ -94,8 +102,9 @@ class SeedResult:
 
 def _measure_seed(sweep: SweepConfig, out: Path, arm: ArmSpec, data: Path,
                   tests: list[TestSet], sft: SftSettings, rl: RlSettings) -> SeedResult:
-    """One seed of one arm: SFT, evaluate, RL, evaluate (each evaluation on every test
-    set, greedy and, with compute_matched, sampled seeded by the training seed)."""
+    """One seed of one arm: SFT, evaluate, and with `stages: [sft, rl]` RL, evaluate (each
+    evaluation on every test set, greedy and, with compute_matched, sampled seeded by the
+    training seed)."""
     from searchtrace.trainer.models import load_model
 
     seed = sft.seed
@@ -103,7 +112,7 @@ def _measure_seed(sweep: SweepConfig, out: Path, arm: ArmSpec, data: Path,
         t.bucket: {"seed": seed, **({"test": t.bucket} if sweep.difficulty else {})}
         for t in tests}
     result = SeedResult(rows=list(rows.values()), values={}, budgets={})
-    for stage in STAGES:
+    for stage in sweep.stages:
         run_dir = out / "runs" / f"{stage}-{arm.name}-s{seed}"
         if stage == "sft":
             record = run_sft(data, sweep.model, run_dir, sft, arm.train_filter())

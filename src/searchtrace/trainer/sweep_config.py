@@ -1,5 +1,6 @@
 """The backtrack sweep's YAML: the arms (k values, and optionally difficulty buckets and
-control corpora), the training seeds, the model and stage settings, and the evaluations
+control corpora), the training seeds, the stages (SFT, or SFT then RL), the model and stage
+settings, and the evaluations
 (greedy, and optionally compute-matched). `load_sweep` validates it, every arm's build
 config included, into one-line UserErrors before any work starts."""
 
@@ -18,6 +19,9 @@ from searchtrace.trainer.rl import RlSettings
 from searchtrace.trainer.sft import SftSettings
 
 CONTROLS = ("corrupt", "length_match")
+# The stages a sweep may run: SFT alone (RL's sampling is the costly part on a CPU), or
+# SFT then RL from each SFT checkpoint.
+STAGE_CHOICES = (["sft"], ["sft", "rl"])
 BUCKET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
 
 
@@ -87,6 +91,7 @@ class SweepConfig(_Section):
     # difficulty arm's build rejects every candidate outside its bucket
     # (`difficulty:outside_buckets`), so a narrow bucket needs a higher one.
     max_rejection_rate: float = Field(default=0.5, ge=0, le=1)
+    stages: list[str] = Field(default_factory=lambda: ["sft", "rl"])
     model: str = "tiny"
     sft: dict[str, Any] = Field(default_factory=dict)
     rl: dict[str, Any] = Field(default_factory=dict)
@@ -95,6 +100,16 @@ class SweepConfig(_Section):
     controls: list[str] = Field(default_factory=list)
     corrupt: CorruptSettings | None = None
     compute_matched: ComputeMatchedSection | None = None
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stages(cls, value: Any) -> Any:
+        """Only the allowed lists, checked before their type so that a bare string or a
+        list in another order gets the same error naming what is allowed."""
+        if value not in STAGE_CHOICES:
+            allowed = " or ".join("[" + ", ".join(c) + "]" for c in STAGE_CHOICES)
+            raise ValueError(f"must be {allowed}, got {value!r}")
+        return value
 
 
 def load_sweep(path: str | Path) -> tuple[SweepConfig, Path, SftSettings, RlSettings]:
@@ -135,6 +150,8 @@ def _problem(sweep: SweepConfig) -> str | None:
         return f"k_values must be distinct and >= 0, got {sweep.k_values}"
     if len(set(sweep.seeds)) != len(sweep.seeds) or min(sweep.seeds) < 0:
         return f"seeds must be distinct and >= 0, got {sweep.seeds}"
+    if "rl" not in sweep.stages and "rl" in sweep.model_fields_set:
+        return "rl: settings for RL, which `stages: [sft]` does not run"
     for stage in ("sft", "rl"):
         if "seed" in getattr(sweep, stage):
             return (f"{stage}.seed: training seeds are set for the whole sweep by "

@@ -1,6 +1,7 @@
 """The sweep's evaluations of one trained model on one test set, each cached in its folder:
 the greedy evaluation (eval.json and eval.md, as `searchtrace eval` writes them) and the
-compute-matched one (compute-matched/eval.json, .md and .png). A written evaluation is
+compute-matched one (compute-matched/eval.json, .md and .png); and each test set's chance,
+the random-legal-move policy's exact accuracy (chance.json). A written evaluation is
 reused when it was made from the same run record, the same test problems and the same
 settings, so a resumed sweep does not redo it; the per-problem values are always read back
 from the written file, so a fresh and a resumed sweep compute the same numbers."""
@@ -15,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from searchtrace.trainer.chance import Chance, chance_accuracy
 from searchtrace.trainer.compute_matched import (
     SamplingSettings,
     evaluate_compute_matched,
@@ -82,6 +84,23 @@ def compute_matched_eval(folder: Path, run_dir: Path, test: TestSet,
         write_compute_matched_report(folder, results, problems, about)
         record = json.loads((folder / "eval.json").read_text())
     return record["problems"]
+
+
+def chance_eval(path: Path, test: TestSet) -> Chance:
+    """The test set's chance (`chance.chance_accuracy` of its rows), written to `path`
+    unless it is there already for the same problems: the exact recursion can take a
+    while on larger problems, and a resumed sweep does not redo it."""
+    about = _json(test.about())
+    record = _cached(path, about)
+    if record is None:
+        chance = chance_accuracy(test.rows)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial_path = path.with_suffix(".part")
+        partial_path.write_text(json.dumps({**about, **asdict(chance)}, indent=2) + "\n")
+        partial_path.replace(path)
+        record = json.loads(path.read_text())
+    return Chance(accuracy=record["accuracy"], problems=record["problems"],
+                  unsettled=record["unsettled"])
 
 
 def budget_values(problems: list[dict[str, Any]]) -> dict[int, dict[str, list[float]]]:

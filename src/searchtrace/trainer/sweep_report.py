@@ -1,8 +1,10 @@
 """The sweep's results: each arm's numbers (mean and 95% bootstrap interval over (seed,
 problem) pairs) on each test set, the differences between arms that differ in exactly one
-factor (paired bootstrap, `*` when the interval excludes 0), and, with `compute_matched`,
-sequential against parallel sampling at each budget. Written as results.csv, results.json,
-results.md, results.png and results-budget.png."""
+factor (paired bootstrap, `*` when the interval excludes 0), chance on each test set (the
+random-legal-move policy), and, with `compute_matched`, sequential against parallel
+sampling at each budget; every table and plot has the sweep's own stages (SFT alone, or SFT
+and RL). Written as results.csv, results.json, results.md, results.png and
+results-budget.png."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from searchtrace.trainer.arms import ArmSpec, Factors
+from searchtrace.trainer.chance import MAX_STATES, Chance
 from searchtrace.trainer.intervals import (
     CONFIDENCE,
     RESAMPLES,
@@ -24,7 +27,6 @@ from searchtrace.trainer.intervals import (
 )
 from searchtrace.trainer.sweep_config import SweepConfig
 
-STAGES = ("sft", "rl")
 STAGE_NAMES = {"sft": "SFT", "rl": "RL"}
 
 
@@ -68,10 +70,20 @@ class Report:
     factors: Factors
     measured: tuple[Measured, ...]
     problems: dict[str | None, int]  # test problems per test set (None: the one set)
+    chance: dict[str | None, Chance]  # the random-legal-move policy on each test set
 
     @property
     def tests(self) -> list[str | None]:
         return list(self.problems)
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages the sweep ran, in order: ("sft",) or ("sft", "rl")."""
+        return tuple(self.sweep.stages)
+
+    @property
+    def with_rl(self) -> bool:
+        return "rl" in self.stages
 
     def test_key(self, test: str | None) -> dict[str, Any]:
         return {"test": test} if self.factors.bucket else {}
@@ -89,22 +101,24 @@ def _difference(later: list[list[float]], earlier: list[list[float]]) -> dict[st
 
 def arm_rows(report: Report) -> list[dict[str, Any]]:
     """One row per test set and arm: each number's mean, low and high (95%, over seeds and
-    problems), and the final RL reward averaged over seeds."""
+    problems) after each stage, and with RL the final RL reward averaged over seeds."""
     rows = []
     for test in report.tests:
         for m in report.measured:
             first = m.per_seed[0]
             row: dict[str, Any] = {**report.factors.label(m.arm), **report.test_key(test),
                                    "seeds": len(m.per_seed), "sft_rows": first["sft_rows"]}
-            for stage in STAGES:
+            for stage in report.stages:
                 for metric in METRICS:
                     bounds = _bounds(bootstrap_mean(m.values[(stage, test)][metric]))
                     row[f"{stage}_{metric}"] = bounds["mean"]
                     row[f"{stage}_{metric}_low"] = bounds["low"]
                     row[f"{stage}_{metric}_high"] = bounds["high"]
-            rewards = [s["rl_final_reward"] for s in m.per_seed
-                       if s["rl_final_reward"] is not None]
-            row["rl_final_reward"] = round(sum(rewards) / len(rewards), 4) if rewards else None
+            if report.with_rl:
+                rewards = [s["rl_final_reward"] for s in m.per_seed
+                           if s["rl_final_reward"] is not None]
+                row["rl_final_reward"] = (round(sum(rewards) / len(rewards), 4) if rewards
+                                          else None)
             rows.append(row)
     return rows
 
@@ -127,7 +141,7 @@ def differences(report: Report) -> list[dict[str, Any]]:
     (larger k, or the control) minus the earlier, per metric, with the paired bootstrap
     interval and whether it excludes 0."""
     found = []
-    for stage in STAGES:
+    for stage in report.stages:
         for test in report.tests:
             for first, second in itertools.combinations(report.measured, 2):
                 factor = one_factor_apart(first.arm, second.arm)
@@ -152,7 +166,7 @@ def budget_rows(report: Report) -> list[dict[str, Any]]:
         return []
     found = []
     for m in report.measured:
-        for stage in STAGES:
+        for stage in report.stages:
             for test in report.tests:
                 for budget in section.budgets:
                     values = m.budgets[(stage, test, budget)]
@@ -184,6 +198,9 @@ def write_results(out: Path, report: Report) -> list[dict[str, Any]]:
     problems: int | dict[str, int] = (
         {str(t): n for t, n in report.problems.items()} if report.factors.bucket
         else report.problems[None])
+    chance: dict[str, Any] = (
+        {str(t): _chance_json(c) for t, c in report.chance.items()} if report.factors.bucket
+        else _chance_json(report.chance[None]))
     extra: dict[str, Any] = {}
     if sweep.compute_matched is not None:
         extra = {"compute_matched": {"samples": sweep.compute_matched.samples,
@@ -192,7 +209,8 @@ def write_results(out: Path, report: Report) -> list[dict[str, Any]]:
                                      "top_p": sweep.compute_matched.top_p,
                                      "results": budgets}}
     (out / "results.json").write_text(json.dumps(
-        {"name": sweep.name, "model": sweep.model, "problems": problems, "seeds": sweep.seeds,
+        {"name": sweep.name, "model": sweep.model, "stages": list(report.stages),
+         "problems": problems, "chance": chance, "seeds": sweep.seeds,
          "confidence": CONFIDENCE, "resamples": RESAMPLES, "arms": rows,
          "per_seed": {report.factors.key(m.arm): list(m.per_seed) for m in report.measured},
          "differences": found, **extra}, indent=2) + "\n")
@@ -201,6 +219,22 @@ def write_results(out: Path, report: Report) -> list[dict[str, Any]]:
     if budgets:
         _plot_budgets(out / "results-budget.png", report, budgets)
     return rows
+
+
+def _chance_json(chance: Chance) -> dict[str, Any]:
+    """A test set's chance in results.json: its accuracy (None when unsettled problems
+    leave it unknown), the problems and how many of them were unsettled."""
+    accuracy = None if chance.accuracy is None else round(chance.accuracy, 4)
+    return {"accuracy": accuracy, "problems": chance.problems, "unsettled": chance.unsettled}
+
+
+def chance_line(chance: Chance) -> str:
+    """The results.md line under each test set's table."""
+    head = f"chance (random legal moves) on these {chance.problems} problems: "
+    if chance.accuracy is not None:
+        return head + f"{chance.accuracy:.3f}"
+    return (head + f"not settled ({chance.unsettled} of them reach more than {MAX_STATES:,} "
+            "states, too many to count exactly)")
 
 
 INTERVAL_TEXT = (f"Intervals: {CONFIDENCE:.0%} percentile bootstrap, {RESAMPLES} resamples "
@@ -269,10 +303,13 @@ def _intro(report: Report) -> list[str]:
         n = report.problems[None]
         problems = f"{n} test problems, the same for every k"
         pairs_text = f"{pairs * n}"
-    return [f"# {sweep.name}: accuracy before and after RL against k", "",
-            f"{problems}; model `{sweep.model}`; training seeds {sweep.seeds} (one SFT and "
-            f"one RL run per {'arm' if report.factors.any else 'k'} and seed: "
-            "initialisation, data order and sampling). Each "
+    title = "before and after RL" if report.with_rl else "after SFT (no RL stage)"
+    runs = "one SFT and one RL run" if report.with_rl else "one SFT run"
+    seeded = ("initialisation, data order and sampling" if report.with_rl
+              else "initialisation and data order")
+    return [f"# {sweep.name}: accuracy {title} against k", "",
+            f"{problems}; model `{sweep.model}`; training seeds {sweep.seeds} ({runs} per "
+            f"{'arm' if report.factors.any else 'k'} and seed: {seeded}). Each "
             f"number is the mean over {pairs_text} (seed, problem) pairs, its interval in "
             "brackets. " + INTERVAL_TEXT, "",
             *([ARMS_TEXT, ""] if report.factors.any else [])]
@@ -280,14 +317,15 @@ def _intro(report: Report) -> list[str]:
 
 def _arm_table(report: Report, rows: Sequence[dict[str, Any]]) -> list[str]:
     headers = [*_factor_headers(report.factors), "SFT rows",
-               *(f"{STAGE_NAMES[s]} {METRIC_NAMES[m]}" for m in METRICS for s in STAGES),
-               "RL final reward"]
+               *(f"{STAGE_NAMES[s]} {METRIC_NAMES[m]}" for m in METRICS for s in report.stages),
+               *(["RL final reward"] if report.with_rl else [])]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
         cells = [*_factor_cells(report.factors, row), str(row["sft_rows"])]
         cells += [_cell(row[f"{s}_{m}"], row[f"{s}_{m}_low"], row[f"{s}_{m}_high"])
-                  for m in METRICS for s in STAGES]
-        lines.append("| " + " | ".join([*cells, str(row["rl_final_reward"])]) + " |")
+                  for m in METRICS for s in report.stages]
+        cells += [str(row["rl_final_reward"])] if report.with_rl else []
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -297,7 +335,8 @@ def markdown(report: Report, rows: list[dict[str, Any]], found: list[dict[str, A
     for test in report.tests:
         if test is not None:
             lines += [f"## Test problems of bucket `{test}` ({report.problems[test]})", ""]
-        lines += [*_arm_table(report, [r for r in rows if r.get("test") == test]), ""]
+        lines += [*_arm_table(report, [r for r in rows if r.get("test") == test]), "",
+                  chance_line(report.chance[test]), ""]
     with_test = report.factors.bucket
     lines += ["## Differences between arms", "", DIFFERENCE_TEXT
               + (CONTROL_DIFFERENCE_TEXT if report.factors.control else ""), "",
@@ -310,16 +349,26 @@ def markdown(report: Report, rows: list[dict[str, Any]], found: list[dict[str, A
                      + f"{_difference_text(report, entry)} | "
                      + " | ".join(_marked(entry[m]) for m in METRICS) + " |")
     lines += _budget_lines(report, budgets)
-    lines += ["", "## Per seed", "", f"| {'arm' if report.factors.any else 'k'} | seed | "
-              + ("test bucket | " if with_test else "") + "SFT accuracy | RL accuracy | "
-              "SFT backtracks | RL backtracks | RL final reward |",
-              "|" + "---|" * (7 + with_test)]
-    for m in report.measured:
-        lines += [f"| {report.factors.text(m.arm)} | {s['seed']} | "
-                  + (f"{s['test']} | " if with_test else "")
-                  + f"{s['sft_accuracy']} | {s['rl_accuracy']} | {s['sft_backtracks']} | "
-                  f"{s['rl_backtracks']} | {s['rl_final_reward']} |" for s in m.per_seed]
+    lines += ["", "## Per seed", "", *_per_seed_table(report)]
     return "\n".join(lines) + "\n"
+
+
+def _per_seed_table(report: Report) -> list[str]:
+    """Each seed's accuracy and backtracks after each stage (and its final RL reward)."""
+    fields = [f"{s}_{m}" for m in ("accuracy", "backtracks") for s in report.stages]
+    fields += ["rl_final_reward"] if report.with_rl else []
+    names = [f"{STAGE_NAMES[s]} {m}" for m in ("accuracy", "backtracks") for s in report.stages]
+    names += ["RL final reward"] if report.with_rl else []
+    with_test = report.factors.bucket
+    head = ["arm" if report.factors.any else "k", "seed",
+            *(["test bucket"] if with_test else []), *names]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in report.measured:
+        lines += ["| " + " | ".join([report.factors.text(m.arm), str(s["seed"]),
+                                     *([str(s["test"])] if with_test else []),
+                                     *(str(s[f]) for f in fields)]) + " |"
+                  for s in m.per_seed]
+    return lines
 
 
 def _budget_lines(report: Report, budgets: list[dict[str, Any]]) -> list[str]:
@@ -364,7 +413,8 @@ def _group_text(factors: Factors, bucket: str | None, control: str | None) -> st
 
 def _plot(path: Path, report: Report, rows: list[dict[str, Any]]) -> None:
     """Accuracy and backtracks per output against k, one panel per test set and number,
-    one line per stage and (bucket, corpus) group."""
+    one line per stage and (bucket, corpus) group; chance as a dashed line on the accuracy
+    panels."""
     from matplotlib.figure import Figure
 
     tests = report.tests
@@ -374,7 +424,7 @@ def _plot(path: Path, report: Report, rows: list[dict[str, Any]]) -> None:
     for column, (metric, test) in enumerate(itertools.product(("accuracy", "backtracks"),
                                                               tests)):
         axis = axes[column]
-        for group, stage in itertools.product(groups, STAGES):
+        for group, stage in itertools.product(groups, report.stages):
             chosen = [r for r in rows if r.get("test") == test
                       and (r.get("bucket"), r.get("control")) == group]
             name = _group_text(report.factors, *group)
@@ -387,6 +437,10 @@ def _plot(path: Path, report: Report, rows: list[dict[str, Any]]) -> None:
         if metric == "accuracy":
             axis.set_ylabel(f"test accuracy ({CONFIDENCE:.0%} interval)")
             axis.set_ylim(0, 1)
+            chance = report.chance[test].accuracy
+            if chance is not None:
+                axis.axhline(chance, linestyle="--", color="grey", linewidth=1,
+                             label="chance (random legal moves)")
         else:
             axis.set_ylabel("backtracks per model output")
         if test is not None:
@@ -404,9 +458,10 @@ def _plot_budgets(path: Path, report: Report, budgets: list[dict[str, Any]]) -> 
 
     arms = [m.arm for m in report.measured]
     samples = report.sweep.compute_matched.samples if report.sweep.compute_matched else 0
-    figure = Figure(figsize=(3.6 * len(arms), 3.2 * len(STAGES)))
-    axes = figure.subplots(len(STAGES), len(arms), squeeze=False)
-    for (row, stage), (column, arm) in itertools.product(enumerate(STAGES), enumerate(arms)):
+    stages = report.stages
+    figure = Figure(figsize=(3.6 * len(arms), 3.2 * len(stages)))
+    axes = figure.subplots(len(stages), len(arms), squeeze=False)
+    for (row, stage), (column, arm) in itertools.product(enumerate(stages), enumerate(arms)):
         axis = axes[row][column]
         chosen = [e for e in budgets if e["stage"] == stage and _arm_of(e) == arm
                   and e.get("test") == arm.bucket]
