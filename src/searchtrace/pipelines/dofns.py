@@ -7,7 +7,8 @@ completes and their rejections, so a resumed build skips them) before it emits t
 name; the driver selects the rows to write from the staged files' refs
 (`pipelines.selection`); SplitStaged reads each staged file once and sorts its selected
 rows (their parts dropped) into per-shard parts, and WriteShard writes a shard from its
-parts if it is not already there.
+parts if it is not already there and replays its sampled rows from the file's bytes for
+the validation gate (`pipelines.reverify`), so the shards are replayed in parallel.
 
 They hold for every runner, not only the in-process one: no output or side effect in
 `finish_bundle` (Beam 2.77's DaskRunner collects a bundle's outputs before calling it), no
@@ -27,6 +28,7 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 
 from searchtrace.pipelines.plan import BuildPlan
+from searchtrace.pipelines.reverify import replay_path, replay_shard, write_replay
 from searchtrace.pipelines.shard_parts import (
     Part,
     ShardKey,
@@ -76,12 +78,16 @@ class SplitStaged(beam.DoFn):
 
 class WriteShard(beam.DoFn):
     """((split, shard), parts) -> the shard file, written deterministically from its
-    parts; yields its name. Empty shards are written too. A shard already there was
-    written by an interrupted attempt from the same selection and is kept."""
+    parts, and its sampled rows (at `rate`) replayed from the file into `replay_dir`;
+    yields its name. Empty shards are written too. A shard already there was written by
+    an interrupted attempt from the same selection and is kept (and replayed again)."""
 
-    def __init__(self, data_dir: str, shards: dict[str, int]) -> None:
+    def __init__(self, data_dir: str, shards: dict[str, int], replay_dir: str,
+                 rate: float) -> None:
         self.data_dir = data_dir
         self.shards = shards
+        self.replay_dir = replay_dir
+        self.rate = rate
 
     def process(self, keyed: tuple[ShardKey, Iterable[Part | None]]) -> Iterator[str]:
         (split, shard), parts = keyed
@@ -89,4 +95,5 @@ class WriteShard(beam.DoFn):
         path = Path(self.data_dir) / name
         if not path.is_file():
             write_shard_from_parts([part for part in parts if part is not None], path)
+        write_replay(replay_shard(path, self.rate), replay_path(Path(self.replay_dir), name))
         yield name

@@ -51,6 +51,7 @@ from searchtrace.pipelines.plan import (
     plan_drops,
 )
 from searchtrace.pipelines.progress import ProgressCallback, run_to_end, run_with_progress
+from searchtrace.pipelines.reverify import default_sample_rate
 from searchtrace.pipelines.selection import Kept, first_per_problem, run_starts, runs, select
 from searchtrace.pipelines.sizing import (
     BucketState,
@@ -63,6 +64,7 @@ from searchtrace.pipelines.writer import read_staged_batches, staged_files, stag
 from searchtrace.solvers.policy import PolicyError
 
 MAX_ROUNDS = 8
+REPLAYED = "replayed"  # the staging folder's shard replays
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class StagedBuild:
     dataset: Path
     resumed_batches: int  # candidate batches an earlier attempt had finished
     already_finished: bool = False  # an earlier attempt had finished it all
+    replayed: Path | None = None  # the shard writers' replays (`pipelines.reverify`)
 
 
 def build_staged(
@@ -115,7 +118,7 @@ def build_staged(
         raise PolicyError(str(failed)) from None
     write_outputs(plan, dataset, _bucket_summary(states), rejections, rounds=rounds)
     dataset.rename(finished)
-    return StagedBuild(finished, resumed)
+    return StagedBuild(finished, resumed, replayed=staging / REPLAYED)
 
 
 def _local_workers(plan: BuildPlan, beam_args: Sequence[str], workers: int,
@@ -193,7 +196,8 @@ def _run_rounds(
         kept = _count_verified(states, stage_dir, round_number)
         rejections = _rejections(plan, stage_dir, round_number, kept.dropped)
         if all(s.short == 0 for s in states):
-            dataset = _write_shards(plan, kept, stage_dir, round_number, round_dir, beam_args)
+            dataset = _write_shards(plan, kept, stage_dir, round_number, round_dir,
+                                    staging / REPLAYED, beam_args)
             return dataset, states, rejections, round_number, resumed
         stuck = hopeless(states)
         if stuck:
@@ -308,11 +312,12 @@ def _run_round(
 
 
 def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: int,
-                  round_dir: Path, beam_args: list[str]) -> Path:
+                  round_dir: Path, replay_dir: Path, beam_args: list[str]) -> Path:
     """Select each bucket's first requested rows and write every shard from them into
-    `round_dir/dataset` in one Beam run; returns the dataset folder. Each staged file with
-    a selected row gets a small selection file (its rows' keys and drop levels) and is
-    read once; the per-shard parts it is sorted into go once the shards are written."""
+    `round_dir/dataset` in one Beam run, each shard's rows replayed (at the gate's
+    default rate) into `replay_dir`; returns the dataset folder. Each staged file with a
+    selected row gets a small selection file (its rows' keys and drop levels) and is read
+    once; the per-shard parts it is sorted into go once the shards are written."""
     requested = {(bucket.split, bucket.ordinal, level): need
                  for bucket in plan.buckets for level, need in enumerate(bucket.levels)}
     selected = select(kept.refs, requested, plan_drops(plan.config, plan.buckets))
@@ -329,8 +334,10 @@ def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: in
     dataset = round_dir / "dataset"
     data_dir = dataset / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
+    replay_dir.mkdir(exist_ok=True)
+    rate = default_sample_rate(sum(plan.config.splits.values()))
     pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(files))))
-    write_graph(pipeline, files, data_dir, plan.shards)
+    write_graph(pipeline, files, data_dir, plan.shards, replay_dir, rate)
     run_to_end(pipeline)
     shutil.rmtree(work)
     _remove_partial_files(data_dir)

@@ -7,8 +7,9 @@ StageWaves generates, solves, linearizes, renders and verifies each wave's candi
 writes their verified rows to the wave's staged file. Once every bucket is full the driver
 selects the rows to write (`pipelines.selection`) and WriteShards reads each staged file
 once, sorting its selected rows into per-shard parts, and writes every shard from its
-parts. The driver (`pipelines.driver`) decides which batches a round runs and cuts them
-into waves (`pipelines.waves`); shards are written once, after the last round.
+parts, replaying each shard's sampled rows for the validation gate. The driver
+(`pipelines.driver`) decides which batches a round runs and cuts them into waves
+(`pipelines.waves`); shards are written once, after the last round.
 
 Each graph has one sink and no side input: Beam 2.77's DaskRunner computes only what its
 last transform depends on and recomputes side inputs inside the tasks that read them. The
@@ -49,13 +50,17 @@ class StageWaves(beam.PTransform):
 
 class WriteShards(beam.PTransform):
     """(staged file, selection file, parts file) -> the name of every shard of every
-    split, written into `data_dir` (a shard no row landed in is written empty). Each
-    staged file is read once, whatever the number of shards."""
+    split, written into `data_dir` (a shard no row landed in is written empty), each
+    shard's sampled rows (at `rate`) replayed into `replay_dir`. Each staged file is read
+    once, whatever the number of shards."""
 
-    def __init__(self, data_dir: str, shards: dict[str, int]) -> None:
+    def __init__(self, data_dir: str, shards: dict[str, int], replay_dir: str,
+                 rate: float) -> None:
         super().__init__()
         self.data_dir = data_dir
         self.shards = shards
+        self.replay_dir = replay_dir
+        self.rate = rate
 
     def expand(self, files: PCollection) -> PCollection:
         every_shard: list[tuple[ShardKey, Part | None]] = [
@@ -66,7 +71,8 @@ class WriteShards(beam.PTransform):
             (parts, files.pipeline | "EveryShard" >> beam.Create(every_shard))
             | "Merge" >> beam.Flatten()
             | "GroupByShard" >> beam.GroupByKey()
-            | "WriteShard" >> beam.ParDo(WriteShard(self.data_dir, self.shards))
+            | "WriteShard" >> beam.ParDo(WriteShard(self.data_dir, self.shards,
+                                                    self.replay_dir, self.rate))
         )
 
 
@@ -80,10 +86,10 @@ def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, waves: list[Wave], *,
 
 
 def write_graph(pipeline: beam.Pipeline, files: list[tuple[str, str, str]], data_dir: Path,
-                shards: dict[str, int]) -> Any:
+                shards: dict[str, int], replay_dir: Path, rate: float) -> Any:
     """Add the writing of every shard into `data_dir` to `pipeline`, from `files`: each
     staged file with a selected row, its selection file and the parts file to sort it
-    into."""
+    into; each shard's replay at `rate` goes to `replay_dir`."""
     return (pipeline
             | "SelectedFiles" >> beam.Create(files)
-            | "WriteShards" >> WriteShards(str(data_dir), shards))
+            | "WriteShards" >> WriteShards(str(data_dir), shards, str(replay_dir), rate))
