@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import multiprocessing
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,9 @@ QUIET_CLUSTER = {
     "distributed.admin.tick.limit": "60s",
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.admin.system-monitor.disk": False,
+    # what Dask chooses anyway for a bag on a cluster, named so that choosing it does
+    # not import dask.dataframe (and pandas) into the driver, 0.3-0.6 s
+    "dataframe.shuffle.method": "tasks",
 }
 
 
@@ -63,6 +67,15 @@ def round_flags(beam_args: Sequence[str], waves: int) -> list[str]:
     if runs_on_dask(flags) and not any(f.startswith(_PARTITION_FLAGS) for f in flags):
         flags.append(f"--dask_npartitions={max(1, waves)}")
     return flags
+
+
+def write_partitions(files: int) -> int:
+    """The Dask partitions of the writing's staged files: about the square root of their
+    number. Beam's DaskRunner groups rows by shard with a task shuffle whose task count
+    grows with the square of the partitions: one partition for each of a 10,000-row
+    build's 16 staged files made its writing some 550 tasks, each a round trip through
+    the scheduler; four partitions make about 90."""
+    return max(1, math.isqrt(files))
 
 
 def require_cluster_extra(workers: int) -> None:
@@ -99,10 +112,10 @@ def local_dask_cluster(workers: int) -> Iterator[list[str]]:
                                        silence_logs=False)
             finally:
                 gc.unfreeze()
-        try:
-            yield [f"--runner={DASK_RUNNER}",
-                   f"--dask_client_address={cluster.scheduler_address}"]
-        finally:
-            cluster.close()
+            try:
+                yield [f"--runner={DASK_RUNNER}",
+                       f"--dask_client_address={cluster.scheduler_address}"]
+            finally:
+                cluster.close()
     finally:
         chatter.setLevel(level)

@@ -40,6 +40,7 @@ from searchtrace.pipelines.cluster import (
     names_runner,
     require_cluster_extra,
     round_flags,
+    write_partitions,
 )
 from searchtrace.pipelines.graph import round_graph, write_graph
 from searchtrace.pipelines.outputs import write_outputs
@@ -336,7 +337,8 @@ def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: in
     data_dir.mkdir(parents=True, exist_ok=True)
     replay_dir.mkdir(exist_ok=True)
     rate = default_sample_rate(sum(plan.config.splits.values()))
-    pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(files))))
+    flags = round_flags(beam_args, write_partitions(len(files)))
+    pipeline = beam.Pipeline(options=PipelineOptions(flags=flags))
     write_graph(pipeline, files, data_dir, plan.shards, replay_dir, rate)
     run_to_end(pipeline)
     shutil.rmtree(work)
