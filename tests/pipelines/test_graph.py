@@ -17,7 +17,14 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.graph import StageWaves, WriteShards, round_graph, write_graph
+from searchtrace.pipelines.graph import (
+    ReplayShards,
+    StageWaves,
+    WriteShards,
+    replay_graph,
+    round_graph,
+    write_graph,
+)
 from searchtrace.pipelines.outputs import sha256_of
 from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
 from searchtrace.pipelines.reverify import read_replay, replay_path
@@ -134,8 +141,11 @@ def test_each_graph_has_one_sink_and_no_side_inputs(plan: BuildPlan, tmp_path: P
                 progress_dir=tmp_path)
     assert sinks_and_side_inputs(rounds) == (["StageWaves/StageWave"], [])
     writing = beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner"))
-    write_graph(writing, [("a", "b", "c")], tmp_path, {"train": 2, "test": 1}, tmp_path, 1.0)
+    write_graph(writing, [("a", "b", "c")], tmp_path, {"train": 2, "test": 1})
     assert sinks_and_side_inputs(writing) == (["WriteShards/WriteShard"], [])
+    replay = beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner"))
+    replay_graph(replay, ["a"], tmp_path, tmp_path, 1.0)
+    assert sinks_and_side_inputs(replay) == (["ReplayShards/ReplayShard"], [])
 
 
 def test_write_shards_writes_every_shard_from_selected_rows_and_keeps_one_already_there(
@@ -161,8 +171,7 @@ def test_write_shards_writes_every_shard_from_selected_rows_and_keeps_one_alread
     write_shard([], data / kept_shard)  # an interrupted attempt wrote it: it stays
     names = [shard_name(split, i, n) for split, n in shards.items() for i in range(n)]
     with beam_pipeline() as pipeline:
-        written = pipeline | beam.Create(files) | WriteShards(str(data), shards,
-                                                              str(replays), 1.0)
+        written = pipeline | beam.Create(files) | WriteShards(str(data), shards)
         assert_that(written, equal_to(names))
     assert sorted(p.name for p in data.iterdir()) == sorted(names)
     rows = {p.name: pq.read_table(p, columns=["id", "drop"]).to_pylist()
@@ -172,7 +181,10 @@ def test_write_shards_writes_every_shard_from_selected_rows_and_keeps_one_alread
         shard = shard_name("train", shard_of(record["problem_id"], 3), 3)
         assert {"id": record["id"], "drop": drop} in rows[shard]
     assert sum(len(v) for v in rows.values()) == len(train)
-    # each shard's rows were replayed from the file's bytes, the dropped one included
+    # each shard's rows are replayed from the file's bytes, the dropped one included
+    with beam_pipeline() as pipeline:
+        replayed = pipeline | beam.Create(names) | ReplayShards(str(data), str(replays), 1.0)
+        assert_that(replayed, equal_to(names))
     for name in names:
         replay = read_replay(replay_path(replays, name))
         assert replay is not None and replay.sha256 == sha256_of(data / name)

@@ -7,8 +7,9 @@ completes and their rejections, so a resumed build skips them) before it emits t
 name; the driver selects the rows to write from the staged files' refs
 (`pipelines.selection`); SplitStaged reads each staged file once and sorts its selected
 rows (their parts dropped) into per-shard parts, and WriteShard writes a shard from its
-parts if it is not already there and replays its sampled rows from the file's bytes for
-the validation gate (`pipelines.reverify`), so the shards are replayed in parallel.
+parts if it is not already there. ReplayShard replays a written shard's sampled rows from
+the file's bytes for the validation gate (`pipelines.reverify`), so the shards are
+replayed in parallel.
 
 They hold for every runner, not only the in-process one: no output or side effect in
 `finish_bundle` (Beam 2.77's DaskRunner collects a bundle's outputs before calling it), no
@@ -78,16 +79,12 @@ class SplitStaged(beam.DoFn):
 
 class WriteShard(beam.DoFn):
     """((split, shard), parts) -> the shard file, written deterministically from its
-    parts, and its sampled rows (at `rate`) replayed from the file into `replay_dir`;
-    yields its name. Empty shards are written too. A shard already there was written by
-    an interrupted attempt from the same selection and is kept (and replayed again)."""
+    parts; yields its name. Empty shards are written too. A shard already there was
+    written by an interrupted attempt from the same selection and is kept."""
 
-    def __init__(self, data_dir: str, shards: dict[str, int], replay_dir: str,
-                 rate: float) -> None:
+    def __init__(self, data_dir: str, shards: dict[str, int]) -> None:
         self.data_dir = data_dir
         self.shards = shards
-        self.replay_dir = replay_dir
-        self.rate = rate
 
     def process(self, keyed: tuple[ShardKey, Iterable[Part | None]]) -> Iterator[str]:
         (split, shard), parts = keyed
@@ -95,5 +92,19 @@ class WriteShard(beam.DoFn):
         path = Path(self.data_dir) / name
         if not path.is_file():
             write_shard_from_parts([part for part in parts if part is not None], path)
-        write_replay(replay_shard(path, self.rate), replay_path(Path(self.replay_dir), name))
+        yield name
+
+
+class ReplayShard(beam.DoFn):
+    """Shard name -> its name, once its sampled rows (at `rate`) have been replayed from
+    the file in `data_dir` and the replay recorded in `replay_dir`."""
+
+    def __init__(self, data_dir: str, replay_dir: str, rate: float) -> None:
+        self.data_dir = data_dir
+        self.replay_dir = replay_dir
+        self.rate = rate
+
+    def process(self, name: str) -> Iterator[str]:
+        replay = replay_shard(Path(self.data_dir) / name, self.rate)
+        write_replay(replay, replay_path(Path(self.replay_dir), name))
         yield name

@@ -42,7 +42,7 @@ from searchtrace.pipelines.cluster import (
     round_flags,
     write_partitions,
 )
-from searchtrace.pipelines.graph import round_graph, write_graph
+from searchtrace.pipelines.graph import replay_graph, round_graph, write_graph
 from searchtrace.pipelines.outputs import write_outputs
 from searchtrace.pipelines.plan import (
     BucketReason,
@@ -51,7 +51,12 @@ from searchtrace.pipelines.plan import (
     difficulty_of_level,
     plan_drops,
 )
-from searchtrace.pipelines.progress import ProgressCallback, run_to_end, run_with_progress
+from searchtrace.pipelines.progress import (
+    ProgressCallback,
+    run_to_end,
+    run_with_progress,
+    wait_to_end,
+)
 from searchtrace.pipelines.reverify import default_sample_rate
 from searchtrace.pipelines.selection import Kept, first_per_problem, run_starts, runs, select
 from searchtrace.pipelines.sizing import (
@@ -61,7 +66,12 @@ from searchtrace.pipelines.sizing import (
     pilot_success_rates,
 )
 from searchtrace.pipelines.waves import into_waves
-from searchtrace.pipelines.writer import read_staged_batches, staged_files, staged_refs
+from searchtrace.pipelines.writer import (
+    read_staged_batches,
+    shard_name,
+    staged_files,
+    staged_refs,
+)
 from searchtrace.solvers.policy import PolicyError
 
 MAX_ROUNDS = 8
@@ -107,6 +117,9 @@ def build_staged(
         with _runner_flags(beam_args, local) as flags:
             dataset, states, rejections, rounds, resumed = _run_rounds(
                 plan, staging, flags, progress)
+            with _replaying_shards(plan, dataset, staging / REPLAYED, flags):
+                write_outputs(plan, dataset, _bucket_summary(states), rejections,
+                              rounds=rounds)
     except BuildError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -117,7 +130,6 @@ def build_staged(
         if failed is None:
             raise
         raise PolicyError(str(failed)) from None
-    write_outputs(plan, dataset, _bucket_summary(states), rejections, rounds=rounds)
     dataset.rename(finished)
     return StagedBuild(finished, resumed, replayed=staging / REPLAYED)
 
@@ -197,8 +209,7 @@ def _run_rounds(
         kept = _count_verified(states, stage_dir, round_number)
         rejections = _rejections(plan, stage_dir, round_number, kept.dropped)
         if all(s.short == 0 for s in states):
-            dataset = _write_shards(plan, kept, stage_dir, round_number, round_dir,
-                                    staging / REPLAYED, beam_args)
+            dataset = _write_shards(plan, kept, stage_dir, round_number, round_dir, beam_args)
             return dataset, states, rejections, round_number, resumed
         stuck = hopeless(states)
         if stuck:
@@ -313,12 +324,11 @@ def _run_round(
 
 
 def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: int,
-                  round_dir: Path, replay_dir: Path, beam_args: list[str]) -> Path:
+                  round_dir: Path, beam_args: list[str]) -> Path:
     """Select each bucket's first requested rows and write every shard from them into
-    `round_dir/dataset` in one Beam run, each shard's rows replayed (at the gate's
-    default rate) into `replay_dir`; returns the dataset folder. Each staged file with a
-    selected row gets a small selection file (its rows' keys and drop levels) and is read
-    once; the per-shard parts it is sorted into go once the shards are written."""
+    `round_dir/dataset` in one Beam run; returns the dataset folder. Each staged file with
+    a selected row gets a small selection file (its rows' keys and drop levels) and is
+    read once; the per-shard parts it is sorted into go once the shards are written."""
     requested = {(bucket.split, bucket.ordinal, level): need
                  for bucket in plan.buckets for level, need in enumerate(bucket.levels)}
     selected = select(kept.refs, requested, plan_drops(plan.config, plan.buckets))
@@ -335,15 +345,33 @@ def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Path, round_number: in
     dataset = round_dir / "dataset"
     data_dir = dataset / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    replay_dir.mkdir(exist_ok=True)
-    rate = default_sample_rate(sum(plan.config.splits.values()))
     flags = round_flags(beam_args, write_partitions(len(files)))
     pipeline = beam.Pipeline(options=PipelineOptions(flags=flags))
-    write_graph(pipeline, files, data_dir, plan.shards, replay_dir, rate)
+    write_graph(pipeline, files, data_dir, plan.shards)
     run_to_end(pipeline)
     shutil.rmtree(work)
     _remove_partial_files(data_dir)
     return dataset
+
+
+@contextmanager
+def _replaying_shards(plan: BuildPlan, dataset: Path, replay_dir: Path,
+                      beam_args: list[str]) -> Iterator[None]:
+    """Replay every shard's sampled rows (at the gate's default rate) into `replay_dir`
+    in one Beam run, for the validation gate (`pipelines.reverify`), and wait for it on
+    leaving. A runner that runs elsewhere (the Dask cluster) replays on its workers while
+    the caller writes the stats and the card; the in-process runner replays first."""
+    names = [shard_name(split, index, count) for split, count in plan.shards.items()
+             for index in range(count)]
+    replay_dir.mkdir(exist_ok=True)
+    rate = default_sample_rate(sum(plan.config.splits.values()))
+    pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(names))))
+    replay_graph(pipeline, names, dataset / "data", replay_dir, rate)
+    result = pipeline.run()
+    try:
+        yield
+    finally:
+        wait_to_end(result)
 
 
 def _by_file(selected: pa.Table) -> Iterator[tuple[int, pa.Table]]:

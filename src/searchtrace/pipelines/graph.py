@@ -2,12 +2,14 @@
 
     a round:      waves of candidate batches ─ StageWaves
     the writing:  selected staged files ─ WriteShards
+    the replay:   written shards ─ ReplayShards
 
 StageWaves generates, solves, linearizes, renders and verifies each wave's candidates and
 writes their verified rows to the wave's staged file. Once every bucket is full the driver
 selects the rows to write (`pipelines.selection`) and WriteShards reads each staged file
 once, sorting its selected rows into per-shard parts, and writes every shard from its
-parts, replaying each shard's sampled rows for the validation gate. The driver
+parts. ReplayShards then replays each shard's sampled rows for the validation gate, on
+the workers while the driver writes the stats and the card. The driver
 (`pipelines.driver`) decides which batches a round runs and cuts them into waves
 (`pipelines.waves`); shards are written once, after the last round.
 
@@ -24,7 +26,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from searchtrace.pipelines.dofns import SplitStaged, StageWave, WriteShard
+from searchtrace.pipelines.dofns import ReplayShard, SplitStaged, StageWave, WriteShard
 from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.shard_parts import Part, ShardKey
 from searchtrace.pipelines.waves import Wave
@@ -50,17 +52,13 @@ class StageWaves(beam.PTransform):
 
 class WriteShards(beam.PTransform):
     """(staged file, selection file, parts file) -> the name of every shard of every
-    split, written into `data_dir` (a shard no row landed in is written empty), each
-    shard's sampled rows (at `rate`) replayed into `replay_dir`. Each staged file is read
-    once, whatever the number of shards."""
+    split, written into `data_dir` (a shard no row landed in is written empty). Each
+    staged file is read once, whatever the number of shards."""
 
-    def __init__(self, data_dir: str, shards: dict[str, int], replay_dir: str,
-                 rate: float) -> None:
+    def __init__(self, data_dir: str, shards: dict[str, int]) -> None:
         super().__init__()
         self.data_dir = data_dir
         self.shards = shards
-        self.replay_dir = replay_dir
-        self.rate = rate
 
     def expand(self, files: PCollection) -> PCollection:
         every_shard: list[tuple[ShardKey, Part | None]] = [
@@ -71,9 +69,23 @@ class WriteShards(beam.PTransform):
             (parts, files.pipeline | "EveryShard" >> beam.Create(every_shard))
             | "Merge" >> beam.Flatten()
             | "GroupByShard" >> beam.GroupByKey()
-            | "WriteShard" >> beam.ParDo(WriteShard(self.data_dir, self.shards,
-                                                    self.replay_dir, self.rate))
+            | "WriteShard" >> beam.ParDo(WriteShard(self.data_dir, self.shards))
         )
+
+
+class ReplayShards(beam.PTransform):
+    """Shard names -> the same names, once each shard's sampled rows (at `rate`) have been
+    replayed from its file in `data_dir` and recorded in `replay_dir`."""
+
+    def __init__(self, data_dir: str, replay_dir: str, rate: float) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.replay_dir = replay_dir
+        self.rate = rate
+
+    def expand(self, names: PCollection) -> PCollection:
+        return names | "ReplayShard" >> beam.ParDo(ReplayShard(self.data_dir,
+                                                               self.replay_dir, self.rate))
 
 
 def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, waves: list[Wave], *,
@@ -86,10 +98,19 @@ def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, waves: list[Wave], *,
 
 
 def write_graph(pipeline: beam.Pipeline, files: list[tuple[str, str, str]], data_dir: Path,
-                shards: dict[str, int], replay_dir: Path, rate: float) -> Any:
+                shards: dict[str, int]) -> Any:
     """Add the writing of every shard into `data_dir` to `pipeline`, from `files`: each
     staged file with a selected row, its selection file and the parts file to sort it
-    into; each shard's replay at `rate` goes to `replay_dir`."""
+    into."""
     return (pipeline
             | "SelectedFiles" >> beam.Create(files)
-            | "WriteShards" >> WriteShards(str(data_dir), shards, str(replay_dir), rate))
+            | "WriteShards" >> WriteShards(str(data_dir), shards))
+
+
+def replay_graph(pipeline: beam.Pipeline, names: list[str], data_dir: Path, replay_dir: Path,
+                 rate: float) -> Any:
+    """Add the replay of the shards `names` in `data_dir` (at `rate`, recorded in
+    `replay_dir`) to `pipeline`."""
+    return (pipeline
+            | "WrittenShards" >> beam.Create(names)
+            | "ReplayShards" >> ReplayShards(str(data_dir), str(replay_dir), rate))
