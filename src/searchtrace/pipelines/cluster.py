@@ -1,5 +1,5 @@
 """Runner flags: the in-process FnApiRunner by default, a local Dask cluster for
-`--workers N`, and Dask partitioning that spreads a round's waves over the workers.
+`--workers N`, and Dask partitioning that spreads each run's work over the workers.
 
 `--workers N` runs the same pipeline as a cluster build: Beam's DaskRunner on a Dask
 cluster of N worker processes (one thread each) that this process starts for the build and
@@ -56,16 +56,16 @@ def runs_on_dask(beam_args: Sequence[str]) -> bool:
                for flag in beam_args)
 
 
-def round_flags(beam_args: Sequence[str], waves: int) -> list[str]:
-    """The Beam flags of one round: the FnApiRunner unless a runner is named; on Dask,
-    one partition per wave unless the caller chose the partitioning (Beam's DaskRunner
-    puts up to 128 elements in a partition by default, so a round's waves would all run
-    in one task on one worker)."""
+def round_flags(beam_args: Sequence[str], partitions: int) -> list[str]:
+    """The Beam flags of one run (a round, the writing, the replay): the FnApiRunner
+    unless a runner is named; on Dask, `partitions` (a round: one per wave) unless the
+    caller chose the partitioning (Beam's DaskRunner puts up to 128 elements in a
+    partition by default, so a round's waves would all run in one task on one worker)."""
     flags = list(beam_args)
     if not names_runner(flags):
         flags.append("--runner=FnApiRunner")
     if runs_on_dask(flags) and not any(f.startswith(_PARTITION_FLAGS) for f in flags):
-        flags.append(f"--dask_npartitions={max(1, waves)}")
+        flags.append(f"--dask_npartitions={max(1, partitions)}")
     return flags
 
 
