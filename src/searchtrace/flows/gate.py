@@ -160,9 +160,9 @@ def run_gate(dataset: str | Path, *, plan: BuildPlan | None = None,
 
     A build gating what it made passes its `plan`: the dataset must then be that plan's
     (config.yaml records its build key) and meet its buckets. Without one, the buckets
-    are planned from the dataset's config.yaml. It may also pass the folder where its
-    shard writers recorded their replays (`pipelines.reverify`): a shard whose bytes and
-    sample rate match its recorded replay is not replayed again."""
+    are planned from the dataset's config.yaml. It may also pass the folder where it
+    recorded its shards' replays (`pipelines.reverify`): a shard whose bytes and sample
+    rate match its recorded replay is not replayed again."""
     dataset = Path(dataset)
     if sample_rate is not None and not 0 < sample_rate <= 1:
         raise UserError(f"--sample-rate: must be in (0, 1], got {sample_rate}")
@@ -285,7 +285,7 @@ class RowTally:
             mine = table.filter(pc.equal(table["split"], split))
             self.problem_ids[split].append(mine["problem_id"].combine_chunks())
         for row in table_rows(table.select(["split", "num_backtracks", "difficulty", "drop",
-                                       "corruptions"])):
+                                            "corruptions"])):
             split = row["split"]
             self.present[split] += 1
             self.drops[split][row["drop"]] += 1

@@ -1,14 +1,15 @@
 """Replaying written rows through their task's rules: the validation gate's
-re-verification, which the shard writer also runs on each shard it has just written.
+re-verification, which a build also runs on the runner's workers, one shard per element
+(`graph.ReplayShards`), as soon as its shards are written.
 
-A build's shards are written by the runner's workers, in parallel; a gate that replayed
-every row afterwards in the driver, one shard at a time, was the longest serial step of a
-build with several workers (about 2 of a 10,000-row Countdown build's 14 s). So each
-writer replays its own shard's sampled rows from the file's bytes and records the result
-with the file's sha256 and the sample rate (`ShardReplay`). The build's gate takes a
-recorded replay only for a shard whose bytes still have that sha256 and only at the rate
-it would use itself; any other shard it replays itself. Either way the verdict is about the
-exact file that is published, made by the same code.
+A gate that replayed every row after the build, in the driver, one shard at a time, was
+the longest serial step of a build with several workers (about 2 s of a 10,000-row
+Countdown build's 14). So the workers replay each shard's sampled rows from the file's
+bytes, while the driver writes the stats and the card, and record the result with the
+file's sha256 and the sample rate (`ShardReplay`). The build's gate takes a recorded
+replay only for a shard whose bytes still have that sha256 and only at the rate it would
+use itself; any other shard it replays itself. Either way the verdict is about the exact
+file that is published, made by the same code.
 """
 
 from __future__ import annotations
