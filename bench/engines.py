@@ -1,7 +1,10 @@
 """The engines `--workers N` could run on, compared on the same build, interleaved.
 
 Each setting is a whole build in a fresh process (`throughput.CHILD`), and the settings
-alternate within each repeat, so a drift in a shared machine's speed hits them alike:
+alternate within each repeat, so a drift in a shared machine's speed hits them alike.
+Each setting's CPU seconds are printed too, which a busy machine distorts far less than
+wall clocks: the driver's main thread (the serial part), the driver's other threads (a
+local Dask scheduler and its nannies) and the worker processes together:
 
     1          one worker: the in-process FnApiRunner (this tree)
     dask-N     `--workers N`: a local Dask cluster of N forked processes (this tree)
@@ -58,11 +61,17 @@ def main() -> None:
     if args.only:
         named = {name: named[name] for name in args.only}
     runs: dict[str, list[float]] = {name: [] for name in named}
+    cpu: dict[str, list[dict[str, float]]] = {name: [] for name in named}
     for repeat in range(args.repeat):
         for name, setting in named.items():
-            seconds = measure(raw, cores=args.cores, **setting)["seconds"]
-            runs[name].append(seconds)
-            print(f"repeat {repeat + 1}: {name:<12} {seconds:>7.2f} s", flush=True)
+            result = measure(raw, cores=args.cores, **setting)
+            runs[name].append(result["seconds"])
+            cpu[name].append(result["cpu_seconds"])
+            used = result["cpu_seconds"]
+            print(f"repeat {repeat + 1}: {name:<12} {result['seconds']:>7.2f} s   CPU s: "
+                  f"driver main {used['driver_main']:.2f}, driver other threads "
+                  f"{used['driver'] - used['driver_main']:.2f}, workers {used['workers']:.2f}",
+                  flush=True)
     base = runs.get("1")
     print(f"{'setting':<12} {'best s':>7} {'median s':>9} {'x over 1 (per repeat)':>24}")
     for name, seconds in runs.items():
@@ -70,7 +79,8 @@ def main() -> None:
             if base else ""
         print(f"{name:<12} {min(seconds):>7.2f} {statistics.median(seconds):>9.2f} {ratios:>24}")
     print(json.dumps({"config": str(args.config), "rows": sum(raw["splits"].values()),
-                      "runs": runs, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+                      "runs": runs, "cpu_seconds": cpu,
+                      "started": time.strftime("%Y-%m-%dT%H:%M:%S")}))
 
 
 if __name__ == "__main__":

@@ -27,14 +27,21 @@ from searchtrace.config import parse_config
 from searchtrace.flows.steps import run_build
 raw, out, workers = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 beam_args = json.loads(sys.argv[4])
-started = time.monotonic()
+def cpu(who):
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+started, main, own, kids = (time.monotonic(), time.thread_time(), cpu(resource.RUSAGE_SELF),
+                            cpu(resource.RUSAGE_CHILDREN))
 result = run_build(parse_config(raw), out, workers=workers, beam_args=beam_args)
 seconds = time.monotonic() - started
+cpu_seconds = {"driver_main": time.thread_time() - main,
+               "driver": cpu(resource.RUSAGE_SELF) - own,
+               "workers": cpu(resource.RUSAGE_CHILDREN) - kids}
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 stats = json.loads((result.out / "stats.json").read_text())
 chars = [s["completion_chars"]["mean"] for s in stats["splits"].values()]
-print(json.dumps({"seconds": seconds, "peak_rss_mib": peak / 1024,
+print(json.dumps({"seconds": seconds, "peak_rss_mib": peak / 1024, "cpu": cpu_seconds,
                   "completion_chars": sum(chars) / len(chars)}))
 """
 
@@ -42,7 +49,10 @@ print(json.dumps({"seconds": seconds, "peak_rss_mib": peak / 1024,
 def measure(raw: dict, workers: int, cores: int | None, beam_args: Sequence[str] = (),
             src: Path | None = None) -> dict:
     """One build in a fresh process (so peak memory is this build's alone), with Beam
-    flags `beam_args`, importing searchtrace from `src` when given."""
+    flags `beam_args`, importing searchtrace from `src` when given. Its CPU seconds are
+    those of the driver's main thread, of the driver process (every thread: Beam's
+    in-process runner, the local Dask scheduler) and of its worker processes (the local
+    Dask cluster's, counted once they exit)."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = str(src)
@@ -60,6 +70,7 @@ def measure(raw: dict, workers: int, cores: int | None, beam_args: Sequence[str]
             "seconds": round(result["seconds"], 2),
             "rows_per_second": round(rows / result["seconds"], 1),
             "peak_rss_mib": round(result["peak_rss_mib"], 1),
+            "cpu_seconds": {who: round(value, 2) for who, value in result["cpu"].items()},
             "completion_chars": round(result["completion_chars"], 1)}
 
 

@@ -23,6 +23,8 @@ from searchtrace.flows.steps import run_build
 from searchtrace.pipelines.outputs import sha256_of
 from searchtrace.pipelines.plan import BuildPlan, largest_remainder
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
+from searchtrace.pipelines.reverify import replay_path, replay_shard, write_replay
+from searchtrace.tasks.base import Verdict
 from searchtrace.version import build_key
 from tests.conftest import SMALL_COUNTDOWN
 
@@ -156,6 +158,35 @@ def test_a_corrupted_completion_fails_reverification(copy: Path) -> None:
     rewrite(path, table.set_column(table.schema.get_field_index("completion"), "completion",
                                    pa.array(completions)))
     failed = run_gate(copy).failures
+    assert any(f.rule == "reverify" and "wrong_state" in f.message for f in failed)
+
+
+def test_a_recorded_replay_counts_only_for_the_bytes_and_rate_it_was_made_of(
+        copy: Path, tmp_path: Path) -> None:
+    """The shard writers' replays (`pipelines.reverify`) stand in for the gate's own only
+    where the shard's sha256 and the sample rate match: a shard changed after it was
+    replayed is replayed again, and its broken row is caught."""
+    replays = tmp_path / "replayed"
+    replays.mkdir()
+    for path in sorted((copy / "data").glob("*.parquet")):
+        write_replay(replay_shard(path, 1.0), replay_path(replays, path.name))
+    assert run_gate(copy, replayed=replays).reverified == 55
+    # a recorded verdict is taken as it is for the very bytes it was made of
+    path = shard(copy, "test")
+    forged = replace(replay_shard(path, 1.0),
+                     failed=(("row-x", Verdict.fail("wrong_state", "recorded")),))
+    write_replay(forged, replay_path(replays, path.name))
+    failed = run_gate(copy, replayed=replays).failures
+    assert [f.message for f in failed] == [f"data/{path.name} row row-x: wrong_state: recorded"]
+    # at another rate, or once the bytes change, the gate replays the shard itself
+    assert run_gate(copy, replayed=replays, sample_rate=0.5).ok
+    write_replay(replay_shard(path, 1.0), replay_path(replays, path.name))
+    table = pq.read_table(path)
+    completions = table.column("completion").to_pylist()
+    completions[0] = completions[0].replace("That leaves", "That leaves 1,", 1)
+    rewrite(path, table.set_column(table.schema.get_field_index("completion"), "completion",
+                                   pa.array(completions)))
+    failed = run_gate(copy, replayed=replays).failures
     assert any(f.rule == "reverify" and "wrong_state" in f.message for f in failed)
 
 

@@ -12,7 +12,7 @@ import pytest
 from searchtrace.config import parse_config
 from searchtrace.errors import UserError
 from searchtrace.flows.steps import run_build
-from searchtrace.pipelines.cluster import DASK_RUNNER, round_flags
+from searchtrace.pipelines.cluster import DASK_RUNNER, round_flags, write_partitions
 from tests.conftest import SMALL_COUNTDOWN
 
 ON_DASK = [f"--runner={DASK_RUNNER}", "--dask_client_address=tcp://127.0.0.1:8786"]
@@ -31,6 +31,12 @@ def test_on_dask_each_wave_gets_a_partition_unless_the_caller_chose() -> None:
     assert round_flags(ON_DASK, 0) == [*ON_DASK, "--dask_npartitions=1"]
     for chosen in ("--dask_npartitions=3", "--dask_partition_size=8"):
         assert round_flags([*ON_DASK, chosen], 16) == [*ON_DASK, chosen]
+
+
+def test_the_writing_gets_about_the_square_root_of_its_files_in_partitions() -> None:
+    """Beam's DaskRunner groups by shard with a task shuffle whose task count grows with
+    the square of the partitions."""
+    assert [write_partitions(files) for files in (0, 1, 3, 4, 16, 1000)] == [1, 1, 1, 2, 4, 31]
 
 
 def test_workers_without_the_cluster_extra_is_a_user_error_that_writes_nothing(

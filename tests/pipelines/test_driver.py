@@ -14,10 +14,11 @@ from datasets import load_dataset
 
 from searchtrace.config import parse_config
 from searchtrace.errors import BuildError, UserError
-from searchtrace.flows.steps import run_build
+from searchtrace.flows.steps import gate_staged, run_build
 from searchtrace.pipelines import driver, sizing
 from searchtrace.pipelines.outputs import sha256_of
-from searchtrace.pipelines.plan import largest_remainder
+from searchtrace.pipelines.plan import BuildPlan, largest_remainder
+from searchtrace.pipelines.reverify import read_replay, replay_path
 from searchtrace.schemas.rows import ROW_SCHEMA
 from searchtrace.tasks import get_task
 from searchtrace.traces.replay import verify_completion
@@ -136,6 +137,22 @@ def test_two_worker_processes_build_the_same_bytes(built: Path, tmp_path: Path) 
     run_build(parse_config(SMALL_COUNTDOWN), parallel, workers=2)
     assert folder_digest(parallel) == folder_digest(built)
     assert json.loads((parallel / "build.json").read_text())["workers"] == 2
+
+
+def test_a_staged_build_records_each_shards_replay_of_its_own_bytes(tmp_path: Path) -> None:
+    """The shards' rows are replayed by the runner (`pipelines.reverify`) and recorded
+    with each file's sha256, which the gate then takes instead of replaying again."""
+    plan = BuildPlan.of(parse_config(SMALL_COUNTDOWN))
+    staged = driver.build_staged(plan, tmp_path / "staging")
+    assert staged.replayed is not None
+    shards = sorted((staged.dataset / "data").glob("*.parquet"))
+    for path in shards:
+        replay = read_replay(replay_path(staged.replayed, path.name))
+        assert replay is not None and replay.sha256 == sha256_of(path)
+        assert (replay.rate, replay.checked, replay.failed) == (
+            1.0, pq.ParquetFile(path).metadata.num_rows, ())
+    report = gate_staged(plan, staged)
+    assert report.ok and report.reverified == sum(plan.config.splits.values())
 
 
 def test_a_build_that_takes_more_rounds_writes_the_same_shards_once(

@@ -17,8 +17,17 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from searchtrace.config import parse_config
-from searchtrace.pipelines.graph import StageWaves, WriteShards, round_graph, write_graph
+from searchtrace.pipelines.graph import (
+    ReplayShards,
+    StageWaves,
+    WriteShards,
+    replay_graph,
+    round_graph,
+    write_graph,
+)
+from searchtrace.pipelines.outputs import sha256_of
 from searchtrace.pipelines.plan import BucketReason, BuildPlan, CandidateRange
+from searchtrace.pipelines.reverify import read_replay, replay_path
 from searchtrace.pipelines.solve import SolvedBatch, solve_batch
 from searchtrace.pipelines.waves import Wave
 from searchtrace.pipelines.writer import (
@@ -134,6 +143,9 @@ def test_each_graph_has_one_sink_and_no_side_inputs(plan: BuildPlan, tmp_path: P
     writing = beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner"))
     write_graph(writing, [("a", "b", "c")], tmp_path, {"train": 2, "test": 1})
     assert sinks_and_side_inputs(writing) == (["WriteShards/WriteShard"], [])
+    replay = beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner"))
+    replay_graph(replay, ["a"], tmp_path, tmp_path, 1.0)
+    assert sinks_and_side_inputs(replay) == (["ReplayShards/ReplayShard"], [])
 
 
 def test_write_shards_writes_every_shard_from_selected_rows_and_keeps_one_already_there(
@@ -151,8 +163,9 @@ def test_write_shards_writes_every_shard_from_selected_rows_and_keeps_one_alread
                        path.with_suffix(".selection.parquet"))
         files.append((str(path), str(path.with_suffix(".selection.parquet")),
                       str(path.with_suffix(".arrow"))))
-    data = tmp_path / "data"
+    data, replays = tmp_path / "data", tmp_path / "replayed"
     data.mkdir()
+    replays.mkdir()
     shards = {"train": 3, "test": 2}
     kept_shard = shard_name("test", shard_of(test[0]["problem_id"], 2), 2)
     write_shard([], data / kept_shard)  # an interrupted attempt wrote it: it stays
@@ -168,3 +181,11 @@ def test_write_shards_writes_every_shard_from_selected_rows_and_keeps_one_alread
         shard = shard_name("train", shard_of(record["problem_id"], 3), 3)
         assert {"id": record["id"], "drop": drop} in rows[shard]
     assert sum(len(v) for v in rows.values()) == len(train)
+    # each shard's rows are replayed from the file's bytes, the dropped one included
+    with beam_pipeline() as pipeline:
+        replayed = pipeline | beam.Create(names) | ReplayShards(str(data), str(replays), 1.0)
+        assert_that(replayed, equal_to(names))
+    for name in names:
+        replay = read_replay(replay_path(replays, name))
+        assert replay is not None and replay.sha256 == sha256_of(data / name)
+        assert (replay.checked, replay.failed) == (len(rows[name]), ())

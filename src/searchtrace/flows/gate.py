@@ -21,7 +21,6 @@ declared schema, so one broken file is one line, not a cascade.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -46,6 +45,15 @@ from searchtrace.pipelines.plan import (
     plan_buckets,
 )
 from searchtrace.pipelines.process import UNSOLVED_BY_POLICY
+from searchtrace.pipelines.reverify import (
+    VERIFY_COLUMNS,
+    ShardReplay,
+    default_sample_rate,
+    read_replay,
+    replay_path,
+    replay_table,
+    table_rows,
+)
 from searchtrace.pipelines.storage import (
     Location,
     is_committed,
@@ -57,20 +65,13 @@ from searchtrace.pipelines.storage import (
     sha256_of,
 )
 from searchtrace.schemas.rows import ROW_SCHEMA, SCHEMA_VERSION
-from searchtrace.solvers.registry import solver_of_tree
-from searchtrace.tasks import get_task
 from searchtrace.tasks.base import Verdict
-from searchtrace.traces.replay import verify_completion, verify_corrupted
 from searchtrace.version import build_key
 
-FULL_CHECK_BELOW_ROWS = 100_000
-SAMPLED_RATE = 0.1
 # What the gate reads of each row for its rules other than re-verification.
 ROW_COLUMNS = ["id", "problem_id", "task", "split", "style", "num_backtracks", "difficulty",
                "seed", "spawn_key", "code_version", "schema_version", "drop",
                "corruptions"]
-VERIFY_COLUMNS = ["id", "task", "problem", "completion", "style", "num_backtracks", "solver",
-                  "drop", "corruptions"]
 GATE_COLUMNS = list(dict.fromkeys(ROW_COLUMNS + VERIFY_COLUMNS))
 
 
@@ -153,11 +154,6 @@ class _Recorded:
     versions: RecordedVersions
 
 
-def default_sample_rate(rows: int) -> float:
-    """Every row is re-verified for builds under 100k rows, a tenth above that."""
-    return 1.0 if rows < FULL_CHECK_BELOW_ROWS else SAMPLED_RATE
-
-
 def looks_like_dataset(dataset: Location) -> bool:
     """A folder holding any of a dataset's parts; anything else is not one at all (bad
     input), while a folder with broken or missing parts is a dataset that fails."""
@@ -178,13 +174,16 @@ def check_dataset(dataset: Location) -> None:
 
 
 def run_gate(dataset: str | Location, *, plan: BuildPlan | None = None,
-             sample_rate: float | None = None, max_rejection_rate: float = 0.5) -> GateReport:
+             sample_rate: float | None = None, max_rejection_rate: float = 0.5,
+             replayed: Location | None = None) -> GateReport:
     """Check `dataset`; a rule that fails adds a GateFailure. Every rule runs whose inputs
     could be read; a folder that is no dataset at all, or bad arguments, raise UserError.
 
     A build gating what it made passes its `plan`: the dataset must then be that plan's
     (config.yaml records its build key) and meet its buckets. Without one, the buckets
-    are planned from the dataset's config.yaml."""
+    are planned from the dataset's config.yaml. It may also pass the folder where it
+    recorded its shards' replays (`pipelines.reverify`): a shard whose bytes and sample
+    rate match its recorded replay is not replayed again."""
     dataset = location(dataset)
     if sample_rate is not None and not 0 < sample_rate <= 1:
         raise UserError(f"--sample-rate: must be in (0, 1], got {sample_rate}")
@@ -198,7 +197,7 @@ def run_gate(dataset: str | Location, *, plan: BuildPlan | None = None,
     stats = _read(failures, "stats", dataset / "stats.json",
                   lambda path: StatsCounts.model_validate(_json(path)))
     # one pass over the shards, one at a time, serves every rule, re-verification included
-    scan = scan_shards(dataset, recorded, sample_rate)
+    scan = scan_shards(dataset, recorded, sample_rate, replayed)
     failures += scan.unreadable
     if manifest is not None and (dataset / "data").is_dir():
         unreadable = {f"data/{p.name}" for p in _shard_paths(dataset)} - {
@@ -304,8 +303,8 @@ class RowTally:
         for split in pc.unique(table["split"]).to_pylist():
             mine = table.filter(pc.equal(table["split"], split))
             self.problem_ids[split].append(mine["problem_id"].combine_chunks())
-        for row in _rows(table.select(["split", "num_backtracks", "difficulty", "drop",
-                                       "corruptions"])):
+        for row in table_rows(table.select(["split", "num_backtracks", "difficulty", "drop",
+                                            "corruptions"])):
             split = row["split"]
             self.present[split] += 1
             self.drops[split][row["drop"]] += 1
@@ -336,13 +335,14 @@ class ShardScan:
     replayed: Reverification
 
 
-def scan_shards(dataset: Location, recorded: _Recorded | None,
-                sample_rate: float | None) -> ShardScan:
+def scan_shards(dataset: Location, recorded: _Recorded | None, sample_rate: float | None,
+                replayed: Location | None = None) -> ShardScan:
     """Read each shard once, one at a time: check its rows against config.yaml's build
     (`recorded`, when it could be read), tally them and replay the sampled ones (at
-    `sample_rate`, by default `default_sample_rate` of every shard's rows). Once a shard
-    cannot be read the rest are only checked for readability: the rules over rows will
-    not run."""
+    `sample_rate`, by default `default_sample_rate` of every shard's rows), or take the
+    replay recorded in `replayed` of a shard with the same bytes at the same rate. Once a
+    shard cannot be read the rest are only checked for readability: the rules over rows
+    will not run."""
     tally = RowTally(recorded.config if recorded is not None else None)
     readable, unreadable, mismatches = [], [], []
     rate = (default_sample_rate(_declared_rows(dataset)) if sample_rate is None
@@ -360,11 +360,25 @@ def scan_shards(dataset: Location, recorded: _Recorded | None,
             if problem:
                 mismatches.append(GateFailure("build_key", f"data/{name}: {problem}"))
         tally.add(shard.select(ROW_COLUMNS))
-        shard_checked, shard_failed = _replay_rows({name: shard}, rate)
+        replay = _recorded_replay(dataset / "data" / name, replayed, rate)
+        shard_checked, shard_failed = ((replay.checked, replay.failed) if replay is not None
+                                       else replay_table(shard, rate))
         checked += shard_checked
-        failed += shard_failed
+        failed += [(name, row_id, verdict) for row_id, verdict in shard_failed]
     replayed = Reverification(checked, tuple(failed), tuple(unreadable))
     return ShardScan(tuple(readable), tuple(unreadable), tuple(mismatches), tally, replayed)
+
+
+def _recorded_replay(shard: Location, replayed: Location | None,
+                     rate: float) -> ShardReplay | None:
+    """The replay recorded for `shard` in `replayed`, if one was made of these very bytes
+    at this rate."""
+    if replayed is None:
+        return None
+    replay = read_replay(replay_path(replayed, shard.name))
+    if replay is None or replay.rate != rate or replay.sha256 != sha256_of(shard):
+        return None
+    return replay
 
 
 def _declared_rows(dataset: Location) -> int:
@@ -632,11 +646,6 @@ def _rejection_rate(stats: StatsCounts, ceiling: float) -> list[GateFailure]:
     return []
 
 
-def _sampled(row_id: str, rate: float) -> bool:
-    """A deterministic sample: the same rows are checked every time at the same rate."""
-    return rate >= 1 or int(hashlib.sha256(row_id.encode()).hexdigest()[:8], 16) < rate * 2**32
-
-
 @dataclass(frozen=True)
 class Reverification:
     """Rows replayed: how many, (shard name, row id, verdict) of each that failed, and a
@@ -655,50 +664,8 @@ def reverify_rows(dataset: Location, rate: float = 1.0) -> Reverification:
         if isinstance(shard, GateFailure):
             unreadable.append(shard)
             continue
-        shard_checked, shard_failed = _replay_rows({name: shard}, rate)
+        shard_checked, shard_failed = replay_table(shard, rate)
         checked += shard_checked
-        failed += shard_failed
+        failed += [(name, row_id, verdict) for row_id, verdict in shard_failed]
     return Reverification(checked, tuple(failed), tuple(unreadable))
-
-
-def _replay_rows(tables: dict[str, pa.Table],
-                 rate: float) -> tuple[int, tuple[tuple[str, str, Verdict], ...]]:
-    """Replay the sampled rows of `tables` (shard name -> table with VERIFY_COLUMNS):
-    how many were replayed, and (shard name, row id, verdict) of each that failed."""
-    checked = 0
-    failed = []
-    for name, table in tables.items():
-        for row in _rows(table.select(VERIFY_COLUMNS)):
-            if not _sampled(row["id"], rate):
-                continue
-            checked += 1
-            verdict = _verify_row(row)
-            if not verdict.ok:
-                failed.append((name, row["id"], verdict))
-    return checked, tuple(failed)
-
-
-def _rows(table: pa.Table) -> Iterator[dict[str, Any]]:
-    for batch in table.to_batches(max_chunksize=1024):
-        yield from batch.to_pylist()
-
-
-def _verify_row(row: dict[str, Any]) -> Verdict:
-    try:
-        task = get_task(row["task"])
-        problem = json.loads(row["problem"])
-    except (UserError, ValueError) as error:
-        return Verdict.fail("malformed_row", _first_line(error))
-    if not isinstance(problem, dict):
-        return Verdict.fail("malformed_row", "problem is not a JSON object")
-    solver = solver_of_tree(row["solver"])
-    shortest = solver is not None and solver.shortest
-    if row["corruptions"]:
-        listed = {c["line"]: c["kind"] for c in row["corruptions"]}
-        if len(listed) != len(row["corruptions"]):
-            return Verdict.fail("malformed_row", "corruptions lists a line twice")
-        return verify_corrupted(task, problem, row["completion"], row["style"],
-                                row["num_backtracks"], listed, shortest)
-    return verify_completion(task, problem, row["completion"], row["style"],
-                             row["num_backtracks"], shortest, row["drop"])
 

@@ -43,7 +43,7 @@ def gate_staged(plan: BuildPlan, staged: StagedBuild, *, sample_rate: float | No
     """Hold the staged dataset to the gate's rules and to its plan; GateFailed if it
     fails (the dataset is kept in staging for inspection)."""
     report = run_gate(staged.dataset, plan=plan, sample_rate=sample_rate,
-                      max_rejection_rate=max_rejection_rate)
+                      max_rejection_rate=max_rejection_rate, replayed=staged.replayed)
     if not report.ok:
         shown = "; ".join(f"{f.rule}: {f.message}" for f in report.failures[:3])
         more = f" (and {len(report.failures) - 3} more)" if len(report.failures) > 3 else ""

@@ -7,7 +7,9 @@ completes and their rejections, so a resumed build skips them) before it emits t
 name; the driver selects the rows to write from the staged files' refs
 (`pipelines.selection`); SplitStaged reads each staged file once and sorts its selected
 rows (their parts dropped) into per-shard parts, and WriteShard writes a shard from its
-parts if it is not already there.
+parts if it is not already there. ReplayShard replays a written shard's sampled rows from
+the file's bytes for the validation gate (`pipelines.reverify`), so the shards are
+replayed in parallel.
 
 They hold for every runner, not only the in-process one: no output or side effect in
 `finish_bundle` (Beam 2.77's DaskRunner collects a bundle's outputs before calling it), no
@@ -27,6 +29,7 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 
 from searchtrace.pipelines.plan import BuildPlan
+from searchtrace.pipelines.reverify import replay_path, replay_shard, write_replay
 from searchtrace.pipelines.shard_parts import (
     Part,
     ShardKey,
@@ -90,4 +93,19 @@ class WriteShard(beam.DoFn):
         path = location(self.data_dir) / name
         if not path.is_file():
             write_shard_from_parts([part for part in parts if part is not None], path)
+        yield name
+
+
+class ReplayShard(beam.DoFn):
+    """Shard name -> its name, once its sampled rows (at `rate`) have been replayed from
+    the file in `data_dir` and the replay recorded in `replay_dir`."""
+
+    def __init__(self, data_dir: str, replay_dir: str, rate: float) -> None:
+        self.data_dir = data_dir
+        self.replay_dir = replay_dir
+        self.rate = rate
+
+    def process(self, name: str) -> Iterator[str]:
+        replay = replay_shard(location(self.data_dir) / name, self.rate)
+        write_replay(replay, replay_path(location(self.replay_dir), name))
         yield name

@@ -39,8 +39,9 @@ from searchtrace.pipelines.cluster import (
     names_runner,
     require_cluster_extra,
     round_flags,
+    write_partitions,
 )
-from searchtrace.pipelines.graph import round_graph, write_graph
+from searchtrace.pipelines.graph import replay_graph, round_graph, write_graph
 from searchtrace.pipelines.outputs import write_outputs
 from searchtrace.pipelines.plan import (
     BucketReason,
@@ -49,7 +50,13 @@ from searchtrace.pipelines.plan import (
     difficulty_of_level,
     plan_drops,
 )
-from searchtrace.pipelines.progress import ProgressCallback, run_to_end, run_with_progress
+from searchtrace.pipelines.progress import (
+    ProgressCallback,
+    run_to_end,
+    run_with_progress,
+    wait_to_end,
+)
+from searchtrace.pipelines.reverify import default_sample_rate
 from searchtrace.pipelines.selection import Kept, first_per_problem, run_starts, runs, select
 from searchtrace.pipelines.sizing import (
     BucketState,
@@ -65,10 +72,16 @@ from searchtrace.pipelines.storage import (
     write_parquet,
 )
 from searchtrace.pipelines.waves import into_waves
-from searchtrace.pipelines.writer import read_staged_batches, staged_files, staged_refs
+from searchtrace.pipelines.writer import (
+    read_staged_batches,
+    shard_name,
+    staged_files,
+    staged_refs,
+)
 from searchtrace.solvers.policy import PolicyError
 
 MAX_ROUNDS = 8
+REPLAYED = "replayed"  # the staging folder's shard replays
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,7 @@ class StagedBuild:
     dataset: Location
     resumed_batches: int  # candidate batches an earlier attempt had finished
     already_finished: bool = False  # an earlier attempt had finished it all
+    replayed: Location | None = None  # the shard writers' replays (`pipelines.reverify`)
 
 
 def build_staged(
@@ -109,6 +123,9 @@ def build_staged(
         with _runner_flags(beam_args, local) as flags:
             dataset, states, rejections, rounds, resumed = _run_rounds(
                 plan, staging, flags, progress)
+            with _replaying_shards(plan, dataset, staging / REPLAYED, flags):
+                write_outputs(plan, dataset, _bucket_summary(states), rejections,
+                              rounds=rounds)
     except BuildError:
         remove_tree(staging)
         raise
@@ -119,9 +136,8 @@ def build_staged(
         if failed is None:
             raise
         raise PolicyError(str(failed)) from None
-    write_outputs(plan, dataset, _bucket_summary(states), rejections, rounds=rounds)
     commit_folder(dataset, finished)
-    return StagedBuild(finished, resumed)
+    return StagedBuild(finished, resumed, replayed=staging / REPLAYED)
 
 
 def _local_workers(plan: BuildPlan, beam_args: Sequence[str], workers: int,
@@ -335,12 +351,33 @@ def _write_shards(plan: BuildPlan, kept: Kept, stage_dir: Location, round_number
     dataset = round_dir / "dataset"
     data_dir = dataset / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(files))))
+    flags = round_flags(beam_args, write_partitions(len(files)))
+    pipeline = beam.Pipeline(options=PipelineOptions(flags=flags))
     write_graph(pipeline, files, data_dir, plan.shards)
     run_to_end(pipeline)
     remove_tree(work)
     _remove_partial_files(data_dir)
     return dataset
+
+
+@contextmanager
+def _replaying_shards(plan: BuildPlan, dataset: Location, replay_dir: Location,
+                      beam_args: list[str]) -> Iterator[None]:
+    """Replay every shard's sampled rows (at the gate's default rate) into `replay_dir`
+    in one Beam run, for the validation gate (`pipelines.reverify`), and wait for it on
+    leaving. A runner that runs elsewhere (the Dask cluster) replays on its workers while
+    the caller writes the stats and the card; the in-process runner replays first."""
+    names = [shard_name(split, index, count) for split, count in plan.shards.items()
+             for index in range(count)]
+    replay_dir.mkdir(exist_ok=True)
+    rate = default_sample_rate(sum(plan.config.splits.values()))
+    pipeline = beam.Pipeline(options=PipelineOptions(flags=round_flags(beam_args, len(names))))
+    replay_graph(pipeline, names, dataset / "data", replay_dir, rate)
+    result = pipeline.run()
+    try:
+        yield
+    finally:
+        wait_to_end(result)
 
 
 def _by_file(selected: pa.Table) -> Iterator[tuple[int, pa.Table]]:

@@ -2,13 +2,16 @@
 
     a round:      waves of candidate batches ─ StageWaves
     the writing:  selected staged files ─ WriteShards
+    the replay:   written shards ─ ReplayShards
 
 StageWaves generates, solves, linearizes, renders and verifies each wave's candidates and
 writes their verified rows to the wave's staged file. Once every bucket is full the driver
 selects the rows to write (`pipelines.selection`) and WriteShards reads each staged file
 once, sorting its selected rows into per-shard parts, and writes every shard from its
-parts. The driver (`pipelines.driver`) decides which batches a round runs and cuts them
-into waves (`pipelines.waves`); shards are written once, after the last round.
+parts. ReplayShards then replays each shard's sampled rows for the validation gate, on
+the workers while the driver writes the stats and the card. The driver
+(`pipelines.driver`) decides which batches a round runs and cuts them into waves
+(`pipelines.waves`); shards are written once, after the last round.
 
 Each graph has one sink and no side input: Beam 2.77's DaskRunner computes only what its
 last transform depends on and recomputes side inputs inside the tasks that read them. The
@@ -22,7 +25,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from searchtrace.pipelines.dofns import SplitStaged, StageWave, WriteShard
+from searchtrace.pipelines.dofns import ReplayShard, SplitStaged, StageWave, WriteShard
 from searchtrace.pipelines.plan import BuildPlan
 from searchtrace.pipelines.shard_parts import Part, ShardKey
 from searchtrace.pipelines.storage import Location
@@ -70,6 +73,21 @@ class WriteShards(beam.PTransform):
         )
 
 
+class ReplayShards(beam.PTransform):
+    """Shard names -> the same names, once each shard's sampled rows (at `rate`) have been
+    replayed from its file in `data_dir` and recorded in `replay_dir`."""
+
+    def __init__(self, data_dir: str, replay_dir: str, rate: float) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.replay_dir = replay_dir
+        self.rate = rate
+
+    def expand(self, names: PCollection) -> PCollection:
+        return names | "ReplayShard" >> beam.ParDo(ReplayShard(self.data_dir,
+                                                               self.replay_dir, self.rate))
+
+
 def round_graph(pipeline: beam.Pipeline, plan: BuildPlan, waves: list[Wave], *,
                 stage_dir: Location, round_number: int, progress_dir: Location) -> Any:
     """Add one round to `pipeline`: solve and stage `waves`."""
@@ -87,3 +105,12 @@ def write_graph(pipeline: beam.Pipeline, files: list[tuple[str, str, str]], data
     return (pipeline
             | "SelectedFiles" >> beam.Create(files)
             | "WriteShards" >> WriteShards(str(data_dir), shards))
+
+
+def replay_graph(pipeline: beam.Pipeline, names: list[str], data_dir: Location,
+                 replay_dir: Location, rate: float) -> Any:
+    """Add the replay of the shards `names` in `data_dir` (at `rate`, recorded in
+    `replay_dir`) to `pipeline`."""
+    return (pipeline
+            | "WrittenShards" >> beam.Create(names)
+            | "ReplayShards" >> ReplayShards(str(data_dir), str(replay_dir), rate))

@@ -42,9 +42,13 @@ def run_with_progress(
 
 
 def run_to_end(pipeline: beam.Pipeline) -> Any:
-    """Run the pipeline and wait for it; the runner's Dask client, if any, is closed
+    """Run the pipeline and wait for it (`wait_to_end`)."""
+    return wait_to_end(pipeline.run())
+
+
+def wait_to_end(result: Any) -> Any:
+    """Wait for a pipeline run's `result`; the runner's Dask client, if any, is closed
     whatever the outcome."""
-    result = pipeline.run()
     try:
         result.wait_until_finish()
     finally:
