@@ -5,8 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+
+def sweep_cli(config: Path, out: Path) -> list[str]:
+    """The command line that runs the backtrack sweep `config` into `out`."""
+    return [sys.executable, "-m", "searchtrace.cli", "experiment", "backtrack-sweep",
+            str(config), "--out", str(out)]
 
 
 def kill_after_first_run(command: list[str], first_run: Path) -> str:

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from searchtrace.trainer.chance import chance_accuracy
 from searchtrace.trainer.data import RowFilter, load_split
 from searchtrace.trainer.experiment import load_sweep
 from searchtrace.trainer.intervals import bootstrap_mean
-from tests.trainer.support import kill_after_first_run
+from tests.trainer.support import kill_after_first_run, sweep_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKETS = {"direct": (0, 1), "guessing": (1, None)}  # the reference DFS's guesses
@@ -45,11 +44,6 @@ TINY_ARMS: dict[str, Any] = {
 STAGES = ("sft", "rl")
 METRICS = ("accuracy", "backtracks", "legal_steps", "format")
 MODES = ("sequential", "parallel_pass", "parallel_majority")
-
-
-def sweep_cli(config: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "searchtrace.cli", "experiment", "backtrack-sweep",
-            str(config), "--out", str(out)]
 
 
 def _run(config: dict[str, Any], tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from searchtrace.trainer.chance import chance_accuracy
 from searchtrace.trainer.data import RowFilter, load_split
 from searchtrace.trainer.experiment import load_sweep
 from searchtrace.trainer.intervals import bootstrap_mean
+from tests.trainer.support import sweep_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SFT_ONLY: dict[str, Any] = {
@@ -36,11 +36,6 @@ SFT_ONLY: dict[str, Any] = {
     "eval": {"max_problems": 4, "max_new_tokens": 16},
     "compute_matched": {"samples": 2, "budgets": [4]},
 }
-
-
-def sweep_cli(config: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "searchtrace.cli", "experiment", "backtrack-sweep",
-            str(config), "--out", str(out)]
 
 
 def _sweep(config: Path, out: Path) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from searchtrace.trainer.models import MARKUP, build_tiny_model, parameter_count
 from searchtrace.trainer.rl import RlSettings, run_rl
 from searchtrace.trainer.runs import finished_run, write_run_record
 from searchtrace.trainer.sft import SftSettings, run_sft
-from tests.trainer.support import kill_after_first_run
+from tests.trainer.support import kill_after_first_run, sweep_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_DATA = {
@@ -227,11 +227,6 @@ SMALLEST_SWEEP = {
     "rl": {"steps": 2, "batch_size": 8, "max_completion_length": 64},
     "eval": {"max_problems": 10, "max_new_tokens": 64},
 }
-
-
-def sweep_cli(config: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "searchtrace.cli", "experiment", "backtrack-sweep",
-            str(config), "--out", str(out)]
 
 
 def _run_sweep(tmp_path: Path) -> tuple[Path, Path, dict, str]:
